@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+)
+
+// Exit codes, defined once. verify: 0 verified, 1 refused, 2 usage or unreadable input, 3 operational
+// failure. run returns the wrapped command's code, or ExitFailure when the command succeeded but its link
+// could not be signed or written.
+const (
+	ExitOK      = 0
+	ExitRefused = 1
+	ExitUsage   = 2
+	ExitFailure = 3
+)
+
+// Stdio carries the process streams so every command can run in-process in tests.
+type Stdio struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// env is where commands read the process environment from; tests inject their own.
+type env struct {
+	stdio   Stdio
+	getenv  func(string) string
+	environ func() []string
+	logger  *slog.Logger
+}
+
+// command is one subcommand: its flags are declared by setup on a fresh FlagSet for every invocation.
+type command struct {
+	name    string
+	summary string
+	usage   string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// exitError carries an exit code chosen by a command (e.g. the wrapped command's own).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks bad flags or arguments (exit 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
+// inputError marks input that could not be read or parsed (exit 2).
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
+func inputErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &inputError{err}
+}
+
+// refusedError is a verification that completed and said no (exit 1); the report is already printed.
+type refusedError struct{ reason string }
+
+func (e *refusedError) Error() string { return e.reason }
+
+func commands() []*command {
+	return []*command{
+		runCommand(),
+		recordCommand(),
+		verifyCommand(),
+		signCommand(),
+		keyCommand(),
+		matchProductsCommand(),
+		demoCommand(),
+		versionCommand(),
+	}
+}
+
+// Main runs intoto-ci with args (without the program name) and returns the process exit code.
+func Main(ctx context.Context, args []string, stdio Stdio) int {
+	return mainEnv(ctx, args, &env{stdio: stdio, getenv: osGetenv, environ: osEnviron})
+}
+
+func mainEnv(ctx context.Context, args []string, e *env) int {
+	if e.logger == nil {
+		e.logger = slog.New(slog.NewTextHandler(e.stdio.Err, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(e.stdio.Err, cmds)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	var cmd *command
+	for _, c := range cmds {
+		if c.name == args[0] {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(e.stdio.Err, "intoto-ci: unknown command %q (run 'intoto-ci help')\n", args[0])
+		return ExitUsage
+	}
+	err := cmd.run(ctx, e, args[1:])
+	return exitCode(e.stdio.Err, cmd.name, err)
+}
+
+func exitCode(stderr io.Writer, name string, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "intoto-ci %s: %s\n", name, oneLine(ee.err.Error()))
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "intoto-ci %s: %s\n", name, oneLine(err.Error()))
+	var ue *usageError
+	var ie *inputError
+	var re *refusedError
+	switch {
+	case errors.As(err, &ue), errors.As(err, &ie):
+		return ExitUsage
+	case errors.As(err, &re):
+		return ExitRefused
+	}
+	return ExitFailure
+}
+
+// oneLine keeps an error message on one line, as CI logs and annotations need.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func printUsage(w io.Writer, cmds []*command) {
+	fmt.Fprintln(w, "intoto-ci: in-toto for CI — record, sign and verify supply-chain steps")
+	fmt.Fprintln(w, "\nUsage: intoto-ci <command> [flags] [-- command…]\n\nCommands:")
+	sorted := append([]*command(nil), cmds...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].name < sorted[j].name })
+	for _, c := range sorted {
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nExit codes: 0 ok/verified, 1 refused, 2 usage or unreadable input, 3 operational failure.")
+	fmt.Fprintln(w, "Run 'intoto-ci <command> -h' for a command's flags.")
+}
+
+// newFlagSet returns a FlagSet that reports errors instead of exiting and prints usage to stderr.
+func newFlagSet(e *env, c *command) *flag.FlagSet {
+	fs := flag.NewFlagSet("intoto-ci "+c.name, flag.ContinueOnError)
+	fs.SetOutput(e.stdio.Err)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stdio.Err, "Usage: intoto-ci %s %s\n\n%s\n\nFlags:\n", c.name, c.usage, c.summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, mapping flag errors to usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{code: ExitUsage}
+	}
+	return nil
+}
+
+// stringList is a repeatable flag taking one value per occurrence.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

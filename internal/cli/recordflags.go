@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// recordFlags are the flags shared by run and record: what to hash and how to sign.
+type recordFlags struct {
+	step           string
+	linksDir       string
+	materials      stringList
+	products       stringList
+	excludes       stringList
+	lstrip         stringList
+	basePath       string
+	followSymlinks bool
+	normalizeEOL   bool
+	hashAlgs       stringList
+	noDefaultEx    bool
+	sign           signFlags
+}
+
+// signFlags select and configure the signer.
+type signFlags struct {
+	signing        string
+	keys           stringList
+	keyPassword    string
+	envelope       string
+	format         string
+	fulcioURL      string
+	rekorURL       string
+	rekorVersion   int
+	tsaURLs        stringList
+	signingConfig  string
+	identityToken  string
+	identityFile   string
+	identityEnv    string
+	oidcAudience   string
+	private        bool
+	serviceTimeout time.Duration
+}
+
+func (f *recordFlags) declare(fs *flag.FlagSet) {
+	fs.StringVar(&f.step, "step", "", "step `name` (required)")
+	fs.StringVar(&f.linksDir, "links-dir", ".", "`dir`ectory the link is written to")
+	fs.Var(&f.materials, "materials", "material `path` to record (repeatable)")
+	fs.Var(&f.products, "products", "product `path` to record (repeatable)")
+	fs.Var(&f.excludes, "exclude", "gitignore-style `pattern` to leave out (repeatable)")
+	fs.BoolVar(&f.noDefaultEx, "no-default-excludes", false, "do not leave out *.link*, .git, *.pyc and *~ by default")
+	fs.Var(&f.lstrip, "lstrip-paths", "`prefix` stripped from recorded names (repeatable)")
+	fs.StringVar(&f.basePath, "base-path", ".", "`dir`ectory artifact names are relative to")
+	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symlinked directories (never outside the base path)")
+	fs.BoolVar(&f.normalizeEOL, "normalize-line-endings", false, "hash files with CRLF and CR turned into LF")
+	fs.Var(&f.hashAlgs, "hash", "hash `algorithm`: sha256 (default) or sha512 (repeatable)")
+	f.sign.declare(fs)
+}
+
+func (f *signFlags) declare(fs *flag.FlagSet) {
+	fs.StringVar(&f.signing, "signing", "", "`mode`: key or keyless (default: key when --key is given, else keyless)")
+	fs.Var(&f.keys, "key", "private key `file` (PEM or securesystemslib JSON; repeatable for sign)")
+	fs.StringVar(&f.keyPassword, "key-password", "", "`password` of an encrypted key (prefer INTOTO_CI_KEY_PASSWORD)")
+	fs.StringVar(&f.envelope, "envelope", "dsse", "key-signed link envelope: dsse or legacy (in-toto-python 1.3.1)")
+	fs.StringVar(&f.format, "format", "link", "key-signed payload: link (v0.9) or statement (Statement v1 + link v0.3)")
+	fs.StringVar(&f.fulcioURL, "fulcio-url", "", "Fulcio `url` (default public-good)")
+	fs.StringVar(&f.rekorURL, "rekor-url", "", "Rekor `url` (default public-good)")
+	fs.IntVar(&f.rekorVersion, "rekor-version", 0, "Rekor API `version`: 1 or 2 (default: from the signing config, else 1)")
+	fs.Var(&f.tsaURLs, "tsa-url", "RFC 3161 timestamp authority `url` (repeatable)")
+	fs.StringVar(&f.signingConfig, "signing-config", "", "sigstore signing_config `file` naming every service")
+	fs.StringVar(&f.identityToken, "identity-token", "", "OIDC `token` to sign with (prefer --identity-token-file)")
+	fs.StringVar(&f.identityFile, "identity-token-file", "", "`file` holding the OIDC token")
+	fs.StringVar(&f.identityEnv, "identity-token-env", "", "environment `variable` holding the OIDC token (GitLab: SIGSTORE_ID_TOKEN)")
+	fs.StringVar(&f.oidcAudience, "oidc-audience", "sigstore", "`audience` requested for ambient tokens")
+	fs.BoolVar(&f.private, "private", false, "write nothing to a transparency log: timestamp authority only")
+	fs.DurationVar(&f.serviceTimeout, "service-timeout", 30*time.Second, "timeout per signing service request")
+}
+
+// mode resolves --signing against --key.
+func (f *signFlags) mode() (string, error) {
+	switch f.signing {
+	case "":
+		if len(f.keys) > 0 {
+			return "key", nil
+		}
+		return "keyless", nil
+	case "key":
+		if len(f.keys) == 0 {
+			return "", usagef("--signing key needs --key")
+		}
+		return "key", nil
+	case "keyless":
+		if len(f.keys) > 0 {
+			return "", usagef("--signing keyless does not take --key")
+		}
+		return "keyless", nil
+	}
+	return "", usagef("--signing must be key or keyless, not %q", f.signing)
+}
+
+func (f *signFlags) check() error {
+	if f.envelope != "dsse" && f.envelope != "legacy" {
+		return usagef("--envelope must be dsse or legacy, not %q", f.envelope)
+	}
+	if f.format != "link" && f.format != "statement" {
+		return usagef("--format must be link or statement, not %q", f.format)
+	}
+	if f.envelope == "legacy" && f.format == "statement" {
+		return usagef("--envelope legacy carries only v0.9 links: drop --format statement")
+	}
+	if f.rekorVersion != 0 && f.rekorVersion != 1 && f.rekorVersion != 2 {
+		return usagef("--rekor-version must be 1 or 2")
+	}
+	_, err := f.mode()
+	return err
+}
+
+func (f *recordFlags) check() error {
+	if f.step == "" {
+		return usagef("--step is required")
+	}
+	if filepath.Base(f.step) != f.step || f.step == "." || f.step == ".." {
+		return usagef("--step %q must be a plain name without slashes", f.step)
+	}
+	for _, a := range f.hashAlgs {
+		if a != "sha256" && a != "sha512" {
+			return usagef("--hash must be sha256 or sha512, not %q", a)
+		}
+	}
+	return f.sign.check()
+}
+
+func (f *recordFlags) algorithms() []string {
+	if len(f.hashAlgs) == 0 {
+		return []string{"sha256"}
+	}
+	return f.hashAlgs
+}
+
+func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

@@ -1,0 +1,5 @@
+package intoto
+
+import "errors"
+
+var errClaimMatch = errors.New(`claim constraint must be a string or {"regexp": "..."}`)
