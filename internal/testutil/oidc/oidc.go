@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -29,9 +30,10 @@ type Issuer struct {
 	// URL is the issuer URL (the "iss" claim), e.g. http://127.0.0.1:8090.
 	URL string
 
-	key *rsa.PrivateKey
-	kid string
-	srv *http.Server
+	key    *rsa.PrivateKey
+	kid    string
+	srv    *http.Server
+	served chan error
 
 	mu       sync.Mutex
 	requests map[string]map[string]any // request bearer token -> claims served to it
@@ -45,7 +47,11 @@ func Start(tb testing.TB, addr string) *Issuer {
 	if err != nil {
 		tb.Fatalf("start oidc issuer: %v", err)
 	}
-	tb.Cleanup(iss.Close)
+	tb.Cleanup(func() {
+		if err := iss.Close(); err != nil {
+			tb.Errorf("close oidc issuer: %v", err)
+		}
+	})
 	return iss
 }
 
@@ -71,20 +77,20 @@ func New(addr string) (*Issuer, error) {
 	mux.HandleFunc("GET /jwks", iss.jwks)
 	mux.HandleFunc("GET /token", iss.token)
 	iss.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		// Serve returns http.ErrServerClosed after Close; nothing to report.
-		if err := iss.srv.Serve(ln); err != nil && err != http.ErrServerClosed {
-			panic(fmt.Sprintf("oidc issuer %s: %v", iss.URL, err))
-		}
-	}()
+	iss.served = make(chan error, 1)
+	go func() { iss.served <- iss.srv.Serve(ln) }()
 	return iss, nil
 }
 
 // Close stops the issuer.
-func (i *Issuer) Close() {
+func (i *Issuer) Close() error {
 	if err := i.srv.Close(); err != nil {
-		panic(fmt.Sprintf("close oidc issuer %s: %v", i.URL, err))
+		return fmt.Errorf("close oidc issuer %s: %w", i.URL, err)
 	}
+	if err := <-i.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("oidc issuer %s: %w", i.URL, err)
+	}
+	return nil
 }
 
 // Mint returns a signed RS256 JWT carrying claims. "iss", "aud" (Audience), "iat", "nbf" and "exp"

@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/intoto-ci/intoto-ci/internal/artifact"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/runner"
+)
+
+func runCommand() *command {
+	c := &command{
+		name:    "run",
+		summary: "run a command, record its materials and products, and write a signed link",
+		usage:   "--step NAME [--key FILE | --signing keyless] [--materials P]… [--products P]… [flags] -- CMD [ARG…]",
+	}
+	c.run = func(ctx context.Context, e *env, args []string) error {
+		fs := newFlagSet(e, c)
+		var f recordFlags
+		f.declare(fs)
+		noCommand := fs.Bool("no-command", false, "record materials and products without running a command")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if err := f.check(); err != nil {
+			return err
+		}
+		argv := fs.Args()
+		if *noCommand && len(argv) > 0 {
+			return usagef("--no-command takes no command after --")
+		}
+		if !*noCommand && len(argv) == 0 {
+			return usagef("no command to run: put it after -- (or pass --no-command)")
+		}
+		return runStep(ctx, e, &f, argv)
+	}
+	return c
+}
+
+// runStep is the whole of `run`: prepare the signer, record materials, run, record products, sign, write.
+// The wrapped command's exit code is what the caller gets, unless the command succeeded and the link could
+// not be signed or written (exit 3: a green job without its link would be unverifiable).
+func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
+	signer, err := newLinkSigner(ctx, e, &f.sign)
+	if err != nil {
+		return err
+	}
+	rec := f.recorder(e)
+	materials, err := rec.record(ctx, f.materials)
+	if err != nil {
+		return inputErr(fmt.Errorf("record materials: %w", err))
+	}
+
+	link := &intoto.Link{
+		Type:        intoto.TypeLink,
+		Name:        f.step,
+		Command:     argv,
+		Materials:   materials,
+		ByProducts:  map[string]any{},
+		Environment: map[string]any{},
+	}
+	if link.Command == nil {
+		link.Command = []string{}
+	}
+	code := 0
+	if len(argv) > 0 {
+		res, runErr := runner.Run(ctx, runner.Options{
+			Argv:   argv,
+			Env:    scrubEnv(e.environ(), signer.sensitiveEnv()),
+			Stdin:  e.stdio.In,
+			Stdout: e.stdio.Out,
+			Stderr: e.stdio.Err,
+		})
+		if res == nil {
+			return fmt.Errorf("run %s: %w", argv[0], runErr)
+		}
+		if runErr != nil {
+			fmt.Fprintf(e.stdio.Err, "intoto-ci run: %s\n", oneLine(runErr.Error()))
+		}
+		code = res.ExitCode
+		link.ByProducts = map[string]any{
+			"return-value": res.ExitCode,
+			"stdout":       string(res.Stdout),
+			"stderr":       string(res.Stderr),
+		}
+		if res.StdoutTruncated || res.StderrTruncated {
+			link.ByProducts["truncated"] = true
+		}
+	}
+
+	products, err := rec.record(ctx, f.products)
+	if err != nil {
+		return withCommandCode(code, fmt.Errorf("record products: %w", err))
+	}
+	link.Products = products
+
+	path, err := signer.writeLink(ctx, f.linksDir, link)
+	if err != nil {
+		return withCommandCode(code, err)
+	}
+	fmt.Fprintln(e.stdio.Out, path)
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// withCommandCode keeps the wrapped command's failure code when something after it failed too; a
+// successful command whose link is lost turns into exit 3.
+func withCommandCode(code int, err error) error {
+	if code != 0 {
+		return &exitError{code: code, err: err}
+	}
+	return &exitError{code: ExitFailure, err: err}
+}
+
+// recorder turns the recording flags into artifact.Options once.
+type recorder struct {
+	opts artifact.Options
+}
+
+func (f *recordFlags) recorder(e *env) *recorder {
+	linksDir, err := filepath.Abs(f.linksDir)
+	if err != nil {
+		linksDir = f.linksDir
+	}
+	return &recorder{opts: artifact.Options{
+		BasePath:             f.basePath,
+		Excludes:             f.excludes,
+		DefaultExcludes:      !f.noDefaultEx,
+		ExcludeDirs:          []string{linksDir},
+		LStripPaths:          f.lstrip,
+		FollowSymlinks:       f.followSymlinks,
+		NormalizeLineEndings: f.normalizeEOL,
+		Algorithms:           f.algorithms(),
+	}}
+}
+
+func (r *recorder) record(ctx context.Context, paths []string) (intoto.Artifacts, error) {
+	if len(paths) == 0 {
+		return intoto.Artifacts{}, nil
+	}
+	return artifact.Record(ctx, paths, r.opts)
+}
+
+// scrubEnv removes the named variables (ID tokens and the means to request them) from the environment
+// handed to the wrapped command.
+func scrubEnv(environ []string, drop []string) []string {
+	if len(drop) == 0 {
+		return environ
+	}
+	out := environ[:0:0]
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		keep := true
+		for _, d := range drop {
+			if name == d {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same directory and a rename, so a
+// reader never sees half a link and a failed write leaves any earlier file intact.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, werr := tmp.Write(data)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
