@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -67,7 +68,11 @@ func appendCanonical(b []byte, v any) ([]byte, error) {
 		}
 		return strconv.AppendUint(b, x, 10), nil
 	case float64:
-		return nil, fmt.Errorf("%w: float %v", ErrCanonical, x)
+		// encoding/json decodes every number into float64: accept those that are exact integers.
+		if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+			return nil, fmt.Errorf("%w: number %v is not an integer", ErrCanonical, x)
+		}
+		return strconv.AppendInt(b, int64(x), 10), nil
 	case []any:
 		b = append(b, '[')
 		for i, e := range x {
@@ -99,6 +104,13 @@ func appendCanonical(b []byte, v any) ([]byte, error) {
 		return appendCanonicalMap(b, x)
 	case map[string]Digests:
 		return appendCanonicalMap(b, x)
+	case *Link:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		return appendCanonicalMap(b, x.fields())
+	case Link:
+		return appendCanonicalMap(b, x.fields())
 	case json.RawMessage:
 		inner, err := CanonicalJSON(x)
 		if err != nil {
@@ -177,4 +189,36 @@ func appendCanonicalString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// fields is the link as a generic object, for the fast canonical path (no marshal/re-decode round trip).
+func (l *Link) fields() map[string]any {
+	m := make(map[string]any, 7+len(l.Extra))
+	for k, v := range l.Extra {
+		m[k] = v
+	}
+	cmd := l.Command
+	if cmd == nil {
+		cmd = []string{}
+	}
+	orEmpty := func(a Artifacts) Artifacts {
+		if a == nil {
+			return Artifacts{}
+		}
+		return a
+	}
+	anyOrEmpty := func(a map[string]any) map[string]any {
+		if a == nil {
+			return map[string]any{}
+		}
+		return a
+	}
+	m["_type"] = l.Type
+	m["name"] = l.Name
+	m["command"] = cmd
+	m["materials"] = orEmpty(l.Materials)
+	m["products"] = orEmpty(l.Products)
+	m["byproducts"] = anyOrEmpty(l.ByProducts)
+	m["environment"] = anyOrEmpty(l.Environment)
+	return m
 }

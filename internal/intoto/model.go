@@ -42,6 +42,8 @@ type Link struct {
 	Products    Artifacts      `json:"products"`
 	ByProducts  map[string]any `json:"byproducts"`
 	Environment map[string]any `json:"environment"`
+	// Extra holds fields this package does not know, so that a decode/encode round trip keeps them.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // Layout is the in-toto v1.0 layout. Keyless functionaries are the intoto-ci extension field
@@ -57,6 +59,8 @@ type Layout struct {
 	Identities map[string]*Identity `json:"identities,omitempty"`
 	// RunBinding, when set, asks verify to refuse keyless links from different CI runs. Extension field.
 	RunBinding string `json:"run_binding,omitempty"`
+	// Extra holds unknown fields (e.g. in-toto-golang's rootcas, intermediatecas) for round trips.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // Step is a layout step: who may perform it, what command is expected and which artifact rules apply.
@@ -70,6 +74,8 @@ type Step struct {
 	Threshold         int      `json:"threshold"`
 	// Identities names keyless functionaries from Layout.Identities. Extension field.
 	Identities []string `json:"identities,omitempty"`
+	// Extra holds unknown fields (e.g. in-toto-golang's cert_constraints) for round trips.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // Inspection is a command the verifier runs itself after checking the steps.
@@ -79,6 +85,8 @@ type Inspection struct {
 	ExpectedMaterials []Rule   `json:"expected_materials"`
 	ExpectedProducts  []Rule   `json:"expected_products"`
 	Run               []string `json:"run"`
+	// Extra holds unknown fields for round trips.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // Identity is a keyless functionary: an OIDC identity as Fulcio certifies it.

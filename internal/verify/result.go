@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -49,7 +48,7 @@ type Status string
 const (
 	StatusPassed  Status = "passed"
 	StatusFailed  Status = "failed"
-	StatusSkipped Status = "skipped" // not reached: an earlier stage refused
+	StatusSkipped Status = "skipped" // not (fully) checked: verification stopped before its rules ran
 )
 
 // StepResult is what verification found for one step or inspection.
@@ -104,10 +103,18 @@ type IdentityMismatch struct {
 	Mismatches []string `json:"mismatches"`
 }
 
-// RuleTraces holds the rule traces of one item.
+// RuleTraces holds the rule traces of one item: one entry per rule applied, in order (rules after
+// a refusing rule are not applied).
 type RuleTraces struct {
-	Materials any `json:"materials,omitempty"`
-	Products  any `json:"products,omitempty"`
+	Materials []RuleTrace `json:"materials"`
+	Products  []RuleTrace `json:"products"`
+}
+
+// RuleTrace is one applied artifact rule and the size of the artifact queue around it.
+type RuleTrace struct {
+	Rule   string `json:"rule"`
+	Before int    `json:"queue_before"`
+	After  int    `json:"queue_after"`
 }
 
 // InspectionRun describes an inspection command run by the verifier.
@@ -193,5 +200,3 @@ func (r *Result) refuse(kind Kind, f *Failure) *Result {
 	}
 	return r
 }
-
-var errNoFailure = errors.New("verification incomplete")

@@ -1,0 +1,249 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+
+	"github.com/intoto-ci/intoto-ci/internal/ci"
+	"github.com/intoto-ci/intoto-ci/internal/envelope"
+	"github.com/intoto-ci/intoto-ci/internal/identity"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/signing"
+	"github.com/intoto-ci/intoto-ci/internal/trust"
+)
+
+// linkSigner turns a link into a signed file: DSSE or legacy envelope with keys, or a Sigstore bundle.
+type linkSigner struct {
+	mode      string // "key" or "keyless"
+	keys      []*intoto.Key
+	flags     *signFlags
+	platform  ci.Platform
+	sensitive []string
+	keyless   *signing.Keyless // nil until needed (keyless only)
+}
+
+// newLinkSigner prepares signing before the step runs, so a missing key or token source fails fast,
+// before the command spends time, and so the token variables are known and can be scrubbed.
+func newLinkSigner(ctx context.Context, e *env, f *signFlags) (*linkSigner, error) {
+	mode, err := f.mode()
+	if err != nil {
+		return nil, err
+	}
+	platform, err := ci.Detect(e.getenv, e.stdio.Out)
+	if err != nil {
+		return nil, usagef("%w", err)
+	}
+	s := &linkSigner{mode: mode, flags: f, platform: platform}
+	s.sensitive = append(identity.SensitiveEnv(f.identityEnv), platform.SecretEnv()...)
+	switch mode {
+	case "key":
+		for _, path := range f.keys {
+			k, err := loadPrivateKey(e, path, f.keyPassword)
+			if err != nil {
+				return nil, err
+			}
+			s.keys = append(s.keys, k)
+		}
+	case "keyless":
+		src, err := identity.Detect(identity.Env(func(k string) (string, bool) {
+			v := e.getenv(k)
+			return v, v != ""
+		}), identity.Options{
+			Token:     f.identityToken,
+			TokenFile: f.identityFile,
+			TokenEnv:  f.identityEnv,
+			Audience:  f.oidcAudience,
+			Logger:    e.logger,
+		})
+		if err != nil {
+			return nil, usagef("%w", err)
+		}
+		s.keyless, err = signing.NewKeyless(signing.KeylessOptions{
+			Token:         &maskingSource{src: src, platform: platform},
+			FulcioURL:     f.fulcioURL,
+			RekorURL:      f.rekorURL,
+			RekorVersion:  uint32(f.rekorVersion),
+			TSAURLs:       f.tsaURLs,
+			SigningConfig: f.signingConfig,
+			Private:       f.private,
+			Retry:         signing.Retry{Timeout: f.serviceTimeout},
+			Logger:        e.logger,
+		})
+		if err != nil {
+			return nil, usagef("keyless signing: %w", err)
+		}
+	}
+	return s, nil
+}
+
+func loadPrivateKey(e *env, path, password string) (*intoto.Key, error) {
+	if password == "" {
+		password = e.getenv("INTOTO_CI_KEY_PASSWORD")
+	}
+	var pw []byte
+	if password != "" {
+		pw = []byte(password)
+	}
+	k, err := intoto.LoadKeyWithPassword(path, pw)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	if !k.HasPrivate() {
+		return nil, inputErr(fmt.Errorf("key %s: a private key is needed to sign, this is a public key", path))
+	}
+	return k, nil
+}
+
+// maskingSource masks every token it hands out in the CI log before anything could print it.
+type maskingSource struct {
+	src      identity.Source
+	platform ci.Platform
+}
+
+func (m *maskingSource) Token(ctx context.Context) (string, error) {
+	t, err := m.src.Token(ctx)
+	if err == nil && t != "" {
+		m.platform.Mask(t)
+	}
+	return t, err
+}
+
+func (m *maskingSource) Name() string { return m.src.Name() }
+
+func (s *linkSigner) sensitiveEnv() []string { return s.sensitive }
+
+// writeLink signs link and writes it into dir under its conventional name; it returns the path.
+// When keyless signing fails the link is kept unsigned (see keepUnsigned) for `intoto-ci sign`.
+func (s *linkSigner) writeLink(ctx context.Context, dir string, link *intoto.Link) (string, error) {
+	switch s.mode {
+	case "key":
+		var payload []byte
+		var err error
+		if s.flags.format == "statement" {
+			payload, err = intoto.LinkToStatement(link)
+		} else {
+			payload, err = json.Marshal(link)
+		}
+		if err != nil {
+			return "", fmt.Errorf("encode link: %w", err)
+		}
+		var data []byte
+		if s.flags.envelope == "legacy" {
+			data, err = envelope.SignLegacy(payload, s.keys...)
+		} else {
+			data, err = envelope.SignDSSE(intoto.PayloadType, payload, s.keys...)
+		}
+		if err != nil {
+			return "", fmt.Errorf("sign link %s: %w", link.Name, err)
+		}
+		path := filepath.Join(dir, intoto.LinkFileName(link.Name, s.keys[0].ID()))
+		return path, writeFileAtomic(path, data)
+	default:
+		payload, err := intoto.LinkToStatement(link)
+		if err != nil {
+			return "", fmt.Errorf("encode link: %w", err)
+		}
+		return s.signKeyless(ctx, dir, link.Name, payload)
+	}
+}
+
+// signKeyless signs payload into a bundle and writes it; on failure it keeps the payload unsigned.
+func (s *linkSigner) signKeyless(ctx context.Context, dir, step string, payload []byte) (string, error) {
+	data, err := s.keyless.Sign(ctx, intoto.PayloadType, payload)
+	if err != nil {
+		kept, kerr := keepUnsigned(dir, step, s.platform.RunInfo(), payload)
+		if kerr != nil {
+			return "", fmt.Errorf("sign link %s: %w (and the unsigned link could not be kept: %w)", step, err, kerr)
+		}
+		return "", fmt.Errorf("sign link %s: %w; the unsigned link is kept at %s: sign it later in this job "+
+			"with 'intoto-ci sign --signing keyless --file %s'", step, err, kept, kept)
+	}
+	name, err := keylessLinkName(step, data, payload)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name)
+	return path, writeFileAtomic(path, data)
+}
+
+// keylessLinkName is "<step>.<id8>.link.sigstore.json". id8 is the first 8 hex digits of
+// sha256(SAN "\n" sha256(payload)): stable for one signer and one recorded content, so a retried
+// signature of the same evidence replaces its file, while two matrix legs (or jobs) that recorded
+// different artifacts, or two signers, never share a name.
+func keylessLinkName(step string, bundleJSON, payload []byte) (string, error) {
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(bundleJSON); err != nil {
+		return "", fmt.Errorf("read signed bundle: %w", err)
+	}
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return "", fmt.Errorf("read signed bundle: %w", err)
+	}
+	cert := vc.Certificate()
+	if cert == nil {
+		return "", errors.New("read signed bundle: no certificate")
+	}
+	signer, err := trust.SignerIdentity(cert)
+	if err != nil {
+		return "", err
+	}
+	pd := sha256.Sum256(payload)
+	id := sha256.Sum256([]byte(signer.Subject + "\n" + hex.EncodeToString(pd[:])))
+	return step + "." + hex.EncodeToString(id[:])[:8] + ".link.sigstore.json", nil
+}
+
+// unsignedLink is a link whose keyless signature failed, kept in the job's workspace. RunKey binds it to
+// the job that witnessed the step: `sign` refuses it in any other job or run.
+type unsignedLink struct {
+	Type        string `json:"_type"`
+	Step        string `json:"step"`
+	RunKey      string `json:"run_key"`
+	PayloadType string `json:"payloadType"`
+	Payload     string `json:"payload"`
+}
+
+const unsignedType = "intoto-ci/unsigned-link/v1"
+
+func unsignedLinkPath(dir, step string) string {
+	return filepath.Join(dir, "."+step+".link-unsigned.json")
+}
+
+func keepUnsigned(dir, step string, info ci.RunInfo, payload []byte) (string, error) {
+	data, err := json.MarshalIndent(unsignedLink{
+		Type:        unsignedType,
+		Step:        step,
+		RunKey:      info.Key(),
+		PayloadType: intoto.PayloadType,
+		Payload:     base64.StdEncoding.EncodeToString(payload),
+	}, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := unsignedLinkPath(dir, step)
+	return path, writeFileAtomic(path, data)
+}
+
+func readUnsigned(path string) (*unsignedLink, []byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var u unsignedLink
+	if err := json.Unmarshal(data, &u); err != nil || u.Type != unsignedType {
+		return nil, nil, fmt.Errorf("%s: not an unsigned link kept by intoto-ci run", path)
+	}
+	payload, err := base64.StdEncoding.DecodeString(u.Payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: payload: %w", path, err)
+	}
+	return &u, payload, nil
+}

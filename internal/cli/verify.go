@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/signing"
+	"github.com/intoto-ci/intoto-ci/internal/trust"
+	"github.com/intoto-ci/intoto-ci/internal/verify"
+)
+
+type verifyFlags struct {
+	layout            string
+	layoutKeys        stringList
+	layoutIdentity    string
+	layoutIdentityRe  string
+	layoutIssuer      string
+	linksDir          string
+	params            stringList
+	trustedRoot       string
+	sameRun           bool
+	json              bool
+	reports           stringList
+	reportFile        string
+	inspectionTimeout time.Duration
+	workDir           string
+}
+
+func verifyCommand() *command {
+	c := &command{
+		name:    "verify",
+		summary: "verify links against a signed layout (exit 0 verified, 1 refused)",
+		usage:   "--layout FILE (--layout-key FILE… | --layout-identity SAN --layout-issuer URL) [--links-dir DIR] [flags]",
+	}
+	c.run = func(ctx context.Context, e *env, args []string) error {
+		fs := newFlagSet(e, c)
+		var f verifyFlags
+		fs.StringVar(&f.layout, "layout", "", "signed layout `file` (required)")
+		fs.Var(&f.layoutKeys, "layout-key", "public key `file` of a layout owner; each must have signed (repeatable)")
+		fs.StringVar(&f.layoutIdentity, "layout-identity", "", "certificate `SAN` of a keyless layout signer (exact)")
+		fs.StringVar(&f.layoutIdentityRe, "layout-identity-regexp", "", "anchored `regexp` for the keyless layout signer's SAN")
+		fs.StringVar(&f.layoutIssuer, "layout-issuer", "", "OIDC issuer `url` of the keyless layout signer")
+		fs.StringVar(&f.linksDir, "links-dir", ".", "`dir`ectory holding the links")
+		fs.Var(&f.params, "param", "layout parameter `name=value` substituted for {name} (repeatable)")
+		fs.StringVar(&f.trustedRoot, "trusted-root", "", "sigstore trusted_root.json `file` for keyless links (default: public-good via TUF)")
+		fs.BoolVar(&f.sameRun, "same-run", false, "refuse keyless links that come from different CI runs or commits")
+		fs.BoolVar(&f.json, "json", false, "print the JSON report on stdout (same as --report json)")
+		fs.Var(&f.reports, "report", "report `format` on stdout: text (default), json, markdown or junit (repeatable with --report-file)")
+		fs.StringVar(&f.reportFile, "report-file", "", "also write the last --report format to this `file`")
+		fs.DurationVar(&f.inspectionTimeout, "inspection-timeout", verify.DefaultInspectionTimeout, "time limit of each inspection")
+		fs.StringVar(&f.workDir, "work-dir", ".", "`dir`ectory inspections run in and record")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return usagef("unexpected argument %q", fs.Arg(0))
+		}
+		return runVerify(ctx, e, &f)
+	}
+	return c
+}
+
+func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
+	if f.layout == "" {
+		return usagef("--layout is required")
+	}
+	opts := verify.Options{
+		LayoutPath:        f.layout,
+		LinksDir:          f.linksDir,
+		WorkDir:           f.workDir,
+		InspectionTimeout: f.inspectionTimeout,
+		SameRun:           f.sameRun,
+		Logger:            e.logger,
+	}
+	for _, path := range f.layoutKeys {
+		k, err := intoto.LoadKey(path)
+		if err != nil {
+			return inputErr(err)
+		}
+		opts.LayoutKeys = append(opts.LayoutKeys, k.Public())
+	}
+	if f.layoutIdentity != "" || f.layoutIdentityRe != "" || f.layoutIssuer != "" {
+		id := &intoto.Identity{Issuer: f.layoutIssuer, Subject: f.layoutIdentity, SubjectRegexp: f.layoutIdentityRe}
+		if err := id.Validate(); err != nil {
+			return usagef("layout identity: %w", err)
+		}
+		opts.LayoutIdentities = append(opts.LayoutIdentities, id)
+	}
+	if len(opts.LayoutKeys) == 0 && len(opts.LayoutIdentities) == 0 {
+		return usagef("pin the layout owner: give --layout-key or --layout-identity with --layout-issuer " +
+			"(an unpinned layout proves nothing)")
+	}
+	if len(f.params) > 0 {
+		opts.Params = map[string]string{}
+		for _, p := range f.params {
+			k, v, ok := strings.Cut(p, "=")
+			if !ok || k == "" {
+				return usagef("--param %q: want name=value", p)
+			}
+			opts.Params[k] = v
+		}
+	}
+	formats := append([]string(nil), f.reports...)
+	if f.json {
+		formats = append(formats, "json")
+	}
+	if len(formats) == 0 {
+		formats = []string{"text"}
+	}
+	for _, format := range formats {
+		if !validReport(format) {
+			return usagef("--report must be text, json, markdown or junit, not %q", format)
+		}
+	}
+	if _, err := os.Stat(f.layout); err != nil {
+		return inputErr(fmt.Errorf("layout %s: %w", f.layout, errors.Unwrap(err)))
+	}
+	if st, err := os.Stat(f.linksDir); err != nil || !st.IsDir() {
+		return inputErr(fmt.Errorf("links dir %s: not a readable directory", f.linksDir))
+	}
+	opts.Keyless = &lazyKeyless{ctx: ctx, trustedRoot: f.trustedRoot}
+
+	res, err := verify.Verify(ctx, opts)
+	if err != nil {
+		if isInputError(err) {
+			return inputErr(err)
+		}
+		return err
+	}
+	for _, format := range formats {
+		if err := writeReport(e.stdio.Out, format, res); err != nil {
+			return err
+		}
+	}
+	if f.reportFile != "" {
+		var b strings.Builder
+		if err := writeReport(&b, formats[len(formats)-1], res); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(f.reportFile, []byte(b.String())); err != nil {
+			return err
+		}
+	}
+	if !res.Verified {
+		return &refusedError{reason: "refused: " + res.Failure.Error()}
+	}
+	return nil
+}
+
+// lazyKeyless loads the trust root only when a bundle is met, so key-only verification never touches
+// Sigstore material (nor the network for the public-good root).
+type lazyKeyless struct {
+	ctx         context.Context
+	trustedRoot string
+	once        sync.Once
+	v           *signing.KeylessVerifier
+	err         error
+}
+
+func (l *lazyKeyless) VerifyBundle(ctx context.Context, data []byte) (*verify.Verified, error) {
+	l.once.Do(func() {
+		var tr *root.TrustedRoot
+		if l.trustedRoot != "" {
+			tr, l.err = trust.LoadTrustedRoot(l.trustedRoot)
+		} else {
+			tr, l.err = trust.FetchPublicGood(ctx, trust.PublicGoodOptions{})
+		}
+		if l.err == nil {
+			l.v, l.err = signing.NewKeylessVerifier(tr)
+		}
+	})
+	if l.err != nil {
+		return nil, fmt.Errorf("keyless trust root: %w", l.err)
+	}
+	got, err := l.v.VerifyBundle(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	return &verify.Verified{PayloadType: got.PayloadType, Payload: got.Payload, Signer: got.Signer, Time: got.Time}, nil
+}
+
+func validReport(f string) bool {
+	switch f {
+	case "text", "json", "markdown", "junit":
+		return true
+	}
+	return false
+}
+
+func writeReport(w io.Writer, format string, res *verify.Result) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	default:
+		return writeText(w, res)
+	}
+}
+
+func writeText(w io.Writer, res *verify.Result) error {
+	for _, s := range res.Steps {
+		signers := make([]string, 0, len(s.Links))
+		for _, l := range s.Links {
+			signers = append(signers, l.Signer)
+		}
+		line := fmt.Sprintf("%-10s %-10s %s", s.Status, s.Kind, s.Name)
+		if len(signers) > 0 {
+			line += "  signed by " + strings.Join(signers, ", ")
+		}
+		if s.Err != "" {
+			line += "  — " + s.Err
+		}
+		fmt.Fprintln(w, line)
+		for _, r := range s.Rejected {
+			fmt.Fprintf(w, "           rejected %s: %s\n", r.File, r.Reason)
+		}
+	}
+	for _, warn := range res.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+	if res.Verified {
+		_, err := fmt.Fprintln(w, "VERIFIED")
+		return err
+	}
+	_, err := fmt.Fprintf(w, "REFUSED: %s\n", res.Failure.Error())
+	return err
+}
+
+// isInputError tells unreadable or malformed input (exit 2) from an operational failure (exit 3).
+func isInputError(err error) bool {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
+		errors.Is(err, intoto.ErrInvalid) || errors.As(err, &syntax) || errors.As(err, &typeErr)
+}

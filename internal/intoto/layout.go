@@ -1,0 +1,254 @@
+package intoto
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// ExpiresFormat is the only expiry format both peers accept: UTC, seconds, a literal Z.
+const ExpiresFormat = "2006-01-02T15:04:05Z"
+
+// DecodeLayout decodes a v1.0 layout document (the payload of an envelope, not the envelope itself).
+// Unknown fields are kept in Extra. It does not validate: call Validate.
+func DecodeLayout(data []byte) (*Layout, error) {
+	var l Layout
+	if err := l.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("decode layout: %w", err)
+	}
+	return &l, nil
+}
+
+// Validate checks the layout's structure: types, expiry format, keys and their keyids, unique step and
+// inspection names, thresholds, functionaries that exist, and non-empty rules. Rule grammar is checked
+// by the rules package, and expiry against the clock by the verifier.
+func (l *Layout) Validate() error {
+	if l.Type != TypeLayout {
+		return fmt.Errorf("%w: layout _type is %q, want %q", ErrInvalid, l.Type, TypeLayout)
+	}
+	if _, err := time.Parse(ExpiresFormat, l.Expires); err != nil {
+		return fmt.Errorf("%w: layout expires %q is not of the form %s", ErrInvalid, l.Expires, ExpiresFormat)
+	}
+	for id, k := range l.Keys {
+		if k == nil {
+			return fmt.Errorf("%w: layout key %s is null", ErrInvalid, id)
+		}
+		if _, err := k.publicKey(); err != nil {
+			return fmt.Errorf("%w: layout key %s: %w", ErrInvalid, short(id), err)
+		}
+		got := k.ID()
+		if got != id {
+			return fmt.Errorf("%w: layout key listed as %s has keyid %s", ErrInvalid, id, got)
+		}
+		if k.KeyID != "" && k.KeyID != id {
+			return fmt.Errorf("%w: layout key %s carries keyid %s", ErrInvalid, id, k.KeyID)
+		}
+	}
+	for name, ident := range l.Identities {
+		if ident == nil {
+			return fmt.Errorf("%w: identity %q is null", ErrInvalid, name)
+		}
+		if err := checkIdentity(ident); err != nil {
+			return fmt.Errorf("%w: identity %q: %w", ErrInvalid, name, err)
+		}
+	}
+	names := map[string]string{}
+	for i, s := range l.Steps {
+		if s == nil {
+			return fmt.Errorf("%w: step %d is null", ErrInvalid, i)
+		}
+		if s.Type != TypeStep {
+			return fmt.Errorf("%w: step %q _type is %q, want %q", ErrInvalid, s.Name, s.Type, TypeStep)
+		}
+		if err := checkName(names, "step", s.Name); err != nil {
+			return err
+		}
+		if s.Threshold < 1 {
+			return fmt.Errorf("%w: step %q threshold %d, want at least 1", ErrInvalid, s.Name, s.Threshold)
+		}
+		for _, id := range s.PubKeys {
+			if _, ok := l.Keys[id]; !ok {
+				return fmt.Errorf("%w: step %q pubkey %s is not in the layout keys", ErrInvalid, s.Name, id)
+			}
+		}
+		for _, n := range s.Identities {
+			if _, ok := l.Identities[n]; !ok {
+				return fmt.Errorf("%w: step %q identity %q is not in the layout identities", ErrInvalid, s.Name, n)
+			}
+		}
+		if err := checkRules("step", s.Name, s.ExpectedMaterials, s.ExpectedProducts); err != nil {
+			return err
+		}
+	}
+	for i, in := range l.Inspections {
+		if in == nil {
+			return fmt.Errorf("%w: inspection %d is null", ErrInvalid, i)
+		}
+		if in.Type != TypeInspection {
+			return fmt.Errorf("%w: inspection %q _type is %q, want %q", ErrInvalid, in.Name, in.Type, TypeInspection)
+		}
+		if err := checkName(names, "inspection", in.Name); err != nil {
+			return err
+		}
+		if len(in.Run) == 0 {
+			return fmt.Errorf("%w: inspection %q has an empty run command", ErrInvalid, in.Name)
+		}
+		if err := checkRules("inspection", in.Name, in.ExpectedMaterials, in.ExpectedProducts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkName(seen map[string]string, kind, name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: %s with an empty name", ErrInvalid, kind)
+	}
+	if prev, ok := seen[name]; ok {
+		return fmt.Errorf("%w: %s name %q is already used by a %s", ErrInvalid, kind, name, prev)
+	}
+	seen[name] = kind
+	return nil
+}
+
+func checkRules(kind, name string, lists ...[]Rule) error {
+	for li, rules := range lists {
+		which := [...]string{"expected_materials", "expected_products"}[li]
+		for i, r := range rules {
+			if len(r) == 0 {
+				return fmt.Errorf("%w: %s %q %s rule %d is empty", ErrInvalid, kind, name, which, i+1)
+			}
+		}
+	}
+	return nil
+}
+
+func checkIdentity(id *Identity) error {
+	if id.Issuer == "" {
+		return fmt.Errorf("no issuer")
+	}
+	if id.Subject == "" && id.SubjectRegexp == "" {
+		return fmt.Errorf("neither subject nor subject_regexp")
+	}
+	if id.SubjectRegexp != "" {
+		if _, err := regexp.Compile(id.SubjectRegexp); err != nil {
+			return fmt.Errorf("subject_regexp: %w", err)
+		}
+	}
+	for claim, m := range id.Claims {
+		if m.Regexp != "" {
+			if _, err := regexp.Compile(m.Regexp); err != nil {
+				return fmt.Errorf("claim %s regexp: %w", claim, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Step returns the step called name, or nil.
+func (l *Layout) Step(name string) *Step {
+	for _, s := range l.Steps {
+		if s != nil && s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// AddKey adds the public part of k to the layout keys under its keyid and returns that keyid.
+func (l *Layout) AddKey(k *Key) string {
+	p := k.Public()
+	p.KeyID = p.ID()
+	if len(p.KeyIDHashAlgorithms) == 0 {
+		p.KeyIDHashAlgorithms = append([]string(nil), DefaultKeyIDHashAlgorithms...)
+	}
+	if l.Keys == nil {
+		l.Keys = map[string]*Key{}
+	}
+	l.Keys[p.KeyID] = p
+	return p.KeyID
+}
+
+// Substitute replaces {name} placeholders in every step's expected_command and rules and in every
+// inspection's run and rules, as in-toto-python's substitute_parameters does with str.format: "{{" and
+// "}}" stand for literal braces, an unknown name or a lone brace is an error. Like the peers, callers
+// substitute only when parameters were given. On error the layout is left unchanged.
+func (l *Layout) Substitute(params map[string]string) error {
+	type job struct {
+		where string
+		words []string
+	}
+	var jobs []job
+	for _, s := range l.Steps {
+		jobs = append(jobs, job{"step " + s.Name + " expected_command", s.ExpectedCommand})
+		for _, r := range s.ExpectedMaterials {
+			jobs = append(jobs, job{"step " + s.Name + " expected_materials", r})
+		}
+		for _, r := range s.ExpectedProducts {
+			jobs = append(jobs, job{"step " + s.Name + " expected_products", r})
+		}
+	}
+	for _, in := range l.Inspections {
+		jobs = append(jobs, job{"inspection " + in.Name + " run", in.Run})
+		for _, r := range in.ExpectedMaterials {
+			jobs = append(jobs, job{"inspection " + in.Name + " expected_materials", r})
+		}
+		for _, r := range in.ExpectedProducts {
+			jobs = append(jobs, job{"inspection " + in.Name + " expected_products", r})
+		}
+	}
+	out := make([][]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = make([]string, len(j.words))
+		for w, word := range j.words {
+			s, err := substitute(word, params)
+			if err != nil {
+				return fmt.Errorf("substitute parameters in %s: %w", j.where, err)
+			}
+			out[i][w] = s
+		}
+	}
+	for i, j := range jobs {
+		copy(j.words, out[i])
+	}
+	return nil
+}
+
+// ErrUnknownParameter is returned by Substitute for a placeholder without a value.
+var ErrUnknownParameter = fmt.Errorf("unknown parameter")
+
+func substitute(s string, params map[string]string) (string, error) {
+	if !strings.ContainsAny(s, "{}") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '{' && i+1 < len(s) && s[i+1] == '{':
+			b.WriteByte('{')
+			i++
+		case c == '}' && i+1 < len(s) && s[i+1] == '}':
+			b.WriteByte('}')
+			i++
+		case c == '{':
+			end := strings.IndexByte(s[i+1:], '}')
+			if end < 0 {
+				return "", fmt.Errorf("unmatched '{' in %q", s)
+			}
+			name := s[i+1 : i+1+end]
+			v, ok := params[name]
+			if !ok {
+				return "", fmt.Errorf("%w %q in %q", ErrUnknownParameter, name, s)
+			}
+			b.WriteString(v)
+			i += end + 1
+		case c == '}':
+			return "", fmt.Errorf("single '}' in %q", s)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,76 @@
+package intoto
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ErrInvalid is wrapped by every structural validation error of a layout or link.
+var ErrInvalid = errors.New("invalid in-toto metadata")
+
+// DecodeLink decodes a v0.9 link document (the payload of an envelope, not the envelope itself).
+// Unknown fields are kept in Extra. It does not validate: call Validate.
+func DecodeLink(data []byte) (*Link, error) {
+	var l Link
+	if err := l.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("decode link: %w", err)
+	}
+	return &l, nil
+}
+
+// Validate checks the link's structure: _type "link", a name, and well-formed artifact digests.
+func (l *Link) Validate() error {
+	if l.Type != TypeLink {
+		return fmt.Errorf("%w: link _type is %q, want %q", ErrInvalid, l.Type, TypeLink)
+	}
+	if l.Name == "" {
+		return fmt.Errorf("%w: link has no name", ErrInvalid)
+	}
+	if err := l.Materials.validate(); err != nil {
+		return fmt.Errorf("%w: link %q materials: %w", ErrInvalid, l.Name, err)
+	}
+	if err := l.Products.validate(); err != nil {
+		return fmt.Errorf("%w: link %q products: %w", ErrInvalid, l.Name, err)
+	}
+	return nil
+}
+
+// LinkFileName is the peers' file name for a step's link signed by keyid: "<step>.<keyid8>.link".
+func LinkFileName(step, keyID string) string {
+	return step + "." + short(keyID) + ".link"
+}
+
+func (a Artifacts) validate() error {
+	names := make([]string, 0, len(a))
+	for name := range a {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if name == "" {
+			return errors.New("empty artifact name")
+		}
+		if err := a[name].validate(); err != nil {
+			return fmt.Errorf("artifact %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (d Digests) validate() error {
+	if len(d) == 0 {
+		return errors.New("no digest")
+	}
+	for alg, v := range d {
+		if alg == "" {
+			return errors.New("empty hash algorithm name")
+		}
+		if _, err := hex.DecodeString(v); err != nil || v == "" || strings.ToLower(v) != v {
+			return fmt.Errorf("%s digest %q is not lowercase hex", alg, v)
+		}
+	}
+	return nil
+}

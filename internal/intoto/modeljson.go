@@ -1,0 +1,204 @@
+package intoto
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Field names of each document type, in the order the peers write them; anything else goes to Extra.
+var (
+	linkFields       = []string{"_type", "name", "command", "materials", "products", "byproducts", "environment"}
+	layoutFields     = []string{"_type", "expires", "readme", "keys", "steps", "inspect", "identities", "run_binding"}
+	stepFields       = []string{"_type", "name", "expected_materials", "expected_products", "pubkeys", "expected_command", "threshold", "identities"}
+	inspectionFields = []string{"_type", "name", "expected_materials", "expected_products", "run"}
+)
+
+// errNotObject is returned when a document is not a JSON object.
+var errNotObject = errors.New("not a json object")
+
+// decodeObject decodes data into dst (a method-less alias of a model type) and returns the members whose
+// names dst does not know. encoding/json matches names case-insensitively; a member that differs from a
+// known name only by case is refused, because other implementations would read a different value.
+func decodeObject(data []byte, dst any, known []string) (map[string]json.RawMessage, error) {
+	t := bytes.TrimLeft(data, " \t\r\n")
+	if len(t) == 0 || t[0] != '{' {
+		return nil, errNotObject
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(data, &all); err != nil {
+		return nil, err
+	}
+	var extra map[string]json.RawMessage
+	for name, v := range all {
+		if isKnown(name, known) {
+			continue
+		}
+		for _, k := range known {
+			if strings.EqualFold(name, k) {
+				return nil, fmt.Errorf("field %q is ambiguous with %q", name, k)
+			}
+		}
+		if extra == nil {
+			extra = map[string]json.RawMessage{}
+		}
+		extra[name] = v
+	}
+	if err := json.Unmarshal(data, dst); err != nil {
+		return nil, err
+	}
+	return extra, nil
+}
+
+func isKnown(name string, known []string) bool {
+	for _, k := range known {
+		if k == name {
+			return true
+		}
+	}
+	return false
+}
+
+// encodeObject marshals v (a method-less alias) and merges extra members that v does not already set.
+func encodeObject(v any, extra map[string]json.RawMessage) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, raw := range extra {
+		if _, ok := m[k]; !ok {
+			m[k] = raw
+		}
+	}
+	return json.Marshal(m)
+}
+
+type linkAlias Link
+
+// UnmarshalJSON decodes a link and keeps unknown fields in Extra.
+func (l *Link) UnmarshalJSON(data []byte) error {
+	var a linkAlias
+	extra, err := decodeObject(data, &a, linkFields)
+	if err != nil {
+		return err
+	}
+	a.Extra = extra
+	*l = Link(a)
+	return nil
+}
+
+// MarshalJSON encodes a link with empty lists and objects (never null) where the peers expect them.
+func (l Link) MarshalJSON() ([]byte, error) {
+	a := linkAlias(l)
+	if a.Command == nil {
+		a.Command = []string{}
+	}
+	if a.Materials == nil {
+		a.Materials = Artifacts{}
+	}
+	if a.Products == nil {
+		a.Products = Artifacts{}
+	}
+	if a.ByProducts == nil {
+		a.ByProducts = map[string]any{}
+	}
+	if a.Environment == nil {
+		a.Environment = map[string]any{}
+	}
+	return encodeObject(a, l.Extra)
+}
+
+type layoutAlias Layout
+
+// UnmarshalJSON decodes a layout and keeps unknown fields in Extra.
+func (l *Layout) UnmarshalJSON(data []byte) error {
+	var a layoutAlias
+	extra, err := decodeObject(data, &a, layoutFields)
+	if err != nil {
+		return err
+	}
+	a.Extra = extra
+	*l = Layout(a)
+	return nil
+}
+
+// MarshalJSON encodes a layout; without identities it is pure in-toto v1.0.
+func (l Layout) MarshalJSON() ([]byte, error) {
+	a := layoutAlias(l)
+	if a.Keys == nil {
+		a.Keys = map[string]*Key{}
+	}
+	if a.Steps == nil {
+		a.Steps = []*Step{}
+	}
+	if a.Inspections == nil {
+		a.Inspections = []*Inspection{}
+	}
+	return encodeObject(a, l.Extra)
+}
+
+type stepAlias Step
+
+// UnmarshalJSON decodes a step and keeps unknown fields in Extra.
+func (s *Step) UnmarshalJSON(data []byte) error {
+	var a stepAlias
+	extra, err := decodeObject(data, &a, stepFields)
+	if err != nil {
+		return fmt.Errorf("step: %w", err)
+	}
+	a.Extra = extra
+	*s = Step(a)
+	return nil
+}
+
+// MarshalJSON encodes a step with empty lists (never null).
+func (s Step) MarshalJSON() ([]byte, error) {
+	a := stepAlias(s)
+	a.ExpectedMaterials = nonNilRules(a.ExpectedMaterials)
+	a.ExpectedProducts = nonNilRules(a.ExpectedProducts)
+	if a.PubKeys == nil {
+		a.PubKeys = []string{}
+	}
+	if a.ExpectedCommand == nil {
+		a.ExpectedCommand = []string{}
+	}
+	return encodeObject(a, s.Extra)
+}
+
+type inspectionAlias Inspection
+
+// UnmarshalJSON decodes an inspection and keeps unknown fields in Extra.
+func (in *Inspection) UnmarshalJSON(data []byte) error {
+	var a inspectionAlias
+	extra, err := decodeObject(data, &a, inspectionFields)
+	if err != nil {
+		return fmt.Errorf("inspection: %w", err)
+	}
+	a.Extra = extra
+	*in = Inspection(a)
+	return nil
+}
+
+// MarshalJSON encodes an inspection with empty lists (never null).
+func (in Inspection) MarshalJSON() ([]byte, error) {
+	a := inspectionAlias(in)
+	a.ExpectedMaterials = nonNilRules(a.ExpectedMaterials)
+	a.ExpectedProducts = nonNilRules(a.ExpectedProducts)
+	if a.Run == nil {
+		a.Run = []string{}
+	}
+	return encodeObject(a, in.Extra)
+}
+
+func nonNilRules(r []Rule) []Rule {
+	if r == nil {
+		return []Rule{}
+	}
+	return r
+}

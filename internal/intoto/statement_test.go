@@ -1,0 +1,158 @@
+package intoto
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var (
+	sha256hex = strings.Repeat("ab", 32)
+	sha512hex = strings.Repeat("cd", 64)
+	sha1hex   = strings.Repeat("ef", 20)
+)
+
+func TestStatementRoundTrip(t *testing.T) {
+	t.Parallel()
+	links := []*Link{
+		{
+			Type:    TypeLink,
+			Name:    "build",
+			Command: []string{"make", "dist"},
+			Materials: Artifacts{
+				"src/main.go": {"sha256": sha256hex, "sha512": sha512hex},
+				"go.mod":      {"sha256": sha256hex},
+			},
+			Products:    Artifacts{"dist/app": {"sha256": sha256hex, "sha512": sha512hex, "gitCommit": sha1hex}},
+			ByProducts:  map[string]any{"return-value": float64(0), "stdout": "ok\n", "stderr": ""},
+			Environment: map[string]any{"ci": map[string]any{"run": "42"}},
+		},
+		{Type: TypeLink, Name: "test", Command: []string{}, Materials: Artifacts{"a": {"sha256": sha256hex}}, Products: Artifacts{}},
+	}
+	for _, f := range linkFixtures {
+		l, err := DecodeLink(payloadOf(t, readFixture(t, f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		links = append(links, l)
+	}
+	for _, l := range links {
+		t.Run(l.Name, func(t *testing.T) {
+			t.Parallel()
+			st, err := LinkToStatement(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var probe struct {
+				Type          string `json:"_type"`
+				PredicateType string `json:"predicateType"`
+				Subject       []struct {
+					Name   string            `json:"name"`
+					Digest map[string]string `json:"digest"`
+				} `json:"subject"`
+				Predicate map[string]json.RawMessage `json:"predicate"`
+			}
+			if err := json.Unmarshal(st, &probe); err != nil {
+				t.Fatal(err)
+			}
+			if probe.Type != StatementTypeV1 || probe.PredicateType != LinkPredicateV03 {
+				t.Errorf("got _type %q predicateType %q", probe.Type, probe.PredicateType)
+			}
+			if len(probe.Subject) != len(l.Products) {
+				t.Errorf("got %d subjects, want %d", len(probe.Subject), len(l.Products))
+			}
+			if _, ok := probe.Predicate["name"]; !ok {
+				t.Error("predicate has no name")
+			}
+			if _, ok := probe.Predicate["products"]; ok {
+				t.Error("predicate has products (they belong in subject)")
+			}
+			back, err := StatementToLink(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := *l
+			want.Extra = nil
+			norm := func(l *Link) {
+				if l.Command == nil {
+					l.Command = []string{}
+				}
+				if len(l.ByProducts) == 0 {
+					l.ByProducts = nil
+				}
+				if len(l.Environment) == 0 {
+					l.Environment = nil
+				}
+				if l.Materials == nil {
+					l.Materials = Artifacts{}
+				}
+				if l.Products == nil {
+					l.Products = Artifacts{}
+				}
+			}
+			norm(&want)
+			norm(back)
+			if diff := cmp.Diff(&want, back); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s", diff)
+			}
+			again, err := LinkToStatement(back)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(again) != string(st) {
+				t.Errorf("statement bytes not stable:\n%s\n%s", st, again)
+			}
+		})
+	}
+}
+
+func TestStatementToLinkErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		want     error
+	}{
+		{"other predicate", `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"00"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`, ErrNotLinkStatement},
+		{"v0.1 statement", `{"_type":"https://in-toto.io/Statement/v0.1","subject":[],"predicateType":"https://in-toto.io/attestation/link/v0.3","predicate":{}}`, ErrNotLinkStatement},
+		{"a link", `{"_type":"link","name":"x"}`, nil},
+		{"duplicate subject", `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"00"}},{"name":"a","digest":{"sha256":"01"}}],"predicateType":"https://in-toto.io/attestation/link/v0.3","predicate":{"name":"x"}}`, nil},
+		{"material without digest", `{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://in-toto.io/attestation/link/v0.3","predicate":{"name":"x","materials":[{"name":"m"}]}}`, nil},
+		{"not json", `{`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := StatementToLink([]byte(tt.in))
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if !IsStatement([]byte(`{"_type":"https://in-toto.io/Statement/v1"}`)) || IsStatement([]byte(`{"_type":"link"}`)) {
+		t.Error("IsStatement misclassifies")
+	}
+}
+
+func FuzzStatementToLink(f *testing.F) {
+	l := &Link{Type: TypeLink, Name: "b", Products: Artifacts{"p": {"sha256": sha256hex}}, Materials: Artifacts{"m": {"sha512": sha512hex}}}
+	st, err := LinkToStatement(l)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(st)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := StatementToLink(data)
+		if err != nil {
+			return
+		}
+		if _, err := json.Marshal(l); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,225 @@
+// Package runner runs the command a step wraps: its standard output and error stream live to the console
+// and into capped byproduct buffers at the same time, stdin is passed through, SIGINT and SIGTERM sent to
+// this process are forwarded to the child, and the exit status is reported the way shells do.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DefaultMaxCapture is the byproduct cap per stream when Options.MaxCapture is 0.
+const DefaultMaxCapture = 16 << 20
+
+// DefaultKillGrace is how long a child may take to exit after the context is cancelled and a
+// termination signal was forwarded, before it is killed.
+const DefaultKillGrace = 10 * time.Second
+
+// Exit codes for commands that could not be started, as POSIX shells report them.
+const (
+	ExitNotFound      = 127
+	ExitCannotExecute = 126
+)
+
+// ErrNoCommand is returned when Options.Argv is empty.
+var ErrNoCommand = errors.New("no command to run")
+
+// Options describe the command to run.
+type Options struct {
+	// Argv is the command and its arguments; Argv[0] is looked up in PATH unless it contains a slash.
+	Argv []string
+	// Dir is the working directory; "" means the current one.
+	Dir string
+	// Env is the child's environment, already scrubbed by the caller. nil inherits this process's
+	// environment (os/exec's convention); pass an empty non-nil slice for an empty environment.
+	Env []string
+	// Stdin is passed to the child. An *os.File (os.Stdin) is handed over as is, so terminals work;
+	// nil means /dev/null.
+	Stdin io.Reader
+	// Stdout and Stderr receive the child's streams live; nil discards them (they are still captured).
+	Stdout, Stderr io.Writer
+	// MaxCapture caps each recorded stream; 0 means DefaultMaxCapture, negative records nothing.
+	// Beyond the cap output still streams live; the recorded copy is truncated and flagged.
+	MaxCapture int64
+	// KillGrace is how long the child may run after ctx is cancelled and a termination signal was
+	// forwarded before it is killed; 0 means DefaultKillGrace.
+	KillGrace time.Duration
+}
+
+// Result is how the command ended and what it printed.
+type Result struct {
+	// ExitCode is the child's exit status; 128+n if it was killed by signal n; 127 if the command
+	// was not found and 126 if it could not be executed.
+	ExitCode int
+	// Signal names the signal that killed the child ("terminated", "killed", …), "" otherwise.
+	Signal string
+	// Stdout and Stderr are the recorded streams, at most MaxCapture bytes each.
+	Stdout, Stderr []byte
+	// StdoutTruncated and StderrTruncated report that the stream was longer than the cap.
+	StdoutTruncated, StderrTruncated bool
+}
+
+// Run runs the command and waits for it. The error is non-nil only when the command could not be
+// started; a Result with exit code 127 (not found) or 126 (not executable, bad directory, …) comes
+// with it. A command that runs and fails is a Result, not an error.
+//
+// Signals: while the child runs, SIGINT and SIGTERM received by this process are forwarded to it. When
+// ctx is cancelled the child is not killed at once: the signal that cancelled ctx (if any) is forwarded,
+// or SIGTERM is sent when none arrives, and the child is killed only if it is still running KillGrace
+// later. The child shares this process's process group, so a terminal's Ctrl-C reaches it directly as
+// well as through forwarding.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if len(opts.Argv) == 0 {
+		return nil, ErrNoCommand
+	}
+	limit := opts.MaxCapture
+	if limit == 0 {
+		limit = DefaultMaxCapture
+	}
+	if limit < 0 {
+		limit = 0
+	}
+	grace := opts.KillGrace
+	if grace <= 0 {
+		grace = DefaultKillGrace
+	}
+	stdout := &tee{live: opts.Stdout, limit: limit}
+	stderr := &tee{live: opts.Stderr, limit: limit}
+
+	cmd := exec.Command(opts.Argv[0], opts.Argv[1:]...)
+	if cmd.Err != nil { // lookup failure
+		return startFailure(opts.Argv[0], cmd.Err)
+	}
+	cmd.Dir = opts.Dir
+	cmd.Env = opts.Env
+	cmd.Stdin = opts.Stdin
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	// A grandchild that keeps the output pipes open (a daemon) must not hang the step forever.
+	cmd.WaitDelay = 5 * time.Second
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, forwardedSignals()...)
+	defer signal.Stop(sigs)
+
+	if err := cmd.Start(); err != nil {
+		return startFailure(opts.Argv[0], err)
+	}
+
+	exited := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		supervise(ctx, cmd.Process, sigs, exited, grace)
+	}()
+	waitErr := cmd.Wait()
+	close(exited)
+	wg.Wait()
+
+	res := &Result{
+		Stdout: stdout.buf, Stderr: stderr.buf,
+		StdoutTruncated: stdout.truncated, StderrTruncated: stderr.truncated,
+	}
+	st := cmd.ProcessState
+	if st == nil {
+		return nil, fmt.Errorf("wait for %q: %w", opts.Argv[0], waitErr)
+	}
+	res.ExitCode = st.ExitCode()
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		res.Signal = ws.Signal().String()
+		res.ExitCode = 128 + int(ws.Signal())
+	}
+	return res, nil
+}
+
+// supervise forwards signals to the child until it exits and handles cancellation of ctx.
+func supervise(ctx context.Context, p *os.Process, sigs <-chan os.Signal, exited <-chan struct{}, grace time.Duration) {
+	done := ctx.Done()
+	var kill <-chan time.Time
+	for {
+		select {
+		case <-exited:
+			return
+		case s := <-sigs:
+			_ = p.Signal(s) // the child may have exited meanwhile; nothing to do then
+		case <-done:
+			done = nil
+			// The cancellation usually comes from the same signal this process just received; give
+			// it a moment to arrive so the child gets that one, else ask politely with SIGTERM.
+			select {
+			case s := <-sigs:
+				_ = p.Signal(s)
+			case <-time.After(100 * time.Millisecond):
+				_ = p.Signal(syscall.SIGTERM)
+			case <-exited:
+				return
+			}
+			t := time.NewTimer(grace)
+			defer t.Stop()
+			kill = t.C
+		case <-kill:
+			_ = p.Kill()
+			kill = nil
+		}
+	}
+}
+
+func startFailure(name string, err error) (*Result, error) {
+	code := ExitCannotExecute
+	if errors.Is(err, exec.ErrNotFound) || (errors.Is(err, fs.ErrNotExist) && !isDirError(err)) {
+		code = ExitNotFound
+	}
+	return &Result{ExitCode: code}, fmt.Errorf("start %q: %w", name, err)
+}
+
+// isDirError reports whether a start error is about the working directory rather than the program.
+func isDirError(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Op == "chdir"
+}
+
+// tee writes to the live console and to a capped capture buffer. exec.Cmd gives each stream its own
+// goroutine, so both streams drain concurrently and a tee needs no lock.
+type tee struct {
+	live      io.Writer
+	liveErr   error
+	limit     int64
+	buf       []byte
+	truncated bool
+}
+
+func (t *tee) Write(p []byte) (int, error) {
+	if t.live != nil && t.liveErr == nil {
+		// A console that went away (EPIPE) must not stop the child or the capture: keep draining.
+		if _, err := t.live.Write(p); err != nil {
+			t.liveErr = err
+		}
+	}
+	room := t.limit - int64(len(t.buf))
+	q := p
+	if int64(len(q)) > room {
+		q = q[:max(room, 0)]
+		t.truncated = true
+	}
+	if len(q) > 0 {
+		if need := len(t.buf) + len(q); need > cap(t.buf) {
+			n := max(2*cap(t.buf), need, 4096)
+			n = min(n, int(t.limit))
+			nb := make([]byte, len(t.buf), n)
+			copy(nb, t.buf)
+			t.buf = nb
+		}
+		t.buf = append(t.buf, q...)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,359 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/intoto-ci/intoto-ci/internal/envelope"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
+)
+
+// keptLink is a link accepted for a step: signed by an authorized functionary.
+type keptLink struct {
+	file        string // relative to the links directory
+	functionary string // keyid or identity name
+	signer      string // keyid or "subject (issuer)"
+	format      string
+	link        *intoto.Link // for a sublayout: the summary link, once stage 5 ran
+	// sublayout holds the raw signed layout when the file delegates the step.
+	sublayout []byte
+	key       *intoto.Key      // the functionary's key, for key-signed links
+	identity  *intoto.Identity // the functionary's identity, for keyless links
+	keyless   *Verified        // the bundle verification, for keyless links
+	id8       string           // the <id8> of the file name, for keyless sublayout dirs
+}
+
+// candidate is a file from the links directory that decoded as in-toto metadata.
+type candidate struct {
+	file   string
+	data   []byte
+	signed *envelope.Signed
+	// content, decoded from the payload (unauthenticated until a signature check passes).
+	stepName string
+	link     *intoto.Link
+	isLayout bool
+}
+
+// isCandidateName tells whether a file name may hold a link: *.link, *.link.sigstore.json, *.json.
+func isCandidateName(name string) bool {
+	return strings.HasSuffix(name, ".link") || strings.HasSuffix(name, ".json")
+}
+
+// loadLinks reads every candidate file of the links directory and keeps, per step, the links signed
+// by an authorized functionary (stage 4, without the threshold check: see checkThresholds).
+func (v *verification) loadLinks(ctx context.Context) error {
+	cands, err := v.readCandidates(ctx)
+	if err != nil {
+		return err
+	}
+	steps := map[string]*intoto.Step{}
+	for _, s := range v.layout.Steps {
+		steps[s.Name] = s
+	}
+	for _, c := range cands {
+		step := steps[c.stepName]
+		if step == nil {
+			v.log.Debug("ignoring link of a step not in the layout", "file", c.file, "step", c.stepName)
+			continue
+		}
+		if err := v.authorize(ctx, step, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readCandidates lists the links directory (not its subdirectories) in name order and decodes every
+// file that may hold a link. Files that are not in-toto metadata are skipped; a *.link file that cannot
+// be read as one is reported as a warning.
+func (v *verification) readCandidates(ctx context.Context) ([]*candidate, error) {
+	entries, err := os.ReadDir(v.opts.LinksDir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && v.depth > 0 {
+			return nil, nil // a sublayout without its own links directory: its threshold check reports it
+		}
+		return nil, fmt.Errorf("read links dir: %w", err)
+	}
+	var out []*candidate
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !isCandidateName(name) {
+			continue
+		}
+		n++
+		if n > v.opts.Limits.MaxFiles {
+			v.warn("links dir %s: more than %d candidate files, the rest ignored", v.opts.LinksDir, v.opts.Limits.MaxFiles)
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c, err := v.readCandidate(name)
+		if err != nil {
+			if strings.Contains(name, ".link") {
+				v.warn("%s: ignored: %v", v.relFile(name), err)
+			} else {
+				v.log.Debug("not a link", "file", name, "err", err)
+			}
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// readCandidate reads and decodes one file.
+func (v *verification) readCandidate(name string) (*candidate, error) {
+	data, err := readLimited(filepath.Join(v.opts.LinksDir, name), v.opts.Limits.MaxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	return decodeCandidate(v.relFile(name), name, data)
+}
+
+// decodeCandidate parses a file's envelope and reads which step it is evidence for.
+func decodeCandidate(file, name string, data []byte) (*candidate, error) {
+	signed, err := envelope.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	c := &candidate{file: file, data: data, signed: signed}
+	// A bundle's payload is read unverified here, only to learn which step it claims; it is verified
+	// (authorizeKeyless) only if that step has keyless functionaries, so a key-only layout never needs
+	// the keyless verifier.
+	payloadType, payload := signed.PayloadType, signed.Payload
+	if signed.Kind != envelope.Legacy && payloadType != intoto.PayloadType {
+		return nil, fmt.Errorf("payload type %q is not in-toto", payloadType)
+	}
+	if err := c.decode(payload); err != nil {
+		return nil, err
+	}
+	if c.isLayout {
+		c.stepName = sublayoutStepName(name)
+		if c.stepName == "" {
+			return nil, errors.New("a layout whose file name does not name a step (<step>.<id>.link)")
+		}
+	}
+	return c, nil
+}
+
+// decode reads the payload: a v0.9 link, a Statement v1 with a link v0.3 predicate, or a layout.
+func (c *candidate) decode(payload []byte) error {
+	var head struct {
+		Type string `json:"_type"`
+	}
+	if err := json.Unmarshal(payload, &head); err != nil {
+		return fmt.Errorf("payload: %w", err)
+	}
+	switch head.Type {
+	case intoto.TypeLink:
+		l, err := intoto.DecodeLink(payload)
+		if err != nil {
+			return err
+		}
+		c.link, c.stepName = l, l.Name
+	case intoto.StatementTypeV1:
+		l, err := intoto.StatementToLink(payload)
+		if err != nil {
+			return err
+		}
+		c.link, c.stepName = l, l.Name
+	case intoto.TypeLayout:
+		c.isLayout = true
+		return nil
+	default:
+		return fmt.Errorf("payload _type %q is neither a link nor a layout", head.Type)
+	}
+	return c.link.Validate()
+}
+
+// sublayoutStepName extracts <step> from <step>.<id>.link or <step>.<id>.link.sigstore.json.
+func sublayoutStepName(name string) string {
+	step, _ := splitLinkName(name)
+	return step
+}
+
+// splitLinkName splits <step>.<id>.link[.sigstore.json] into step and id.
+func splitLinkName(name string) (step, id string) {
+	base, ok := strings.CutSuffix(name, ".link.sigstore.json")
+	if !ok {
+		base, ok = strings.CutSuffix(name, ".link")
+	}
+	if !ok {
+		return "", ""
+	}
+	i := strings.LastIndexByte(base, '.')
+	if i <= 0 || i == len(base)-1 {
+		return "", ""
+	}
+	return base[:i], base[i+1:]
+}
+
+// authorize decides whether a candidate is evidence for step: signed by one of its functionaries.
+// Each functionary counts once per step; later files of an already counted functionary are rejected
+// as duplicates.
+func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *candidate) error {
+	sr := v.res.step(KindStep, step.Name)
+	reject := func(r Rejection) {
+		r.File = c.file
+		sr.Rejected = append(sr.Rejected, r)
+	}
+	var found []*keptLink
+	if c.signed.Kind == envelope.Bundle {
+		k, rej, err := v.authorizeKeyless(ctx, step, c)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.file, err)
+		}
+		if rej != nil {
+			reject(*rej)
+			return nil
+		}
+		found = k
+	} else {
+		k, rej := v.authorizeKeys(step, c)
+		if rej != nil {
+			reject(*rej)
+			return nil
+		}
+		found = k
+	}
+	added := false
+	for _, k := range found {
+		if slices.ContainsFunc(v.kept[step.Name], func(o *keptLink) bool { return o.functionary == k.functionary }) {
+			continue
+		}
+		v.kept[step.Name] = append(v.kept[step.Name], k)
+		sr.Links = append(sr.Links, LinkInfo{
+			File: k.file, Functionary: k.functionary, Signer: k.signer, Format: k.format, Layout: k.sublayout != nil,
+		})
+		added = true
+	}
+	if !added {
+		reject(Rejection{Signer: found[0].signer,
+			Reason: fmt.Sprintf("duplicate: functionary %s already has a link for this step (counted once)", found[0].functionary)})
+	}
+	sr.Functionaries = len(v.kept[step.Name])
+	return nil
+}
+
+// authorizeKeys checks a key-signed candidate against the step's keys.
+func (v *verification) authorizeKeys(step *intoto.Step, c *candidate) ([]*keptLink, *Rejection) {
+	var out []*keptLink
+	var badSig []string
+	for _, keyid := range step.PubKeys {
+		key := v.layout.Keys[keyid]
+		if key == nil {
+			continue
+		}
+		if err := c.signed.VerifyKey(key); err != nil {
+			if c.signedBy(keyid) {
+				badSig = append(badSig, fmt.Sprintf("%s: %v", keyid, err))
+			}
+			continue
+		}
+		out = append(out, v.newKept(c, keyid, keyid, key, nil))
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	signers := c.signerIDs()
+	if len(badSig) > 0 {
+		return nil, &Rejection{Signer: strings.Join(signers, ","), Reason: "bad signature: " + strings.Join(badSig, "; ")}
+	}
+	if len(signers) == 0 {
+		return nil, &Rejection{Reason: "unsigned"}
+	}
+	return nil, &Rejection{Signer: strings.Join(signers, ","), Reason: "signer is not an authorized functionary of this step"}
+}
+
+// authorizeKeyless verifies a Sigstore bundle candidate and matches its signer against the step's
+// identities. An error means the keyless verifier itself is unavailable.
+func (v *verification) authorizeKeyless(ctx context.Context, step *intoto.Step, c *candidate) ([]*keptLink, *Rejection, error) {
+	if len(step.Identities) == 0 {
+		return nil, &Rejection{Reason: "Sigstore bundle, but the step has no keyless functionaries"}, nil
+	}
+	if v.opts.Keyless == nil {
+		return nil, &Rejection{Reason: "Sigstore bundle, but keyless verification is not configured (no trusted root)"}, nil
+	}
+	got, err := v.opts.Keyless.VerifyBundle(ctx, c.data)
+	switch {
+	case err != nil && verifierBroken(err):
+		return nil, nil, err
+	case err != nil:
+		return nil, &Rejection{Reason: fmt.Sprintf("bundle does not verify: %v", err)}, nil
+	case got == nil:
+		return nil, nil, fmt.Errorf("%w: verifier returned no result", ErrVerifierUnavailable)
+	}
+	signer := describeSigner(got.Signer)
+	if got.PayloadType != c.signed.PayloadType || !bytes.Equal(got.Payload, c.signed.Payload) {
+		return nil, &Rejection{Signer: signer, Reason: "the verified payload is not the bundle's DSSE payload"}, nil
+	}
+	var out []*keptLink
+	var mismatches []IdentityMismatch
+	for _, name := range step.Identities {
+		id := v.layout.Identities[name]
+		if id == nil {
+			continue
+		}
+		if mm := id.Match(got.Signer); len(mm) > 0 {
+			mismatches = append(mismatches, IdentityMismatch{Identity: name, Mismatches: mismatchStrings(mm)})
+			continue
+		}
+		k := v.newKept(c, name, signer, nil, id)
+		k.keyless = got
+		out = append(out, k)
+	}
+	if len(out) > 0 {
+		return out, nil, nil
+	}
+	return nil, &Rejection{Signer: signer, Reason: "identity mismatch", Mismatches: mismatches}, nil
+}
+
+func (v *verification) newKept(c *candidate, functionary, signer string, key *intoto.Key, id *intoto.Identity) *keptLink {
+	k := &keptLink{
+		file: c.file, functionary: functionary, signer: signer, format: c.signed.Kind.String(),
+		link: c.link, key: key, identity: id,
+	}
+	_, k.id8 = splitLinkName(filepath.Base(c.file))
+	if c.isLayout {
+		k.sublayout = c.data
+	}
+	return k
+}
+
+// signedBy tells whether the envelope carries a signature that names keyid.
+func (c *candidate) signedBy(keyid string) bool {
+	return slices.Contains(c.signerIDs(), keyid)
+}
+
+// signerIDs lists the keyids the envelope's signatures name.
+func (c *candidate) signerIDs() []string {
+	var ids []string
+	for _, s := range c.signed.Signatures {
+		if s.KeyID != "" && !slices.Contains(ids, s.KeyID) {
+			ids = append(ids, s.KeyID)
+		}
+	}
+	return ids
+}
+
+// relFile names a file of the links directory for the report: relative to the top links directory.
+func (v *verification) relFile(name string) string {
+	if v.opts.linksPrefix == "" {
+		return name
+	}
+	return v.opts.linksPrefix + "/" + name
+}
+
+func (v *verification) warn(format string, args ...any) {
+	v.res.Warnings = append(v.res.Warnings, fmt.Sprintf(format, args...))
+}

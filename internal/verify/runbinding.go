@@ -1,0 +1,84 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// ErrRunBinding is the sentinel of a refusal because keyless links come from different CI runs.
+var ErrRunBinding = errors.New("links come from different runs")
+
+// githubRun matches a GitHub run invocation URI (Fulcio extension 1.21) and captures it without its
+// /attempts/N suffix: re-running failed jobs makes a new attempt of the same run.
+var githubRun = regexp.MustCompile(`^(https://[^/]+/[^/]+/[^/]+/actions/runs/[0-9]+)(?:/attempts/[0-9]+)?$`)
+
+// runKey is what the certificate of a keyless link says about the run it came from.
+//
+//   - GitHub: the run invocation URI without /attempts/N (1.21) and the commit (1.13): all jobs of one
+//     workflow run, whatever the attempt.
+//   - GitLab and others: the URI is per job, so the commit (1.13) and the CI config digest (1.19).
+//   - A certificate without a commit claim (e.g. Kubernetes service accounts) cannot be bound: the
+//     link is refused when binding is asked for. Tekton pipelines bind by a commit parameter instead.
+func runKey(claims map[string]string) (string, error) {
+	commit := claims["source_repository_digest"]
+	if commit == "" {
+		return "", errors.New("certificate has no source_repository_digest claim")
+	}
+	if m := githubRun.FindStringSubmatch(claims["run_invocation_uri"]); m != nil {
+		return fmt.Sprintf("run %s at commit %s", m[1], commit), nil
+	}
+	cfg := claims["build_config_digest"]
+	if cfg == "" {
+		return "", errors.New("certificate has neither a GitHub run_invocation_uri nor a build_config_digest claim")
+	}
+	return fmt.Sprintf("commit %s with CI config %s", commit, cfg), nil
+}
+
+// checkRunBinding refuses when the keyless links of this layout's steps do not all come from one run
+// (Options.SameRun or the layout's run_binding). Key-signed links carry no run claims and are not
+// bound (a warning says so when there are any).
+func (v *verification) checkRunBinding() *Failure {
+	files := map[string][]string{} // run key → files
+	var keys []string
+	keyed := 0
+	for _, s := range v.layout.Steps {
+		for _, k := range v.kept[s.Name] {
+			if k.keyless == nil {
+				keyed++
+				continue
+			}
+			var claims map[string]string
+			if k.keyless.Signer != nil {
+				claims = k.keyless.Signer.Claims
+			}
+			key, err := runKey(claims)
+			if err != nil {
+				f := newFailure(ErrRunBinding, StageRunBinding, s.Name, fmt.Sprintf("%s: cannot bind to a run: %v", k.file, err), err)
+				f.Signer = k.signer
+				return f
+			}
+			if _, ok := files[key]; !ok {
+				keys = append(keys, key)
+			}
+			files[key] = append(files[key], k.file)
+		}
+	}
+	if keyed > 0 {
+		v.warn("run binding: %d key-signed link(s) carry no run claims and are not bound", keyed)
+	}
+	if len(keys) <= 1 {
+		if len(keys) == 0 {
+			v.warn("run binding: no keyless links to bind")
+		}
+		return nil
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %s", k, strings.Join(files[k], ", "))
+	}
+	return newFailure(ErrRunBinding, StageRunBinding, "", "keyless links come from different runs: "+strings.Join(parts, "; "))
+}

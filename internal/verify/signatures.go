@@ -1,0 +1,164 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/intoto-ci/intoto-ci/internal/envelope"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
+)
+
+// ErrLayoutSignature is the sentinel of a refusal at the layout signature stage.
+var ErrLayoutSignature = errors.New("layout signature not verified")
+
+// BundleVerifier checks a Sigstore bundle (certificate chain, transparency log or timestamp, DSSE
+// signature) against a trust root and returns what it signed and who signed it. It must not decide
+// whether the signer is authorized: verify matches the identity against the layout itself.
+// internal/signing provides the real one; tests use fakes or sigstore-go's VirtualSigstore.
+type BundleVerifier interface {
+	VerifyBundle(ctx context.Context, bundle []byte) (*Verified, error)
+}
+
+// ErrVerifierUnavailable is wrapped by a BundleVerifier's error when it cannot verify anything (its
+// trust root is unreadable, a fetch failed): Verify then returns an error instead of rejecting the
+// bundle, since the environment, not the evidence, is broken. Context errors count the same.
+var ErrVerifierUnavailable = errors.New("keyless verifier unavailable")
+
+// verifierBroken tells an operational failure of the keyless verifier from a bundle that does not verify.
+func verifierBroken(err error) bool {
+	return errors.Is(err, ErrVerifierUnavailable) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// Verified is what a BundleVerifier found in a valid bundle.
+type Verified struct {
+	// PayloadType and Payload are the DSSE payload the bundle signs.
+	PayloadType string
+	Payload     []byte
+	// Signer is the identity the certificate carries.
+	Signer *intoto.SignerIdentity
+	// Time is the verified signing time (transparency log or timestamp authority).
+	Time time.Time
+}
+
+// BundleVerifierFunc adapts a function to BundleVerifier.
+type BundleVerifierFunc func(ctx context.Context, bundle []byte) (*Verified, error)
+
+// VerifyBundle calls f.
+func (f BundleVerifierFunc) VerifyBundle(ctx context.Context, bundle []byte) (*Verified, error) {
+	return f(ctx, bundle)
+}
+
+// verifyLayoutSignatures checks the layout (stage 1): every pinned key must verify a signature over
+// the bytes as received, every pinned identity must match the keyless signer. It then decodes the
+// payload. A refusal comes back as a *Failure; an unreadable layout as an error.
+func (v *verification) verifyLayoutSignatures(ctx context.Context, data []byte) (*intoto.Layout, *Failure, error) {
+	signed, err := envelope.Parse(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
+	}
+	payload := signed.Payload
+	var problems []string
+	var causes []error
+	for _, key := range v.opts.LayoutKeys {
+		id := key.ID()
+		if signed.Kind == envelope.Bundle {
+			problems = append(problems, fmt.Sprintf("key %s: layout is a Sigstore bundle, not signed by a key", id))
+			continue
+		}
+		if err := signed.VerifyKey(key); err != nil {
+			problems = append(problems, fmt.Sprintf("key %s: %v", id, err))
+			causes = append(causes, err)
+			continue
+		}
+		v.res.Layout.Signers = append(v.res.Layout.Signers, id)
+	}
+	if len(v.opts.LayoutIdentities) > 0 {
+		signer, verified, err := v.verifyLayoutBundle(ctx, signed, data)
+		switch {
+		case err != nil && verifierBroken(err):
+			return nil, nil, err
+		case err != nil:
+			problems = append(problems, err.Error())
+			causes = append(causes, err)
+		default:
+			payload = verified
+			for _, id := range v.opts.LayoutIdentities {
+				if mm := id.Match(signer); len(mm) > 0 {
+					problems = append(problems, fmt.Sprintf("identity %s: %s", describeIdentity(id), joinMismatches(mm)))
+					continue
+				}
+				v.res.Layout.Signers = append(v.res.Layout.Signers, describeSigner(signer))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		f := newFailure(ErrLayoutSignature, StageSignature, "", strings.Join(problems, "; "), causes...)
+		return nil, f, nil
+	}
+	layout, err := intoto.DecodeLayout(payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
+	}
+	if err := layout.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
+	}
+	return layout, nil, nil
+}
+
+// verifyLayoutBundle verifies a keyless layout and returns its signer and verified payload.
+func (v *verification) verifyLayoutBundle(ctx context.Context, signed *envelope.Signed, data []byte) (*intoto.SignerIdentity, []byte, error) {
+	if signed.Kind != envelope.Bundle {
+		return nil, nil, errors.New("layout identity given but the layout is not a Sigstore bundle")
+	}
+	if v.opts.Keyless == nil {
+		return nil, nil, errors.New("layout identity given but keyless verification is not configured")
+	}
+	got, err := v.opts.Keyless.VerifyBundle(ctx, data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("layout bundle: %w", err)
+	}
+	if got == nil {
+		return nil, nil, errors.New("layout bundle: keyless verifier returned nothing")
+	}
+	if got.PayloadType != intoto.PayloadType {
+		return nil, nil, fmt.Errorf("layout bundle: payload type %q, want %q", got.PayloadType, intoto.PayloadType)
+	}
+	return got.Signer, got.Payload, nil
+}
+
+// describeSigner summarizes a keyless signer as "subject (issuer)".
+func describeSigner(s *intoto.SignerIdentity) string {
+	if s == nil {
+		return "(unknown signer)"
+	}
+	return fmt.Sprintf("%s (%s)", s.Subject, s.Issuer)
+}
+
+// describeIdentity summarizes an identity constraint.
+func describeIdentity(id *intoto.Identity) string {
+	subj := id.Subject
+	if subj == "" {
+		subj = "/" + id.SubjectRegexp + "/"
+	}
+	return fmt.Sprintf("%s (%s)", subj, id.Issuer)
+}
+
+func joinMismatches(mm []intoto.Mismatch) string {
+	parts := make([]string, len(mm))
+	for i, m := range mm {
+		parts[i] = m.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+func mismatchStrings(mm []intoto.Mismatch) []string {
+	parts := make([]string, len(mm))
+	for i, m := range mm {
+		parts[i] = m.String()
+	}
+	return parts
+}

@@ -1,0 +1,3 @@
+module example.com/fakecli
+
+go 1.24

@@ -1,0 +1,147 @@
+package gitlab
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
+)
+
+// pipeline runs the example pipeline keyless against the loopback Sigstore stack, with its
+// .gitlab-ci.yml passed through edit, and returns the project directory and the run.
+func pipeline(t *testing.T, edit func(string) string) (string, gclResult) {
+	t.Helper()
+	gitlabCILocal(t) // skip early when the runner is missing
+	stack := sigstack.Shared(t)
+	bin := binaryDir(t)
+	project := newProject(t, edit)
+	signLayout(t, filepath.Join(bin, "intoto-ci"), project, stack.GitLab.URL)
+	commit(t, project)
+	token := stack.GitLab.Mint(oidc.GitLabClaims(oidc.GitLabOptions{}))
+	res := runGCL(t, project, []string{bin},
+		"--shell-isolation", "--force-shell-executor", "--no-color", "--no-json-schema-validation",
+		"--variable", "SIGSTORE_ID_TOKEN="+token,
+		"--variable", "SIGNING_CONFIG="+stack.SigningConfigPath,
+		"--variable", "TRUSTED_ROOT="+stack.TrustedRootPath)
+	return project, res
+}
+
+// signLayout compiles and signs the example's layout with a fresh key, pinning the stack's GitLab
+// issuer instead of https://gitlab.com, and writes .intoto/root.layout and .intoto/layout.pub.
+func signLayout(tb testing.TB, bin, project, issuer string) {
+	tb.Helper()
+	src := filepath.Join(project, ".intoto", "layout.yaml")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	const pinned = "issuer: https://gitlab.com\n"
+	if !strings.Contains(string(b), pinned) {
+		tb.Fatalf("%s does not pin %q", src, pinned)
+	}
+	if err := os.WriteFile(src, []byte(strings.Replace(string(b), pinned, "issuer: "+issuer+"\n", 1)), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	keys := tb.TempDir()
+	intotoCI(tb, project, bin, "key", "generate", "--type", "ed25519", "-o", filepath.Join(keys, "layout"))
+	intotoCI(tb, project, bin, "sign", "--file", src, "--key", filepath.Join(keys, "layout"),
+		"--output", filepath.Join(project, ".intoto", "root.layout"))
+	pub, err := os.ReadFile(filepath.Join(keys, "layout.pub"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(project, ".intoto", "layout.pub"), pub, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func intotoCI(tb testing.TB, dir, bin string, args ...string) {
+	tb.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("intoto-ci %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// jobLog returns what gitlab-ci-local printed for one job (its lines are prefixed by the job name).
+func jobLog(out, job string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(l, " "), job+" ") {
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+func TestPipelineVerifies(t *testing.T) {
+	t.Parallel()
+	var sum string
+	project, res := pipeline(t, func(s string) string {
+		// The build job fetches the binary (install: download) and checks its checksum; package and
+		// verify run it from the image's PATH (install: image, the default).
+		bin := filepath.Join(binaryDir(t), "intoto-ci")
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.Sum256(b)
+		sum = hex.EncodeToString(h[:])
+		return strings.Replace(s, "      products: dist/app.txt\n",
+			"      products: dist/app.txt\n      install: download\n      download-url: file://"+bin+"\n      sha256: "+sum+"\n", 1)
+	})
+	if res.code != 0 {
+		t.Fatalf("pipeline exited %d, want 0\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if log := jobLog(res.stdout, "build"); !strings.Contains(log, "OK") {
+		t.Errorf("build job log has no checksum OK line:\n%s", log)
+	}
+	report := filepath.Join(project, ".gitlab-ci-local", "artifacts", "intoto-ci-verify", "intoto-ci-junit.xml")
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatalf("verify job's JUnit report: %v\n%s", err, res.stdout)
+	}
+	if !strings.Contains(string(b), "<testsuite") || strings.Contains(string(b), "<failure") {
+		t.Errorf("got JUnit report\n%s\nwant a test suite without failures", b)
+	}
+	for _, job := range []string{"build", "package"} {
+		links, err := filepath.Glob(filepath.Join(project, ".gitlab-ci-local", "artifacts", job, "links", job+".*"))
+		if err != nil || len(links) != 1 {
+			t.Errorf("job %s: got links %v (%v), want one %s.* link", job, links, err, job)
+		}
+	}
+}
+
+// TestPipelineRefusesTamperedProduct alters build's product before package records it: package's
+// materials no longer match build's products, so the verify job refuses and the pipeline fails.
+func TestPipelineRefusesTamperedProduct(t *testing.T) {
+	t.Parallel()
+	project, res := pipeline(t, func(s string) string {
+		return strings.Replace(s, "  extends: .intoto-ci-run-package\n",
+			"  extends: .intoto-ci-run-package\n  before_script:\n    - echo tampered >> dist/app.txt\n", 1)
+	})
+	if res.code == 0 {
+		t.Fatalf("pipeline exited 0, want a failure\n%s", res.stdout)
+	}
+	for _, job := range []string{"build", "package"} {
+		if log := jobLog(res.stdout, job); !strings.Contains(log, "finished in") || strings.Contains(log, "FAIL") {
+			t.Errorf("job %s should succeed:\n%s", job, log)
+		}
+	}
+	log := jobLog(res.stdout, "intoto-ci-verify")
+	if !strings.Contains(log, "dist/app.txt") {
+		t.Errorf("verify job log does not name the altered artifact:\n%s", log)
+	}
+	report := filepath.Join(project, ".gitlab-ci-local", "artifacts", "intoto-ci-verify", "intoto-ci-junit.xml")
+	if b, err := os.ReadFile(report); err != nil || !strings.Contains(string(b), "<failure") {
+		t.Errorf("got JUnit report %q (%v), want one with a failure", b, err)
+	}
+}

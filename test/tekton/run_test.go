@@ -1,0 +1,176 @@
+package tekton
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// hostPath is the PATH every step gets (the tools a minimal image has); the intoto-ci image adds the
+// directory holding the binary.
+const hostPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+	out  []byte
+}
+
+// binaryDir builds the static intoto-ci binary once and returns its directory: the "step image".
+func binaryDir(tb testing.TB) string {
+	tb.Helper()
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "intoto-ci-tekton-bin-")
+		if built.err != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(built.dir, "intoto-ci"), "./cmd/intoto-ci")
+		cmd.Dir = repoRoot
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		built.out, built.err = cmd.CombinedOutput()
+	})
+	if built.err != nil {
+		tb.Fatalf("build intoto-ci: %v\n%s", built.err, built.out)
+	}
+	return built.dir
+}
+
+// stepRun is the outcome of one step.
+type stepRun struct {
+	code           int
+	stdout, stderr string
+}
+
+// host is what the Kubernetes node would provide: directories standing in for volumes and the image
+// holding the intoto-ci binary.
+type host struct {
+	imageBin string            // directory with the intoto-ci binary (the intoto-ci step image)
+	volumes  map[string]string // Task volume name -> host directory
+}
+
+// runStepAction executes a StepAction's script as Tekton would: params resolved, env and args
+// substituted, volume mount paths mapped onto host directories.
+func runStepAction(tb testing.TB, h host, sa *stepAction, given values) stepRun {
+	tb.Helper()
+	params, err := withDefaults(sa.Spec.Params, given)
+	if err != nil {
+		tb.Fatalf("StepAction %s: %v", sa.Metadata.Name, err)
+	}
+	sc := scope{params: params}
+	mounts := map[string]string{} // mountPath -> host dir
+	for _, vm := range sa.Spec.VolumeMounts {
+		name, err := sc.str(vm.Name)
+		if err != nil {
+			tb.Fatalf("StepAction %s: volume mount: %v", sa.Metadata.Name, err)
+		}
+		dir, ok := h.volumes[name]
+		if !ok {
+			tb.Fatalf("StepAction %s mounts volume %q, which the Task does not declare", sa.Metadata.Name, name)
+		}
+		mounts[vm.MountPath] = dir
+	}
+	path := hostPath
+	if sa.Spec.Image == "$(params.intoto-ci-image)" {
+		path = h.imageBin + ":" + path
+	}
+	env := []string{"PATH=" + path, "HOME=" + tb.TempDir(), "LANG=C"}
+	for _, e := range sa.Spec.Env {
+		v, err := sc.str(e.Value)
+		if err != nil {
+			tb.Fatalf("StepAction %s env %s: %v", sa.Metadata.Name, e.Name, err)
+		}
+		for mp, dir := range mounts {
+			if v == mp || strings.HasPrefix(v, mp+"/") {
+				v = dir + strings.TrimPrefix(v, mp)
+			}
+		}
+		env = append(env, e.Name+"="+v)
+	}
+	args, err := sc.list(sa.Spec.Args)
+	if err != nil {
+		tb.Fatalf("StepAction %s args: %v", sa.Metadata.Name, err)
+	}
+	script := filepath.Join(tb.TempDir(), "script")
+	if err := os.WriteFile(script, []byte(sa.Spec.Script), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script, args...)
+	cmd.Dir = tb.TempDir() // Tekton's default working directory is not the workspace
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	res := stepRun{stdout: stdout.String(), stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee) && ctx.Err() == nil:
+		res.code = ee.ExitCode()
+	default:
+		tb.Fatalf("StepAction %s: %v\n%s", sa.Metadata.Name, err, res.stderr)
+	}
+	tb.Logf("StepAction %s exited %d\n%s%s", sa.Metadata.Name, res.code, res.stdout, res.stderr)
+	return res
+}
+
+// runTask runs a Task's steps in order with the given params and source workspace, like one TaskRun:
+// every Task volume is a fresh directory unless h.volumes already provides it (the projected token).
+// It stops at the first failing step and returns that step's outcome.
+func runTask(tb testing.TB, r *resources, h host, name string, given values, source string) stepRun {
+	tb.Helper()
+	t, ok := r.tasks[name]
+	if !ok {
+		tb.Fatalf("no Task %q", name)
+	}
+	params, err := withDefaults(t.Spec.Params, given)
+	if err != nil {
+		tb.Fatalf("Task %s: %v", name, err)
+	}
+	vols := map[string]string{}
+	for _, v := range t.Spec.Volumes {
+		if dir, ok := h.volumes[v.Name]; ok {
+			vols[v.Name] = dir
+		} else {
+			vols[v.Name] = tb.TempDir() // emptyDir
+		}
+	}
+	sc := scope{params: params, workspaces: map[string]string{"source": source}}
+	var last stepRun
+	for _, st := range t.Spec.Steps {
+		if st.Ref == nil {
+			tb.Fatalf("Task %s step %s: inline steps are not run here", name, st.Name)
+		}
+		sa, ok := r.stepActions[st.Ref.Name]
+		if !ok {
+			tb.Fatalf("Task %s step %s: no StepAction %q", name, st.Name, st.Ref.Name)
+		}
+		saGiven, err := sc.given(st.Params)
+		if err != nil {
+			tb.Fatalf("Task %s step %s: %v", name, st.Name, err)
+		}
+		last = runStepAction(tb, host{imageBin: h.imageBin, volumes: vols}, sa, saGiven)
+		if last.code != 0 {
+			return last
+		}
+	}
+	return last
+}
+
+func requireCI(tb testing.TB, what, reason string) {
+	tb.Helper()
+	if ci, err := strconv.ParseBool(os.Getenv("CI")); err == nil && ci {
+		tb.Fatalf("%s unavailable under CI: %s", what, reason)
+	}
+	tb.Skipf("%s unavailable: %s", what, reason)
+}

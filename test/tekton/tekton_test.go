@@ -1,0 +1,228 @@
+package tekton
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
+)
+
+// examplePipeline runs examples/tekton/pipeline.yaml task by task on a sample workspace, keyless
+// against the loopback stack with the token where the projected volume would put it. between runs
+// after each task (to tamper with the workspace). It returns the outcome of each task by name.
+func examplePipeline(t *testing.T, between func(task, source string)) map[string]stepRun {
+	t.Helper()
+	stack := sigstack.Shared(t)
+	bin := binaryDir(t)
+	r := loadResources(t)
+	var p pipeline
+	readYAML(t, filepath.Join(repoRoot, "examples", "tekton", "pipeline.yaml"), &p)
+
+	source := t.TempDir()
+	copyTree(t, filepath.Join("testdata", "workspace"), source)
+	signLayout(t, filepath.Join(bin, "intoto-ci"), source, stack.GitLab.URL)
+
+	oidcDir := t.TempDir()
+	token := stack.GitLab.Mint(oidc.GitLabClaims(oidc.GitLabOptions{}))
+	if err := os.WriteFile(filepath.Join(oidcDir, "oidc-token"), []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pparams, err := withDefaults(p.Spec.Params, values{
+		"fulcio-url":    stack.FulcioURL,
+		"rekor-url":     stack.RekorURL,
+		"rekor-version": "2",
+		"tsa-url":       stack.TSAURL,
+		"trusted-root":  stack.TrustedRootPath,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	psc := scope{params: pparams}
+	h := host{imageBin: bin, volumes: map[string]string{"sigstore-oidc": oidcDir}}
+	out := map[string]stepRun{}
+	for _, pt := range p.Spec.Tasks {
+		given, err := psc.given(pt.Params)
+		if err != nil {
+			t.Fatalf("pipeline task %s: %v", pt.Name, err)
+		}
+		res := runTask(t, r, h, pt.TaskRef.Name, given, source)
+		out[pt.Name] = res
+		if res.code != 0 {
+			break
+		}
+		if between != nil {
+			between(pt.Name, source)
+		}
+	}
+	return out
+}
+
+func TestExamplePipelineVerifies(t *testing.T) {
+	t.Parallel()
+	runs := examplePipeline(t, nil)
+	for _, name := range []string{"build", "package", "verify"} {
+		if got := runs[name].code; got != 0 {
+			t.Errorf("task %s exited %d, want 0\n%s", name, got, runs[name].stderr)
+		}
+	}
+}
+
+func TestExamplePipelineRefusesTamperedProduct(t *testing.T) {
+	t.Parallel()
+	runs := examplePipeline(t, func(task, source string) {
+		if task != "build" {
+			return
+		}
+		f, err := os.OpenFile(filepath.Join(source, "dist", "app.txt"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString("tampered\n"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if runs["build"].code != 0 || runs["package"].code != 0 {
+		t.Fatalf("build/package exited %d/%d, want 0/0", runs["build"].code, runs["package"].code)
+	}
+	if got := runs["verify"].code; got != 1 {
+		t.Fatalf("verify exited %d, want 1 (refused)\n%s", got, runs["verify"].stderr)
+	}
+}
+
+// TestBadParams: the StepActions refuse bad parameter values with exit code 2 and a message naming
+// the param, before anything runs.
+func TestBadParams(t *testing.T) {
+	t.Parallel()
+	r := loadResources(t)
+	run := r.stepActions["intoto-ci-run"]
+	base := func() values {
+		return values{"step": "build", "image": "alpine", "command": []string{"true"}}
+	}
+	cases := []struct {
+		name    string
+		sa      string
+		install bool
+		edit    func(values)
+		want    string
+	}{
+		{"binary not installed", "intoto-ci-run", false, func(values) {}, "run the intoto-ci-install StepAction first"},
+		{"unknown signing", "intoto-ci-run", true, func(v values) { v["signing"] = "keyles" }, "param signing must be keyless or key, got 'keyles'"},
+		{"key without key", "intoto-ci-run", true, func(v values) { v["signing"] = "key" }, "param key is required with signing=key"},
+		{"bad step name", "intoto-ci-run", true, func(v values) { v["step"] = "a b" }, "param step must match"},
+		{"empty command", "intoto-ci-run", true, func(v values) { v["command"] = []string{} }, "param command is empty"},
+		{"bad rekor version", "intoto-ci-run", true, func(v values) { v["rekor-version"] = "3" }, "param rekor-version must be 1 or 2"},
+		{"bad private", "intoto-ci-run", true, func(v values) { v["private"] = "yes" }, "param private must be true or false"},
+		{"verify: bad report", "intoto-ci-verify", false, func(v values) { v["report"] = "pdf" }, "param report must be text, json, markdown or junit"},
+		{"verify: bad same-run", "intoto-ci-verify", false, func(v values) { v["same-run"] = "1" }, "param same-run must be true or false"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			binVol := t.TempDir()
+			h := host{volumes: map[string]string{"intoto-ci-bin": binVol, "sigstore-oidc": t.TempDir()}}
+			if c.install {
+				// A stand-in binary: these checks must fire before intoto-ci is ever called.
+				if err := os.WriteFile(filepath.Join(binVol, "intoto-ci"), []byte("#!/bin/sh\nexit 99\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			v := base()
+			if c.sa == "intoto-ci-verify" {
+				v = values{"layout": "root.layout"}
+			}
+			c.edit(v)
+			sa := r.stepActions[c.sa]
+			if sa == nil {
+				sa = run
+			}
+			res := runStepAction(t, h, sa, v)
+			if res.code != 2 || !strings.Contains(res.stderr, c.want) {
+				t.Fatalf("got exit %d, stderr %q; want exit 2 and %q", res.code, res.stderr, c.want)
+			}
+		})
+	}
+}
+
+// TestInstall copies the binary from the step image into the shared volume and runs it from there.
+func TestInstall(t *testing.T) {
+	t.Parallel()
+	bin := binaryDir(t)
+	r := loadResources(t)
+	vol := t.TempDir()
+	res := runStepAction(t, host{imageBin: bin, volumes: map[string]string{"intoto-ci-bin": vol}},
+		r.stepActions["intoto-ci-install"], values{})
+	if res.code != 0 {
+		t.Fatalf("install exited %d\n%s", res.code, res.stderr)
+	}
+	fi, err := os.Stat(filepath.Join(vol, "intoto-ci"))
+	if err != nil || fi.Mode().Perm()&0o111 == 0 {
+		t.Fatalf("installed binary: %v, mode %v; want an executable", err, fi)
+	}
+	if !strings.Contains(res.stderr, "intoto-ci ") {
+		t.Errorf("install did not run the installed binary's version: %q", res.stderr)
+	}
+}
+
+func copyTree(tb testing.TB, src, dst string) {
+	tb.Helper()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		tb.Fatalf("copy %s: %v", src, err)
+	}
+}
+
+// signLayout compiles and signs testdata/layout.yaml (issuer pinned to the stack's) into
+// source/.intoto/root.layout with a fresh key whose public half goes to source/.intoto/layout.pub.
+func signLayout(tb testing.TB, bin, source, issuer string) {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "layout.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := filepath.Join(source, ".intoto")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	keys := tb.TempDir()
+	layout := filepath.Join(keys, "layout.yaml")
+	if err := os.WriteFile(layout, []byte(strings.Replace(string(b), "ISSUER", issuer, 1)), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	run := func(args ...string) {
+		tb.Helper()
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			tb.Fatalf("intoto-ci %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("key", "generate", "--type", "ed25519", "-o", filepath.Join(keys, "layout"))
+	run("sign", "--file", layout, "--key", filepath.Join(keys, "layout"), "--output", filepath.Join(dir, "root.layout"))
+	pub, err := os.ReadFile(filepath.Join(keys, "layout.pub"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "layout.pub"), pub, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
