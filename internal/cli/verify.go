@@ -83,24 +83,6 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 		SameRun:           f.sameRun,
 		Logger:            e.logger,
 	}
-	for _, path := range f.layoutKeys {
-		k, err := intoto.LoadKey(path)
-		if err != nil {
-			return inputErr(err)
-		}
-		opts.LayoutKeys = append(opts.LayoutKeys, k.Public())
-	}
-	if f.layoutIdentity != "" || f.layoutIdentityRe != "" || f.layoutIssuer != "" {
-		id := &intoto.Identity{Issuer: f.layoutIssuer, Subject: f.layoutIdentity, SubjectRegexp: f.layoutIdentityRe}
-		if err := id.Validate(); err != nil {
-			return usagef("layout identity: %w", err)
-		}
-		opts.LayoutIdentities = append(opts.LayoutIdentities, id)
-	}
-	if len(opts.LayoutKeys) == 0 && len(opts.LayoutIdentities) == 0 {
-		return usagef("pin the layout owner: give --layout-key or --layout-identity with --layout-issuer " +
-			"(an unpinned layout proves nothing)")
-	}
 	if len(f.params) > 0 {
 		opts.Params = map[string]string{}
 		for _, p := range f.params {
@@ -123,6 +105,24 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 			return usagef("--report must be text, json, markdown or junit, not %q", format)
 		}
 	}
+	for _, path := range f.layoutKeys {
+		k, err := intoto.LoadKey(path)
+		if err != nil {
+			return inputErr(err)
+		}
+		opts.LayoutKeys = append(opts.LayoutKeys, k.Public())
+	}
+	if f.layoutIdentity != "" || f.layoutIdentityRe != "" || f.layoutIssuer != "" {
+		id := &intoto.Identity{Issuer: f.layoutIssuer, Subject: f.layoutIdentity, SubjectRegexp: f.layoutIdentityRe}
+		if err := id.Validate(); err != nil {
+			return usagef("layout identity: %w", err)
+		}
+		opts.LayoutIdentities = append(opts.LayoutIdentities, id)
+	}
+	if len(opts.LayoutKeys) == 0 && len(opts.LayoutIdentities) == 0 {
+		return usagef("pin the layout owner: give --layout-key or --layout-identity with --layout-issuer " +
+			"(an unpinned layout proves nothing)")
+	}
 	if _, err := os.Stat(f.layout); err != nil {
 		return inputErr(fmt.Errorf("layout %s: %w", f.layout, errors.Unwrap(err)))
 	}
@@ -133,7 +133,9 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 
 	res, err := verify.Verify(ctx, opts)
 	if err != nil {
-		if isInputError(err) {
+		if isInputError(err) && !strings.Contains(err.Error(), f.layout) {
+			return inputErr(fmt.Errorf("%s: %w", f.layout, err))
+		} else if isInputError(err) {
 			return inputErr(err)
 		}
 		return err

@@ -105,6 +105,11 @@ func Parse(data []byte) (*Signed, error) {
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, fmt.Errorf("parse envelope: %w", err)
 	}
+	isBundle, isLegacy, isDSSE := has(top, "mediaType"), has(top, "signed"), has(top, "payload") || has(top, "payloadType")
+	if n := btoi(isBundle) + btoi(isLegacy) + btoi(isDSSE); n > 1 {
+		// Readers that test the formats in another order would see another document: refuse.
+		return nil, fmt.Errorf("parse envelope: ambiguous, has fields of several formats: %w", ErrUnknownFormat)
+	}
 	s := &Signed{Raw: data}
 	switch {
 	case has(top, "mediaType"):
@@ -168,6 +173,13 @@ func (s *Signed) parseDSSE(data []byte) error {
 }
 
 func has(m map[string]json.RawMessage, k string) bool { _, ok := m[k]; return ok }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // b64 decodes standard or URL-safe base64, padded or not, as the DSSE spec allows.
 func b64(s string) ([]byte, error) {

@@ -338,6 +338,8 @@ func TestParseFormats(t *testing.T) {
 		{"dsse payload not base64", `{"payloadType":"x","payload":"!!","signatures":[]}`},
 		{"dsse sig not base64", `{"payloadType":"x","payload":"e30=","signatures":[{"sig":"!!"}]}`},
 		{"truncated", `{"signed":{}`},
+		{"legacy and dsse", `{"signed":{},"signatures":[],"payload":"e30=","payloadType":"x"}`},
+		{"bundle and legacy", `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","signed":{},"signatures":[]}`},
 	}
 	for _, tt := range bad {
 		if _, err := Parse([]byte(tt.in)); err == nil {

@@ -92,7 +92,7 @@ func (c *rekorV2Client) Add(ctx context.Context, entry any) (*protorekor.Transpa
 		return nil, fmt.Errorf("read response: %w", err)
 	}
 	if resp.StatusCode != http.StatusCreated {
-		return nil, fmt.Errorf("rekor v2 returned %d: %s", resp.StatusCode, bytes.TrimSpace(rb[:min(len(rb), 512)]))
+		return nil, fmt.Errorf("rekor v2 returned %d: %s", resp.StatusCode, excerpt(rb))
 	}
 	var tle protorekor.TransparencyLogEntry
 	if err := protojson.Unmarshal(rb, &tle); err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Retry bounds the requests to one service: Attempts tries in all, each limited to Timeout (headers
@@ -155,10 +156,17 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
+// excerpt is a short, printable rendering of a server's answer for an error message (a hostile or
+// broken server must not write control sequences to the user's terminal).
 func excerpt(b []byte) string {
-	s := strings.TrimSpace(string(b))
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
 	if len(s) > 300 {
 		s = s[:300] + "…"
 	}
-	return s
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return '?'
+	}, s)
 }

@@ -228,7 +228,7 @@ func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *cand
 	}
 	added := false
 	for _, k := range found {
-		if slices.ContainsFunc(v.kept[step.Name], func(o *keptLink) bool { return o.functionary == k.functionary }) {
+		if slices.ContainsFunc(v.kept[step.Name], k.sameFunctionary) {
 			continue
 		}
 		v.kept[step.Name] = append(v.kept[step.Name], k)
@@ -236,6 +236,9 @@ func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *cand
 			File: k.file, Functionary: k.functionary, Signer: k.signer, Format: k.format, Layout: k.sublayout != nil,
 		})
 		added = true
+		if k.keyless != nil {
+			break // one certificate is one signer, however many identities it matches
+		}
 	}
 	if !added {
 		reject(Rejection{Signer: found[0].signer,
@@ -243,6 +246,15 @@ func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *cand
 	}
 	sr.Functionaries = len(v.kept[step.Name])
 	return nil
+}
+
+// sameFunctionary tells whether two accepted links count as one functionary: the same key or identity
+// name, or (keyless) the same certificate subject and issuer, even if it matches several identities.
+func (k *keptLink) sameFunctionary(o *keptLink) bool {
+	if k.functionary == o.functionary {
+		return true
+	}
+	return k.keyless != nil && o.keyless != nil && k.signer == o.signer
 }
 
 // authorizeKeys checks a key-signed candidate against the step's keys.

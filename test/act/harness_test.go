@@ -206,9 +206,10 @@ type actConfig struct {
 
 // actResult is what an act invocation left behind.
 type actResult struct {
-	log  string
-	err  error
-	jobs map[string]string // job id (matrix legs suffixed by act) → "succeeded" or "failed"
+	log       string
+	err       error
+	jobs      map[string]string // job id → "succeeded" or "failed"
+	artifacts string            // the artifact server's storage
 }
 
 var jobLine = regexp.MustCompile(`(?m)^\[([^\]]+)\] \S*\s+Job (succeeded|failed)\s*$`)
@@ -255,7 +256,7 @@ func runAct(tb testing.TB, cfg actConfig) actResult {
 	if ctx.Err() != nil {
 		err = errors.Join(err, ctx.Err())
 	}
-	res := actResult{log: out.String(), err: err, jobs: map[string]string{}}
+	res := actResult{log: out.String(), err: err, jobs: map[string]string{}, artifacts: filepath.Join(tmp, "artifacts")}
 	for _, m := range jobLine.FindAllStringSubmatch(res.log, -1) {
 		res.jobs[m[1]] = m[2]
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -165,12 +164,4 @@ func runTask(tb testing.TB, r *resources, h host, name string, given values, sou
 		}
 	}
 	return last
-}
-
-func requireCI(tb testing.TB, what, reason string) {
-	tb.Helper()
-	if ci, err := strconv.ParseBool(os.Getenv("CI")); err == nil && ci {
-		tb.Fatalf("%s unavailable under CI: %s", what, reason)
-	}
-	tb.Skipf("%s unavailable: %s", what, reason)
 }
