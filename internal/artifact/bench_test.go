@@ -13,8 +13,8 @@ import (
 )
 
 // Benchmarks record a generated tree; b.SetBytes makes "go test -bench" report MB/s. Each has a
-// "read" twin that only reads the same files with GOMAXPROCS goroutines: the floor Record is
-// measured against. Sizes: INTOTO_BENCH_SCALE=full gives 100k files / ~1 GB.
+// "read" twin that only reads the same files (listed beforehand) with GOMAXPROCS goroutines: the floor
+// Record is measured against. INTOTO_BENCH_SCALE=full makes the small-file tree 100k files / ~1 GB.
 
 type benchTree struct {
 	dir   string
@@ -27,6 +27,11 @@ func benchTreeFor(b *testing.B, kind string) *benchTree {
 	full := os.Getenv("INTOTO_BENCH_SCALE") == "full"
 	dir := b.TempDir() // b.Loop benchmarks run their body once, so each tree is built once
 	switch kind {
+	case "env":
+		dir = os.Getenv("INTOTO_BENCH_DIR")
+		if dir == "" {
+			b.Skip("INTOTO_BENCH_DIR names no tree to record")
+		}
 	case "small":
 		nDirs, perDir, size := 100, 100, 8<<10 // 10k files, ~90 MB
 		if full {
@@ -140,3 +145,8 @@ func BenchmarkRecordBigFilesNormalize(b *testing.B) {
 	benchmarkRecord(b, "big", Options{NormalizeLineEndings: true})
 }
 func BenchmarkReadBigFiles(b *testing.B) { benchmarkRead(b, "big") }
+
+// BenchmarkRecordDir and BenchmarkReadDir measure the tree named by INTOTO_BENCH_DIR (for comparisons
+// with other recorders on the same files).
+func BenchmarkRecordDir(b *testing.B) { benchmarkRecord(b, "env", Options{}) }
+func BenchmarkReadDir(b *testing.B)   { benchmarkRead(b, "env") }

@@ -49,6 +49,7 @@ type Options struct {
 	// no Excludes were given.
 	DefaultExcludes bool
 	// ExcludeDirs are directories (absolute or relative to BasePath) never recorded, e.g. the links dir.
+	// One that is the base itself is ignored: excluding it would record nothing.
 	ExcludeDirs []string
 	// LStripPaths are prefixes stripped from names (plain string prefixes, the first that matches,
 	// as in both peers). Two prefixes where one is a prefix of the other are refused, as are two
@@ -177,12 +178,14 @@ func newRecorder(opts Options) (*recorder, error) {
 			p = filepath.Join(r.base, p)
 		}
 		p = filepath.Clean(p)
-		if name, ok := within(r.base, p); ok {
+		// The base itself cannot be excluded (links written to the workspace root, the default links
+		// dir, are left to the *.link* pattern, as in python).
+		if name, ok := within(r.base, p); ok && name != "" {
 			r.exclDirs = append(r.exclDirs, name)
 		}
-		if rp, err := filepath.EvalSymlinks(p); err == nil {
+		if rp, err := filepath.EvalSymlinks(p); err == nil && rp != r.realBase {
 			r.exclReal = append(r.exclReal, rp)
-			if name, ok := within(r.realBase, rp); ok {
+			if name, ok := within(r.realBase, rp); ok && name != "" {
 				r.exclDirs = append(r.exclDirs, name)
 			}
 		}
@@ -231,7 +234,7 @@ func within(dir, p string) (string, bool) {
 // excludedDir reports whether the base-relative directory name is (inside) an excluded directory.
 func (r *recorder) excludedDirName(name string) bool {
 	for _, d := range r.exclDirs {
-		if name == d || d == "" || strings.HasPrefix(name, d+"/") {
+		if name == d || strings.HasPrefix(name, d+"/") {
 			return true
 		}
 	}

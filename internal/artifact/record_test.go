@@ -251,6 +251,8 @@ func TestRecordExcludes(t *testing.T) {
 		{"exclude dirs", []string{"."}, Options{DefaultExcludes: true, ExcludeDirs: []string{"links", filepath.Join(dir, "build")}}, []string{
 			"a.txt", "abc", "abd", "docs/build/readme", "node_modules/m/index.js", "sub/keep.log", "sub/x.log"}},
 		{"exclude dir as argument", []string{"links/readme"}, Options{ExcludeDirs: []string{"links"}}, nil},
+		{"exclude dir is the base", []string{"sub"}, Options{ExcludeDirs: []string{".", dir}, Excludes: []string{".git"}},
+			[]string{"sub/keep.log", "sub/x.log"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

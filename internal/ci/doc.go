@@ -9,11 +9,12 @@
 //	GITLAB_CI=true                                 GitLab CI
 //	otherwise                                      local
 //
-// Contract for the CLI (internal/cli): build a Platform once with Detect(getenv, stdout) and
+// What the CLI does with it (internal/cli): build a Platform once with Detect(getenv, stdout), then
 //
-//   - run/record: SetOutput("link-path", path) for every link written (the last one wins);
-//   - verify: Summary(markdown report), Error(line) for each refusal reason, SetOutput("result",
-//     "verified"|"refused"), SetOutput("report-path", path) when --report-file is given;
+//   - Error(line) for each refusal reason of verify and for a run whose link could not be written (the
+//     action.yml adds one summary ::error line of its own and writes the outputs link-path, bundle-path,
+//     artifact-name and result itself; it passes --report-file "$GITHUB_STEP_SUMMARY" for the summary);
 //   - Mask(token) for any OIDC token obtained, before anything could print it;
-//   - SecretEnv() lists the variables to remove from a wrapped command's environment.
+//   - SecretEnv() for the variables to remove from a wrapped command's environment;
+//   - RunInfo() to name things per run and job (RunInfo.Key).
 package ci

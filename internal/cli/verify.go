@@ -129,7 +129,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 	if st, err := os.Stat(f.linksDir); err != nil || !st.IsDir() {
 		return inputErr(fmt.Errorf("links dir %s: not a readable directory", f.linksDir))
 	}
-	opts.Keyless = &lazyKeyless{ctx: ctx, trustedRoot: f.trustedRoot}
+	opts.Keyless = &lazyKeyless{trustedRoot: f.trustedRoot}
 
 	res, err := verify.Verify(ctx, opts)
 	if err != nil {
@@ -163,7 +163,6 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 // lazyKeyless loads the trust root only when a bundle is met, so key-only verification never touches
 // Sigstore material (nor the network for the public-good root).
 type lazyKeyless struct {
-	ctx         context.Context
 	trustedRoot string
 	once        sync.Once
 	v           *signing.KeylessVerifier
@@ -183,7 +182,7 @@ func (l *lazyKeyless) VerifyBundle(ctx context.Context, data []byte) (*verify.Ve
 		}
 	})
 	if l.err != nil {
-		return nil, fmt.Errorf("keyless trust root: %w", l.err)
+		return nil, fmt.Errorf("%w: keyless trust root: %w", verify.ErrVerifierUnavailable, l.err)
 	}
 	got, err := l.v.VerifyBundle(ctx, data)
 	if err != nil {
@@ -245,5 +244,6 @@ func isInputError(err error) bool {
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
-		errors.Is(err, intoto.ErrInvalid) || errors.As(err, &syntax) || errors.As(err, &typeErr)
+		errors.Is(err, intoto.ErrInvalid) || errors.Is(err, verify.ErrLayoutInvalid) ||
+		errors.As(err, &syntax) || errors.As(err, &typeErr)
 }

@@ -2,8 +2,6 @@ package rules
 
 import (
 	"encoding/json"
-	"fmt"
-	"time"
 	"os"
 	"testing"
 	"unicode/utf8"
@@ -140,8 +138,6 @@ func FuzzGlob(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, pattern, name string) {
-		tm := time.AfterFunc(3*time.Second, func() { panic(fmt.Sprintf("slow: %q %q", pattern, name)) })
-		defer tm.Stop()
 		got := CompileGlob(pattern).Match(name) // must not panic on any input
 		if !utf8.ValidString(pattern) || !utf8.ValidString(name) || len(pattern) > 64 {
 			return

@@ -412,9 +412,15 @@ func (f *fakeKeyless) bundle(t testing.TB, payload []byte, signer *intoto.Signer
 	if signer == nil {
 		t.Fatal("bundle without a keyless signer")
 	}
+	// The "certificate" is the signer itself, so that bundles of one payload by two signers differ.
+	cert, err := json.Marshal(signer)
+	if err != nil {
+		t.Fatal(err)
+	}
 	doc := map[string]any{
-		"mediaType":            "application/vnd.dev.sigstore.bundle.v0.3+json",
-		"verificationMaterial": map[string]any{"certificate": map[string]any{"rawBytes": "ZmFrZQ=="}},
+		"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+		"verificationMaterial": map[string]any{
+			"certificate": map[string]any{"rawBytes": base64.StdEncoding.EncodeToString(cert)}},
 		"dsseEnvelope": map[string]any{
 			"payload":     base64.StdEncoding.EncodeToString(payload),
 			"payloadType": intoto.PayloadType,

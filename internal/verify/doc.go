@@ -22,6 +22,33 @@
 // Failure that names the stage), while an error means the verification could not be carried out (an
 // unreadable layout, a missing parameter, a cancelled context, an inspection that could not start).
 //
+// Functionaries. A step's functionaries are its pubkeys (keyids) and its identities (names of the
+// layout's keyless "identities"). A key-signed link (legacy or DSSE envelope; a v0.9 link or a Statement
+// v1 with the link v0.3 predicate) counts for every authorized key whose signature verifies; a Sigstore
+// bundle is checked by Options.Keyless and counts for the first identity its certificate matches.
+// Each functionary counts once per step, and one keyless certificate subject counts once however many
+// identities it matches; further links are listed as rejected duplicates. Every file that names a step
+// but is not accepted appears in StepResult.Rejected with the reason (unauthorized signer, bad
+// signature, identity mismatches, keyless verification not configured, duplicate).
+//
+// Sublayouts. A link whose payload is a layout delegates its step: the file must be named
+// <step>.<id>.link (or .link.sigstore.json); it is verified recursively, pinned to the functionary that
+// signed it, with links read from <links dir>/<step>.<keyid8>/ (key) or <step>.<id>/ (keyless, <id>
+// from the file name), and replaced by its summary link.
+//
+// Run binding (Options.SameRun or the layout's run_binding): every keyless link of the layout's steps
+// must come from one CI run. GitHub: the run invocation URI (Fulcio 1.21) without its /attempts/N
+// suffix, and the commit (1.13). GitLab and others: the commit (1.13) and the CI config digest (1.19).
+// A certificate without those claims (Kubernetes service accounts) cannot be bound and is refused.
+// Key-signed links carry no run claims; a warning says they are not bound.
+//
+// Report. Result marshals to the documented `verify --json` report. A refusal sets Failure (stage,
+// step, rule, artifacts, signer, reason); Result.Err returns it as an error that wraps the stage's
+// sentinel (ErrLayoutSignature, ErrLayoutExpired, ErrThreshold, ErrSublayout, ErrInconsistentLinks,
+// ErrRules, ErrInspection, ErrRunBinding). Errors returned by Verify wrap ErrNoLayoutTrust,
+// ErrLayoutInvalid (unreadable or invalid layout, unknown parameter, invalid rule: exit 2) or
+// ErrVerifierUnavailable, or are I/O and context errors (exit 3).
+//
 // Deliberate differences from the reference, each stricter or additive:
 //   - links are found by content, also in *.link.sigstore.json and *.json Sigstore bundles;
 //   - keyless functionaries (layout "identities") count like keys; a functionary is counted once per step;

@@ -281,8 +281,11 @@ func (v *verification) authorizeKeys(step *intoto.Step, c *candidate) ([]*keptLi
 	if len(badSig) > 0 {
 		return nil, &Rejection{Signer: strings.Join(signers, ","), Reason: "bad signature: " + strings.Join(badSig, "; ")}
 	}
-	if len(signers) == 0 {
+	if len(c.signed.Signatures) == 0 {
 		return nil, &Rejection{Reason: "unsigned"}
+	}
+	if len(signers) == 0 {
+		return nil, &Rejection{Reason: "no signature verifies with a key authorized for this step"}
 	}
 	return nil, &Rejection{Signer: strings.Join(signers, ","), Reason: "signer is not an authorized functionary of this step"}
 }

@@ -37,6 +37,16 @@ func runKey(claims map[string]string) (string, error) {
 	return fmt.Sprintf("commit %s with CI config %s", commit, cfg), nil
 }
 
+// runBindingRequested reads the layout's run_binding field: any value but "", "none", "off" or "false"
+// asks for run binding.
+func runBindingRequested(v string) bool {
+	switch strings.ToLower(v) {
+	case "", "none", "off", "false":
+		return false
+	}
+	return true
+}
+
 // checkRunBinding refuses when the keyless links of this layout's steps do not all come from one run
 // (Options.SameRun or the layout's run_binding). Key-signed links carry no run claims and are not
 // bound (a warning says so when there are any).

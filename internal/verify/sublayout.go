@@ -34,7 +34,7 @@ func (v *verification) verifySublayouts(ctx context.Context) (*Failure, error) {
 				dir = s.Name + "." + shortID(k.functionary)
 			}
 			sub := v.opts
-			sub.LayoutPath = ""
+			sub.LayoutPath = k.file // shown in the report; the bytes below are what is verified
 			sub.Layout = k.sublayout
 			sub.LayoutKeys, sub.LayoutIdentities = nil, nil
 			if k.key != nil {

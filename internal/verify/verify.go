@@ -237,7 +237,7 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 	}
 
 	// intoto-ci: run binding.
-	if opts.SameRun || layout.RunBinding != "" {
+	if opts.SameRun || runBindingRequested(layout.RunBinding) {
 		v.log.Info("verifying run binding")
 		if fail := v.checkRunBinding(); fail != nil {
 			return v.res.refuse(KindStep, fail), nil, nil

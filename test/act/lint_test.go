@@ -133,6 +133,10 @@ func TestActionlintExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(repo, ".github", "actions", "intoto-ci", "action.yml"), string(b))
+	// actionlint resolves local actions from the project root, which it finds by its .git.
+	if err := os.Mkdir(filepath.Join(repo, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	workflows, err := filepath.Glob(filepath.Join(root, "examples", "github", "*.yml"))
 	if err != nil || len(workflows) == 0 {
 		t.Fatalf("no example workflows: %v", err)

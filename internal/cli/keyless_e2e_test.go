@@ -1,0 +1,316 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
+)
+
+// The keyless chain of these tests: "build" runs in GitHub Actions, "package" in GitLab CI, both signed
+// keyless through the real loopback Fulcio, TSA and Rekor v2; the layout pins both identities.
+
+type keylessChain struct {
+	*chain
+	stack *sigstack.Stack
+}
+
+func newKeylessChain(t *testing.T) *keylessChain {
+	t.Helper()
+	s := sigstack.Shared(t)
+	c, _ := newChain(t)
+	return &keylessChain{chain: c, stack: s}
+}
+
+func (k *keylessChain) ghIdentity() *intoto.Identity {
+	return &intoto.Identity{
+		Issuer:        k.stack.GitHub.URL,
+		SubjectRegexp: `https://github\.com/octo-org/app/\.github/workflows/build\.yml@refs/heads/.*`,
+		Claims: map[string]intoto.ClaimMatch{
+			"source_repository_uri":        {Exact: "https://github.com/octo-org/app"},
+			"source_repository_identifier": {Exact: "123456"},
+			"runner_environment":           {Exact: "github-hosted"},
+			"source_repository_ref":        {Regexp: `refs/heads/(main|release-.*)`},
+		},
+	}
+}
+
+func (k *keylessChain) glIdentity() *intoto.Identity {
+	return &intoto.Identity{
+		Issuer:  k.stack.GitLab.URL,
+		Subject: "https://gitlab.com/grp/app//.gitlab-ci.yml@refs/heads/main",
+		Claims: map[string]intoto.ClaimMatch{
+			"source_repository_uri": {Exact: "https://gitlab.com/grp/app"},
+			"runner_environment":    {Exact: "gitlab-hosted"},
+		},
+	}
+}
+
+// writeKeylessLayout writes the two-step layout with keyless functionaries, signed by alice's key.
+func (k *keylessChain) writeKeylessLayout(t *testing.T, gh, gl *intoto.Identity, runBinding string) {
+	t.Helper()
+	l := &intoto.Layout{
+		Type:       intoto.TypeLayout,
+		Expires:    time.Now().Add(time.Hour).UTC().Format(intoto.ExpiresFormat),
+		Keys:       map[string]*intoto.Key{},
+		Identities: map[string]*intoto.Identity{"gh-build": gh, "gl-package": gl},
+		RunBinding: runBinding,
+		Steps: []*intoto.Step{{
+			Type: intoto.TypeStep, Name: "build", Threshold: 1, Identities: []string{"gh-build"},
+			PubKeys:           []string{},
+			ExpectedMaterials: []intoto.Rule{{"ALLOW", "in.txt"}, {"DISALLOW", "*"}},
+			ExpectedProducts:  []intoto.Rule{{"CREATE", "out.txt"}, {"ALLOW", "in.txt"}, {"DISALLOW", "*"}},
+			ExpectedCommand:   []string{},
+		}, {
+			Type: intoto.TypeStep, Name: "package", Threshold: 1, Identities: []string{"gl-package"},
+			PubKeys:           []string{},
+			ExpectedMaterials: []intoto.Rule{{"MATCH", "out.txt", "WITH", "PRODUCTS", "FROM", "build"}, {"ALLOW", "in.txt"}, {"DISALLOW", "*"}},
+			ExpectedProducts:  []intoto.Rule{{"CREATE", "app.tgz"}, {"ALLOW", "*"}},
+			ExpectedCommand:   []string{},
+		}},
+		Inspections: []*intoto.Inspection{},
+	}
+	data, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(k.layout, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := invoke(t, nil, "sign", "--file", k.layout, "--key", filepath.Join(k.keys, "alice")); r.code != 0 {
+		t.Fatalf("sign layout: exit %d: %s", r.code, r.err)
+	}
+}
+
+// runKeyless wraps a step with a token given in the environment the way the platform would give it.
+func (k *keylessChain) runKeyless(t *testing.T, environ map[string]string, step string, extra []string, script string) result {
+	t.Helper()
+	args := append([]string{"run", "--step", step, "--signing", "keyless",
+		"--fulcio-url", k.stack.FulcioURL, "--rekor-url", k.stack.RekorURL, "--rekor-version", "2",
+		"--tsa-url", k.stack.TSAURL, "--base-path", k.work, "--links-dir", k.links}, extra...)
+	args = append(args, "--", "sh", "-c", "cd "+k.work+" && "+script)
+	return invoke(t, environ, args...)
+}
+
+func (k *keylessChain) build(t *testing.T, gh oidc.GitHubOptions) result {
+	t.Helper()
+	reqURL, reqTok := k.stack.GitHub.TokenRequest(oidc.GitHubClaims(gh))
+	env := map[string]string{"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": reqURL,
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqTok, "GITHUB_RUN_ID": "4242", "GITHUB_JOB": "build"}
+	return k.runKeyless(t, env, "build", []string{"--materials", filepath.Join(k.work, "in.txt"),
+		"--products", filepath.Join(k.work, "in.txt"), "--products", filepath.Join(k.work, "out.txt")},
+		"cp in.txt out.txt; env")
+}
+
+func (k *keylessChain) pack(t *testing.T, gl oidc.GitLabOptions) result {
+	t.Helper()
+	env := map[string]string{"GITLAB_CI": "true", "SIGSTORE_ID_TOKEN": k.stack.GitLab.Mint(oidc.GitLabClaims(gl)),
+		"CI_PIPELINE_ID": "1001", "CI_JOB_ID": "2002"}
+	return k.runKeyless(t, env, "package", []string{"--materials", filepath.Join(k.work, "in.txt"), "--materials", filepath.Join(k.work, "out.txt"), "--products", k.work},
+		"tar czf app.tgz out.txt")
+}
+
+func (k *keylessChain) verifyKeyless(t *testing.T, extra ...string) result {
+	t.Helper()
+	return k.verify(t, append([]string{"--trusted-root", k.stack.TrustedRootPath, "--json"}, extra...)...)
+}
+
+func failure(t *testing.T, r result) (stage, reason string) {
+	t.Helper()
+	var rep struct {
+		Failure *struct{ Stage, Reason string }
+		Steps   []struct {
+			Rejected []struct {
+				Reason     string
+				Mismatches []struct{ Mismatches []string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
+		t.Fatalf("json report: %v\n%s\n%s", err, r.out, r.err)
+	}
+	if rep.Failure == nil {
+		return "", ""
+	}
+	reason = rep.Failure.Reason
+	for _, s := range rep.Steps {
+		for _, rj := range s.Rejected {
+			reason += " | " + rj.Reason
+			for _, m := range rj.Mismatches {
+				reason += " " + strings.Join(m.Mismatches, "; ")
+			}
+		}
+	}
+	return rep.Failure.Stage, reason
+}
+
+func TestKeylessChainVerifies(t *testing.T) {
+	k := newKeylessChain(t)
+	k.writeKeylessLayout(t, k.ghIdentity(), k.glIdentity(), "")
+	r := k.build(t, oidc.GitHubOptions{})
+	if r.code != 0 {
+		t.Fatalf("keyless build: exit %d\n%s", r.code, r.err)
+	}
+	for _, secret := range []string{"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL"} {
+		if strings.Contains(r.out, secret) {
+			t.Errorf("the wrapped command saw %s", secret)
+		}
+	}
+	if r := k.pack(t, oidc.GitLabOptions{}); r.code != 0 {
+		t.Fatalf("keyless package: exit %d\n%s", r.code, r.err)
+	}
+	bundles, _ := filepath.Glob(filepath.Join(k.links, "*.link.sigstore.json"))
+	if len(bundles) != 2 {
+		t.Fatalf("got bundles %v, want one per step", bundles)
+	}
+	if r := k.verifyKeyless(t); r.code != ExitOK {
+		t.Fatalf("honest keyless chain: got exit %d, want 0\n%s\n%s", r.code, r.out, r.err)
+	}
+	// Both runs agree on the commit; the GitLab config digest differs from GitHub's run: links of two
+	// platforms are never one run, so --same-run refuses this mixed chain.
+	r = k.verifyKeyless(t, "--same-run")
+	if stage, _ := failure(t, r); r.code != ExitRefused || stage != "runbinding" {
+		t.Fatalf("mixed-platform chain with --same-run: got exit %d stage %q, want 1 runbinding", r.code, stage)
+	}
+	// Another trust root (a second stack's would do; an empty CA set is refused outright) fails.
+	other := filepath.Join(k.dir, "other_root.json")
+	if err := os.WriteFile(other, []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = k.verify(t, "--trusted-root", other, "--json")
+	if r.code == ExitOK {
+		t.Fatalf("verified against a trust root that does not hold the CA")
+	}
+}
+
+func TestKeylessRefusals(t *testing.T) {
+	cases := []struct {
+		name   string
+		gh     oidc.GitHubOptions
+		gl     oidc.GitLabOptions
+		ghID   func(*intoto.Identity)
+		stage  string
+		reason string
+	}{
+		{name: "SAN differs", gh: oidc.GitHubOptions{WorkflowPath: ".github/workflows/evil.yml"}, stage: "threshold", reason: "subject"},
+		{name: "ref differs", gh: oidc.GitHubOptions{Ref: "refs/heads/feature"}, stage: "threshold", reason: "source_repository_ref"},
+		{name: "repository id differs", gh: oidc.GitHubOptions{RepositoryID: "666"}, stage: "threshold", reason: "source_repository_identifier"},
+		{name: "runner environment differs", gh: oidc.GitHubOptions{RunnerEnvironment: "self-hosted"}, stage: "threshold", reason: "runner_environment"},
+		{name: "issuer differs", ghID: func(id *intoto.Identity) { id.Issuer = "https://token.actions.githubusercontent.com" }, stage: "threshold", reason: "issuer"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newKeylessChain(t)
+			gh := k.ghIdentity()
+			if tc.ghID != nil {
+				tc.ghID(gh)
+			}
+			k.writeKeylessLayout(t, gh, k.glIdentity(), "")
+			if r := k.build(t, tc.gh); r.code != 0 {
+				t.Fatalf("build: exit %d\n%s", r.code, r.err)
+			}
+			if r := k.pack(t, tc.gl); r.code != 0 {
+				t.Fatalf("package: exit %d\n%s", r.code, r.err)
+			}
+			r := k.verifyKeyless(t)
+			stage, reason := failure(t, r)
+			if r.code != ExitRefused || stage != tc.stage || !strings.Contains(reason, tc.reason) {
+				t.Fatalf("got exit %d stage %q reason %q, want 1 at %s naming %s", r.code, stage, reason, tc.stage, tc.reason)
+			}
+		})
+	}
+}
+
+func TestKeylessSameRunRefusesReplayedLink(t *testing.T) {
+	k := newKeylessChain(t)
+	// Both steps on GitHub this time, so one run can be asked for.
+	gh := k.ghIdentity()
+	k.writeKeylessLayout(t, gh, gh, "")
+	if r := k.build(t, oidc.GitHubOptions{RunID: "100"}); r.code != 0 {
+		t.Fatalf("build: exit %d\n%s", r.code, r.err)
+	}
+	packGH := func(run, attempt string) result {
+		reqURL, reqTok := k.stack.GitHub.TokenRequest(oidc.GitHubClaims(oidc.GitHubOptions{RunID: run, RunAttempt: attempt}))
+		env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqTok}
+		return k.runKeyless(t, env, "package", []string{"--materials", filepath.Join(k.work, "in.txt"), "--materials", filepath.Join(k.work, "out.txt"), "--products", k.work}, "tar czf app.tgz out.txt")
+	}
+	// A second attempt of the same run is the same run.
+	if r := packGH("100", "2"); r.code != 0 {
+		t.Fatalf("package: exit %d\n%s", r.code, r.err)
+	}
+	if r := k.verifyKeyless(t, "--same-run"); r.code != ExitOK {
+		t.Fatalf("one run, two attempts: got exit %d\n%s", r.code, r.out)
+	}
+	// The package link replayed from another run is refused with --same-run, and by the layout's own
+	// run_binding without the flag.
+	for _, f := range mustGlob(t, filepath.Join(k.links, "package.*")) {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := packGH("99", "1"); r.code != 0 {
+		t.Fatalf("package: exit %d\n%s", r.code, r.err)
+	}
+	if r := k.verifyKeyless(t); r.code != ExitOK {
+		t.Fatalf("without run binding the replay is not detectable by rules: got exit %d\n%s", r.code, r.out)
+	}
+	r := k.verifyKeyless(t, "--same-run")
+	if stage, _ := failure(t, r); r.code != ExitRefused || stage != "runbinding" {
+		t.Fatalf("replayed link with --same-run: got exit %d stage %q, want 1 runbinding\n%s", r.code, stage, r.out)
+	}
+	k.writeKeylessLayout(t, gh, gh, "same-run")
+	r = k.verifyKeyless(t)
+	if stage, _ := failure(t, r); r.code != ExitRefused || stage != "runbinding" {
+		t.Fatalf("replayed link with layout run_binding: got exit %d stage %q, want 1 runbinding\n%s", r.code, stage, r.out)
+	}
+}
+
+func TestKeylessAlteredBundleRefused(t *testing.T) {
+	k := newKeylessChain(t)
+	k.writeKeylessLayout(t, k.ghIdentity(), k.glIdentity(), "")
+	if r := k.build(t, oidc.GitHubOptions{}); r.code != 0 {
+		t.Fatalf("build: exit %d\n%s", r.code, r.err)
+	}
+	if r := k.pack(t, oidc.GitLabOptions{}); r.code != 0 {
+		t.Fatalf("package: exit %d\n%s", r.code, r.err)
+	}
+	// Swap the DSSE payload of the build bundle for one that claims another product digest.
+	path := mustGlob(t, filepath.Join(k.links, "build.*.link.sigstore.json"))[0]
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b map[string]any
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	env := b["dsseEnvelope"].(map[string]any)
+	payload := env["payload"].(string)
+	env["payload"] = payload[:len(payload)-8] + "AAAAAAA="
+	data, err = json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := k.verifyKeyless(t)
+	if r.code != ExitRefused {
+		t.Fatalf("altered bundle: got exit %d, want 1\n%s", r.code, r.out)
+	}
+}
+
+func mustGlob(t *testing.T, pattern string) []string {
+	t.Helper()
+	m, err := filepath.Glob(pattern)
+	if err != nil || len(m) == 0 {
+		t.Fatalf("glob %s: %v %v", pattern, m, err)
+	}
+	return m
+}
