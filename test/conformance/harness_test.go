@@ -436,16 +436,32 @@ func (d chainDirs) deliver(t testing.TB) {
 // packageCmd is the package step's command, run in the work directory.
 var packageCmd = []string{"tar", "--mtime=2020-01-01", "--owner=0", "--group=0", "-czf", "foo.tar.gz", "foo.py"}
 
-// verifiers: each returns the exit code of one implementation's verify command, run in the
+// verifyDir returns a fresh verification directory holding a copy of what was delivered: inspections
+// write there, so every verifier gets its own.
+func verifyDir(t testing.TB, d chainDirs) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir(d.final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		copyFile(t, filepath.Join(d.final, e.Name()), filepath.Join(dir, e.Name()))
+	}
+	return dir
+}
+
+// verifiers: each returns the exit code of one implementation's verify command, run in a fresh
 // verification directory.
 
 func verifyIntotoCI(t testing.TB, d chainDirs, layout string, layoutKeys ...string) result {
 	t.Helper()
-	args := []string{"verify", "--layout", layout, "--links-dir", d.links, "--work-dir", d.final}
+	dir := verifyDir(t, d)
+	args := []string{"verify", "--layout", layout, "--links-dir", d.links, "--work-dir", dir}
 	for _, k := range layoutKeys {
 		args = append(args, "--layout-key", k)
 	}
-	return run(t, d.final, intotoCI(t), args...)
+	return run(t, dir, intotoCI(t), args...)
 }
 
 // verifyPython runs in-toto-verify; keys are (file, type) pairs.
@@ -456,7 +472,7 @@ func verifyPython(t testing.TB, d chainDirs, layout string, keys, types []string
 	args = append(args, keys...)
 	args = append(args, "--key-types")
 	args = append(args, types...)
-	return run(t, d.final, "in-toto-verify", args...)
+	return run(t, verifyDir(t, d), "in-toto-verify", args...)
 }
 
 func verifyGolang(t testing.TB, d chainDirs, layout string, layoutKeys ...string) result {
@@ -465,7 +481,7 @@ func verifyGolang(t testing.TB, d chainDirs, layout string, layoutKeys ...string
 	for _, k := range layoutKeys {
 		args = append(args, "--layout-keys", k)
 	}
-	return run(t, d.final, golangBin(t), args...)
+	return run(t, verifyDir(t, d), golangBin(t), args...)
 }
 
 // wantExit asserts one verifier's verdict.
