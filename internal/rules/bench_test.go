@@ -22,6 +22,7 @@ func benchArtifacts(prefix string, n int) intoto.Artifacts {
 func benchVerify(b *testing.B, item *Item, kind Kind, rs []intoto.Rule, links map[string]*Item, refuse bool) {
 	b.Helper()
 	b.ReportAllocs()
+	defer cpuMetric(b)()
 	for b.Loop() {
 		_, err := Verify(item, kind, rs, links, Options{})
 		if (err != nil) != refuse {
@@ -71,6 +72,7 @@ func BenchmarkTrace(b *testing.B) {
 	links := map[string]*Item{"build": build}
 	rs := rules("MATCH src/pkg00* WITH PRODUCTS FROM build", "MATCH * WITH PRODUCTS FROM build", "DISALLOW *")
 	b.ReportAllocs()
+	defer cpuMetric(b)()
 	for b.Loop() {
 		if _, err := Verify(item, Materials, rs, links, Options{Trace: true}); err != nil {
 			b.Fatal(err)

@@ -196,7 +196,7 @@ func (v *verifier) run(parsed []*Parsed) (*Trace, error) {
 			v.consume(p.glob, func(e entry) bool {
 				m, inM := v.item.Materials[e.name]
 				pr, inP := v.item.Products[e.name]
-				return inM && inP && !maps.Equal(m, pr)
+				return inM && inP && !digestsEqual(m, pr)
 			})
 		case Disallow:
 			refused = v.matching(p.glob)
@@ -286,6 +286,22 @@ func (v *verifier) queued(name string) bool {
 		}
 	}
 	return false
+}
+
+// digestsEqual is python's dict equality of two digest sets: the same algorithms with the
+// same (case-sensitive) values. The usual single-algorithm case avoids hashing.
+func digestsEqual(a, b intoto.Digests) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 1 {
+		for ka, va := range a {
+			for kb, vb := range b {
+				return va == vb && ka == kb
+			}
+		}
+	}
+	return maps.Equal(a, b)
 }
 
 // normPrefix is python's os.path.join(prefix, "").replace("\\", "/").
@@ -381,7 +397,7 @@ func (v *verifier) match(p *Parsed) {
 		default:
 			d, ok = dst[pyJoin(p.DestPrefix, path)]
 		}
-		if !ok || !maps.Equal(srcDig, d) {
+		if !ok || !digestsEqual(srcDig, d) {
 			v.queue[w] = e
 			w++
 			continue

@@ -30,9 +30,18 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 // Paths of the interop vectors copied from the reference implementations (see testdata/interop/NOTICE).
 var (
-	golangDir = filepath.Join("..", "..", "testdata", "interop", "in-toto-golang")
-	pythonDir = filepath.Join("..", "..", "testdata", "interop", "in-toto-python")
+	golangDir = mustAbs(filepath.Join("..", "..", "testdata", "interop", "in-toto-golang"))
+	pythonDir = mustAbs(filepath.Join("..", "..", "testdata", "interop", "in-toto-python"))
 )
+
+// mustAbs makes a fixture path absolute: the commands under test run in other directories.
+func mustAbs(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		panic(err) // only when the working directory is gone
+	}
+	return abs
+}
 
 // The intoto-ci binary is built once per test binary.
 var built struct {
@@ -492,6 +501,16 @@ func wantExit(t testing.TB, who string, got result, want int) {
 	}
 }
 
+// wantRefused asserts that intoto-ci refused (exit 1) at the given stage of its report
+// ("signature", "threshold", "rules", …), so a refusal for another reason does not pass the test.
+func wantRefused(t testing.TB, got result, stage string) {
+	t.Helper()
+	wantExit(t, "intoto-ci", got, 1)
+	if !strings.Contains(got.stdout, "REFUSED: "+stage) {
+		t.Errorf("intoto-ci: refused for another reason, want stage %q\n%s", stage, got)
+	}
+}
+
 // linkPayload returns the link JSON inside a legacy or DSSE envelope file and whether it was DSSE.
 func linkPayload(t testing.TB, path string) (map[string]any, bool) {
 	t.Helper()
@@ -541,4 +560,3 @@ func checkGolden(t testing.TB, name string, got []byte) {
 		t.Errorf("%s differs from %s (rerun with -update if intended):\ngot:\n%s\nwant:\n%s", t.Name(), path, got, want)
 	}
 }
-

@@ -50,7 +50,9 @@ func signLayout(tb testing.TB, bin, project, issuer string) {
 	}
 	keys := tb.TempDir()
 	intotoCI(tb, project, bin, "key", "generate", "--type", "ed25519", "-o", filepath.Join(keys, "layout"))
-	intotoCI(tb, project, bin, "sign", "--file", src, "--key", filepath.Join(keys, "layout"),
+	unsigned := filepath.Join(keys, "layout.json")
+	writeLayoutJSON(tb, src, unsigned)
+	intotoCI(tb, project, bin, "sign", "--file", unsigned, "--key", filepath.Join(keys, "layout"),
 		"--output", filepath.Join(project, ".intoto", "root.layout"))
 	pub, err := os.ReadFile(filepath.Join(keys, "layout.pub"))
 	if err != nil {
@@ -102,7 +104,7 @@ func TestPipelineVerifies(t *testing.T) {
 		t.Fatalf("pipeline exited %d, want 0\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
 	if log := jobLog(res.stdout, "build"); !strings.Contains(log, "OK") {
-		t.Errorf("build job log has no checksum OK line:\n%s", log)
+		t.Errorf("build job log has no checksum OK line:\n%s\nfull:\n%s\n%s", log, res.stdout, res.stderr)
 	}
 	report := filepath.Join(project, ".gitlab-ci-local", "artifacts", "intoto-ci-verify", "intoto-ci-junit.xml")
 	b, err := os.ReadFile(report)

@@ -32,9 +32,8 @@ func binaryDir(tb testing.TB) string {
 		if built.err != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(built.dir, "intoto-ci"), "./cmd/intoto-ci")
+		cmd := exec.Command("go", "build", "-o", filepath.Join(built.dir, "intoto-ci"), "./cmd/intoto-ci")
 		cmd.Dir = repoRoot
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		built.out, built.err = cmd.CombinedOutput()
 	})
 	if built.err != nil {

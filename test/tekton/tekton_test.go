@@ -90,8 +90,12 @@ func TestExamplePipelineRefusesTamperedProduct(t *testing.T) {
 	if runs["build"].code != 0 || runs["package"].code != 0 {
 		t.Fatalf("build/package exited %d/%d, want 0/0", runs["build"].code, runs["package"].code)
 	}
-	if got := runs["verify"].code; got != 1 {
-		t.Fatalf("verify exited %d, want 1 (refused)\n%s", got, runs["verify"].stderr)
+	v := runs["verify"]
+	if v.code != 1 {
+		t.Fatalf("verify exited %d, want 1 (refused)\n%s", v.code, v.stderr)
+	}
+	if out := v.stdout + v.stderr; !strings.Contains(out, "dist/app.txt") || strings.Contains(out, "identity mismatch") {
+		t.Errorf("verify refused for another reason than the altered dist/app.txt:\n%s", out)
 	}
 }
 
@@ -206,8 +210,8 @@ func signLayout(tb testing.TB, bin, source, issuer string) {
 		tb.Fatal(err)
 	}
 	keys := tb.TempDir()
-	layout := filepath.Join(keys, "layout.yaml")
-	if err := os.WriteFile(layout, []byte(strings.Replace(string(b), "ISSUER", issuer, 1)), 0o644); err != nil {
+	layout := filepath.Join(keys, "layout.json")
+	if err := os.WriteFile(layout, compileLayout(tb, []byte(strings.Replace(string(b), "issuer: ISSUER", "issuer: "+issuer, 1)), keys), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	run := func(args ...string) {
