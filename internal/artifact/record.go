@@ -288,7 +288,7 @@ func (r *recorder) resolveRoots(paths []string) ([]root, error) {
 		}
 		if _, err := os.Lstat(p); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				r.log.Info("path does not exist, skipping", "path", arg)
+				r.log.Warn("path does not exist, skipping", "path", arg)
 				continue
 			}
 			return nil, fmt.Errorf("record %q: %w", arg, err)

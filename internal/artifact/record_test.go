@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -198,19 +197,6 @@ func TestRecordSymlinks(t *testing.T) {
 			t.Errorf("got %d names, want a bounded walk: %v", len(got), names(got))
 		}
 	})
-}
-
-func TestRecordSkipsSpecialFiles(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{"a": "a"})
-	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	got := record(t, []string{".", "fifo"}, Options{BasePath: dir})
-	if diff := cmp.Diff([]string{"a"}, names(got)); diff != "" {
-		t.Errorf("names (-want +got):\n%s", diff)
-	}
 }
 
 func TestRecordExcludes(t *testing.T) {

@@ -33,6 +33,7 @@ type dirJob struct {
 	path     string   // path to open
 	real     string   // path with symlinks resolved, for loop detection
 	parts    []string // name split on "/"
+	anc      ancestors
 	nofollow bool
 	parent   *dirJob
 }
@@ -153,6 +154,7 @@ func (r *recorder) run(ctx context.Context, roots []root) ([]entry, error) {
 			d := &dirJob{name: rt.name, path: rt.path, real: rt.real}
 			if rt.name != "" {
 				d.parts = splitName(rt.name)
+				d.anc = r.excl.ancestorsOf(d.parts)
 			}
 			q.dirs = append(q.dirs, d)
 		} else {
@@ -300,27 +302,27 @@ func (w *worker) entry(d *dirJob, de fs.DirEntry) error {
 	t := de.Type()
 	switch {
 	case t.IsRegular():
-		if r.excl.matchParts(w.parts, false) {
+		if r.excl.matchIn(d.anc, w.parts, false) {
 			return nil
 		}
 		w.files = append(w.files, fileJob{name: name, path: path, nofollow: true})
 	case t.IsDir():
-		if r.excl.matchParts(w.parts, true) || r.excludedDirName(name) {
+		if r.excl.matchIn(d.anc, w.parts, true) || r.excludedDirName(name) {
 			return nil
 		}
 		w.dirs = append(w.dirs, &dirJob{
 			name: name, path: path, real: d.real + string(filepath.Separator) + n,
-			parts: append([]string(nil), w.parts...), nofollow: true, parent: d,
+			parts: append([]string(nil), w.parts...), anc: r.excl.extend(d.anc, n), nofollow: true, parent: d,
 		})
 	case t&fs.ModeSymlink != 0:
-		return w.symlink(d, name, path)
+		return w.symlink(d, name, n, path)
 	default:
 		r.log.Info("not a regular file or directory, skipping", "path", path)
 	}
 	return nil
 }
 
-func (w *worker) symlink(d *dirJob, name, path string) error {
+func (w *worker) symlink(d *dirJob, name, n, path string) error {
 	r := w.r
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -343,7 +345,7 @@ func (w *worker) symlink(d *dirJob, name, path string) error {
 	}
 	switch {
 	case fi.Mode().IsRegular():
-		if r.excl.matchParts(w.parts, false) {
+		if r.excl.matchIn(d.anc, w.parts, false) {
 			return nil
 		}
 		w.files = append(w.files, fileJob{name: name, path: real, nofollow: true})
@@ -351,7 +353,7 @@ func (w *worker) symlink(d *dirJob, name, path string) error {
 		if !r.opts.FollowSymlinks {
 			return nil // python: os.walk(followlinks=False) lists but never enters it
 		}
-		if r.excl.matchParts(w.parts, true) || r.excludedDirName(name) {
+		if r.excl.matchIn(d.anc, w.parts, true) || r.excludedDirName(name) {
 			return nil
 		}
 		for a := d; a != nil; a = a.parent {
@@ -366,7 +368,7 @@ func (w *worker) symlink(d *dirJob, name, path string) error {
 		}
 		w.dirs = append(w.dirs, &dirJob{
 			name: name, path: real, real: real,
-			parts: append([]string(nil), w.parts...), nofollow: true, parent: d,
+			parts: append([]string(nil), w.parts...), anc: r.excl.extend(d.anc, n), nofollow: true, parent: d,
 		})
 	default:
 		r.log.Info("symlink to a special file, skipping", "path", path)

@@ -89,6 +89,8 @@ func commands() []*command {
 		runCommand(),
 		recordCommand(),
 		verifyCommand(),
+		layoutCommand(),
+		verifyVSACommand(),
 		signCommand(),
 		keyCommand(),
 		matchProductsCommand(),

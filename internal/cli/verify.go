@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/report"
 	"github.com/intoto-ci/intoto-ci/internal/signing"
 	"github.com/intoto-ci/intoto-ci/internal/trust"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
@@ -35,6 +35,8 @@ type verifyFlags struct {
 	reportFile        string
 	inspectionTimeout time.Duration
 	workDir           string
+	quiet             bool
+	vsa               vsaFlags
 }
 
 func verifyCommand() *command {
@@ -60,6 +62,8 @@ func verifyCommand() *command {
 		fs.StringVar(&f.reportFile, "report-file", "", "also write the last --report format to this `file`")
 		fs.DurationVar(&f.inspectionTimeout, "inspection-timeout", verify.DefaultInspectionTimeout, "time limit of each inspection")
 		fs.StringVar(&f.workDir, "work-dir", ".", "`dir`ectory inspections run in and record")
+		fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+		f.vsa.declare(fs)
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
@@ -101,7 +105,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 		formats = []string{"text"}
 	}
 	for _, format := range formats {
-		if !validReport(format) {
+		if !report.Valid(format) {
 			return usagef("--report must be text, json, markdown or junit, not %q", format)
 		}
 	}
@@ -131,7 +135,27 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 	}
 	opts.Keyless = &lazyKeyless{trustedRoot: f.trustedRoot}
 
+	// With --vsa: prepare the signer before verifying (a missing key fails fast) and verify the very
+	// layout bytes whose digest the summary names.
+	var vsaSigner *linkSigner
+	if f.vsa.path != "" {
+		if err := f.vsa.sign.check(); err != nil {
+			return err
+		}
+		data, err := os.ReadFile(f.layout)
+		if err != nil {
+			return inputErr(err)
+		}
+		opts.Layout = data
+		if vsaSigner, err = newLinkSigner(ctx, e, &f.vsa.sign); err != nil {
+			return err
+		}
+	}
+	progress := report.NewProgress(e.stdio.Err, report.ProgressOptions{Mode: report.ProgressModeFor(e.stdio.Err, f.quiet)})
+	opts.Progress = func(p verify.Progress) { progress.Update(p.Stage, p.Done, p.Total, p.Files, p.Bytes) }
+
 	res, err := verify.Verify(ctx, opts)
+	progress.Done()
 	if err != nil {
 		if isInputError(err) && !strings.Contains(err.Error(), f.layout) {
 			return inputErr(fmt.Errorf("%s: %w", f.layout, err))
@@ -141,13 +165,13 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 		return err
 	}
 	for _, format := range formats {
-		if err := writeReport(e.stdio.Out, format, res); err != nil {
+		if err := report.Write(e.stdio.Out, format, res); err != nil {
 			return err
 		}
 	}
 	if f.reportFile != "" {
 		var b strings.Builder
-		if err := writeReport(&b, formats[len(formats)-1], res); err != nil {
+		if err := report.Write(&b, formats[len(formats)-1], res); err != nil {
 			return err
 		}
 		if err := writeFileAtomic(f.reportFile, []byte(b.String())); err != nil {
@@ -155,7 +179,22 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 		}
 	}
 	if !res.Verified {
-		return &refusedError{reason: "refused: " + res.Failure.Error()}
+		return &refusedError{reason: report.Refusal(res)}
+	}
+	if vsaSigner != nil {
+		stmt, err := buildVSA(vsaInput{res: res, layoutPath: f.layout, layout: opts.Layout,
+			resourceURI: f.vsa.resourceURI, levels: f.vsa.levels, now: time.Now()})
+		if err != nil {
+			return err
+		}
+		signed, err := signVSA(ctx, vsaSigner, stmt)
+		if err != nil {
+			return fmt.Errorf("sign vsa: %w", err)
+		}
+		if err := writeFileAtomic(f.vsa.path, signed); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdio.Err, "wrote verification summary %s\n", f.vsa.path)
 	}
 	return nil
 }
@@ -189,54 +228,6 @@ func (l *lazyKeyless) VerifyBundle(ctx context.Context, data []byte) (*verify.Ve
 		return nil, err
 	}
 	return &verify.Verified{PayloadType: got.PayloadType, Payload: got.Payload, Signer: got.Signer, Time: got.Time}, nil
-}
-
-func validReport(f string) bool {
-	switch f {
-	case "text", "json", "markdown", "junit":
-		return true
-	}
-	return false
-}
-
-func writeReport(w io.Writer, format string, res *verify.Result) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	default:
-		return writeText(w, res)
-	}
-}
-
-func writeText(w io.Writer, res *verify.Result) error {
-	for _, s := range res.Steps {
-		signers := make([]string, 0, len(s.Links))
-		for _, l := range s.Links {
-			signers = append(signers, l.Signer)
-		}
-		line := fmt.Sprintf("%-10s %-10s %s", s.Status, s.Kind, s.Name)
-		if len(signers) > 0 {
-			line += "  signed by " + strings.Join(signers, ", ")
-		}
-		if s.Err != "" {
-			line += "  — " + s.Err
-		}
-		fmt.Fprintln(w, line)
-		for _, r := range s.Rejected {
-			fmt.Fprintf(w, "           rejected %s: %s\n", r.File, r.Reason)
-		}
-	}
-	for _, warn := range res.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
-	if res.Verified {
-		_, err := fmt.Fprintln(w, "VERIFIED")
-		return err
-	}
-	_, err := fmt.Fprintf(w, "REFUSED: %s\n", res.Failure.Error())
-	return err
 }
 
 // isInputError tells unreadable or malformed input (exit 2) from an operational failure (exit 3).

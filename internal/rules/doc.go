@@ -18,6 +18,17 @@
 //     comparison). A step without evidence consumes nothing. Only names under src/ are
 //     considered (in-toto-golang also consumes un-prefixed names; that is a golang bug).
 //
+// Where python has no defined behaviour this package chooses, and says so:
+//
+//   - Rules are parsed before any is applied; an invalid rule is a *ParseError, not a refusal
+//     (python rejects such a layout when it loads it).
+//   - With a source prefix, python looks the source artifact up again under
+//     os.path.join(prefix, path) with backslashes rewritten to '/', which for a path starting
+//     with '/' or containing '\' is another name: python then consumes that other name, or
+//     crashes with KeyError. Verify consumes the other name too, and in the KeyError case
+//     consumes nothing (the artifact stays queued for a later DISALLOW).
+//   - A MATCH FROM the item's own name uses the item when links lacks it.
+//
 // Everything here is pure and deterministic: no I/O, no global state, no goroutines.
 // Verify is also the function the differential tests compare with the peers.
 package rules

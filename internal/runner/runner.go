@@ -60,7 +60,7 @@ type Result struct {
 	// ExitCode is the child's exit status; 128+n if it was killed by signal n; 127 if the command
 	// was not found and 126 if it could not be executed.
 	ExitCode int
-	// Signal names the signal that killed the child ("terminated", "killed", …), "" otherwise.
+	// Signal names the signal that killed the child ("SIGTERM", "SIGKILL", …), "" otherwise.
 	Signal string
 	// Stdout and Stderr are the recorded streams, at most MaxCapture bytes each.
 	Stdout, Stderr []byte
@@ -92,8 +92,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if grace <= 0 {
 		grace = DefaultKillGrace
 	}
-	stdout := &tee{live: opts.Stdout, limit: limit}
-	stderr := &tee{live: opts.Stderr, limit: limit}
+	// One lock for both live writers: callers often pass the same writer for both streams.
+	liveMu := new(sync.Mutex)
+	stdout := &tee{live: opts.Stdout, liveMu: liveMu, limit: limit}
+	stderr := &tee{live: opts.Stderr, liveMu: liveMu, limit: limit}
 
 	cmd := exec.Command(opts.Argv[0], opts.Argv[1:]...)
 	if cmd.Err != nil { // lookup failure
@@ -136,7 +138,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.ExitCode = st.ExitCode()
 	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		res.Signal = ws.Signal().String()
+		res.Signal = signalName(ws.Signal())
 		res.ExitCode = 128 + int(ws.Signal())
 	}
 	return res, nil
@@ -144,32 +146,56 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 // supervise forwards signals to the child until it exits and handles cancellation of ctx.
 func supervise(ctx context.Context, p *os.Process, sigs <-chan os.Signal, exited <-chan struct{}, grace time.Duration) {
-	done := ctx.Done()
-	var kill <-chan time.Time
+	select {
+	case <-exited:
+		return
+	case s := <-sigs:
+		_ = p.Signal(s) // the child may have exited meanwhile; nothing to do then
+		forward(p, sigs, exited, ctx.Done(), grace)
+	case <-ctx.Done():
+		// The cancellation usually comes from the signal this process is receiving too; give it a
+		// moment to arrive so that the child gets that one, else ask politely with SIGTERM.
+		select {
+		case s := <-sigs:
+			_ = p.Signal(s)
+		case <-time.After(100 * time.Millisecond):
+			_ = p.Signal(syscall.SIGTERM)
+		case <-exited:
+			return
+		}
+		killAfter(p, sigs, exited, grace)
+	}
+}
+
+// forward keeps forwarding signals until the child exits or done is closed (never, if nil); then it
+// kills the child if it outlives the grace period.
+func forward(p *os.Process, sigs <-chan os.Signal, exited, done <-chan struct{}, grace time.Duration) {
 	for {
 		select {
 		case <-exited:
 			return
 		case s := <-sigs:
-			_ = p.Signal(s) // the child may have exited meanwhile; nothing to do then
+			_ = p.Signal(s)
 		case <-done:
-			done = nil
-			// The cancellation usually comes from the same signal this process just received; give
-			// it a moment to arrive so the child gets that one, else ask politely with SIGTERM.
-			select {
-			case s := <-sigs:
-				_ = p.Signal(s)
-			case <-time.After(100 * time.Millisecond):
-				_ = p.Signal(syscall.SIGTERM)
-			case <-exited:
-				return
-			}
-			t := time.NewTimer(grace)
-			defer t.Stop()
-			kill = t.C
-		case <-kill:
+			killAfter(p, sigs, exited, grace)
+			return
+		}
+	}
+}
+
+// killAfter forwards signals for the grace period, then kills the child if it is still running.
+func killAfter(p *os.Process, sigs <-chan os.Signal, exited <-chan struct{}, grace time.Duration) {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	for {
+		select {
+		case <-exited:
+			return
+		case s := <-sigs:
+			_ = p.Signal(s)
+		case <-t.C:
 			_ = p.Kill()
-			kill = nil
+			return
 		}
 	}
 }
@@ -189,9 +215,11 @@ func isDirError(err error) bool {
 }
 
 // tee writes to the live console and to a capped capture buffer. exec.Cmd gives each stream its own
-// goroutine, so both streams drain concurrently and a tee needs no lock.
+// goroutine, so both streams drain concurrently; only the live writers, which may be one and the same,
+// share a lock.
 type tee struct {
 	live      io.Writer
+	liveMu    *sync.Mutex
 	liveErr   error
 	limit     int64
 	buf       []byte
@@ -201,7 +229,10 @@ type tee struct {
 func (t *tee) Write(p []byte) (int, error) {
 	if t.live != nil && t.liveErr == nil {
 		// A console that went away (EPIPE) must not stop the child or the capture: keep draining.
-		if _, err := t.live.Write(p); err != nil {
+		t.liveMu.Lock()
+		_, err := t.live.Write(p)
+		t.liveMu.Unlock()
+		if err != nil {
 			t.liveErr = err
 		}
 	}

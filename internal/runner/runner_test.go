@@ -1,3 +1,5 @@
+//go:build unix
+
 package runner
 
 import (
@@ -72,6 +74,19 @@ func helper(mode string, args []string) int {
 			fmt.Println("got", s)
 			return 42
 		}
+	case "count":
+		// Exit 40+n after the n-th signal, reporting each one.
+		n, _ := strconv.Atoi(args[0])
+		c := make(chan os.Signal, 4)
+		signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
+		fmt.Println("ready")
+		for i := 1; ; i++ {
+			s := <-c
+			fmt.Printf("signal %d %v\n", i, s)
+			if i == n {
+				return 40 + n
+			}
+		}
 	case "sleep":
 		fmt.Println("ready")
 		time.Sleep(30 * time.Second)
@@ -137,8 +152,17 @@ func TestExitCodes(t *testing.T) {
 func TestKilledBySignal(t *testing.T) {
 	t.Parallel()
 	res := run(t, Options{Argv: helperArgv("kill-self")})
-	if res.ExitCode != 128+9 || res.Signal != "killed" {
+	if res.ExitCode != 128+9 || res.Signal != "SIGKILL" {
 		t.Errorf("got exit %d signal %q, want 137 killed", res.ExitCode, res.Signal)
+	}
+}
+
+func TestSameWriterForBothStreams(t *testing.T) {
+	t.Parallel()
+	var both bytes.Buffer // not safe for concurrent use: Run must serialise the two streams
+	res := run(t, Options{Argv: helperArgv("flood", strconv.Itoa(1<<20)), Stdout: &both, Stderr: &both})
+	if res.ExitCode != 0 || both.Len() != 2<<20 {
+		t.Errorf("got exit %d and %d live bytes, want 0 and %d", res.ExitCode, both.Len(), 2<<20)
 	}
 }
 
@@ -317,6 +341,41 @@ func TestSignalForwarded(t *testing.T) {
 	}
 }
 
+// TestEverySignalForwarded: not only the first.
+func TestEverySignalForwarded(t *testing.T) {
+	w := newReadyWriter()
+	done := make(chan *Result, 1)
+	go func() {
+		res, err := Run(context.Background(), Options{Argv: helperArgv("count", "3"), Env: helperEnv(), Stdout: w})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	waitReady(t, w)
+	for i, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGINT} {
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("signal %d", i+1)
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			w.mu.Lock()
+			seen := strings.Contains(w.buf.String(), want)
+			w.mu.Unlock()
+			if seen {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("child never reported %q", want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if res := <-done; res == nil || res.ExitCode != 43 {
+		t.Errorf("got %+v, want exit 43 after three signals", res)
+	}
+}
+
 // TestCancelForwardsThenKills: cancelling ctx sends the child SIGTERM; a child that ignores it is killed
 // after the grace period.
 func TestCancelForwardsThenKills(t *testing.T) {
@@ -343,7 +402,7 @@ func TestCancelForwardsThenKills(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.ExitCode != 137 || res.Signal != "killed" || !strings.Contains(string(res.Stdout), "ignoring terminated") {
+		if res.ExitCode != 137 || res.Signal != "SIGKILL" || !strings.Contains(string(res.Stdout), "ignoring terminated") {
 			t.Errorf("got exit %d signal %q stdout %q, want 137 killed after ignoring SIGTERM", res.ExitCode, res.Signal, res.Stdout)
 		}
 		if d := time.Since(start); d > 20*time.Second {

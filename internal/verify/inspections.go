@@ -44,6 +44,12 @@ func (v *verification) runInspection(ctx context.Context, in *intoto.Inspection)
 		return nil, nil, fmt.Errorf("inspection %q: empty run command", in.Name)
 	}
 	record := artifact.Options{BasePath: v.opts.WorkDir, DefaultExcludes: true, Logger: v.log}
+	if v.opts.Progress != nil {
+		stage := "hashing materials of inspection " + in.Name
+		record.Progress = func(files int, bytes int64) {
+			v.opts.progress(Progress{Stage: stage, Files: files, Bytes: bytes})
+		}
+	}
 	materials, err := artifact.Record(ctx, []string{"."}, record)
 	if err != nil {
 		return nil, nil, fmt.Errorf("inspection %q: record materials: %w", in.Name, err)
@@ -76,6 +82,12 @@ func (v *verification) runInspection(ctx context.Context, in *intoto.Inspection)
 		f := newFailure(ErrInspection, StageInspection, in.Name,
 			fmt.Sprintf("inspection %q: command %q exited with %d", in.Name, in.Run, run.ExitCode))
 		return nil, f, nil
+	}
+	if v.opts.Progress != nil {
+		stage := "hashing products of inspection " + in.Name
+		record.Progress = func(files int, bytes int64) {
+			v.opts.progress(Progress{Stage: stage, Files: files, Bytes: bytes})
+		}
 	}
 	products, err := artifact.Record(ctx, []string{"."}, record)
 	if err != nil {

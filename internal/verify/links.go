@@ -3,6 +3,8 @@ package verify
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,6 +99,7 @@ func (v *verification) readCandidates(ctx context.Context) ([]*candidate, error)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		v.opts.progress(Progress{Stage: "reading links", Done: n, Total: len(entries)})
 		c, err := v.readCandidate(name)
 		if err != nil {
 			if strings.Contains(name, ".link") {
@@ -232,8 +235,10 @@ func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *cand
 			continue
 		}
 		v.kept[step.Name] = append(v.kept[step.Name], k)
+		sum := sha256.Sum256(c.data)
 		sr.Links = append(sr.Links, LinkInfo{
 			File: k.file, Functionary: k.functionary, Signer: k.signer, Format: k.format, Layout: k.sublayout != nil,
+			Digest: intoto.Digests{"sha256": hex.EncodeToString(sum[:])},
 		})
 		added = true
 		if k.keyless != nil {
@@ -320,7 +325,8 @@ func (v *verification) authorizeKeyless(ctx context.Context, step *intoto.Step, 
 			continue
 		}
 		if mm := id.Match(got.Signer); len(mm) > 0 {
-			mismatches = append(mismatches, IdentityMismatch{Identity: name, Mismatches: mismatchStrings(mm)})
+			mismatches = append(mismatches, IdentityMismatch{Identity: name, Mismatches: mismatchStrings(mm),
+				Fields: fieldChecks(id, got.Signer, mm)})
 			continue
 		}
 		k := v.newKept(c, name, signer, nil, id)

@@ -3,6 +3,8 @@ package verify
 import (
 	"fmt"
 	"strings"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // Result is the outcome of a verification. Its JSON form is the documented `verify --json` report:
@@ -18,6 +20,10 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Failure is the first refusal; nil when Verified.
 	Failure *Failure `json:"failure,omitempty"`
+
+	// Evidence holds, after a pass, the one link per step (and inspection) the rules were applied
+	// to, by name: what a verification summary is made from. Not part of the JSON report.
+	Evidence map[string]*intoto.Link `json:"-"`
 }
 
 // LayoutInfo identifies the verified layout.
@@ -86,6 +92,8 @@ type LinkInfo struct {
 	Format string `json:"format"`
 	// Layout is true when the file is a sublayout.
 	Layout bool `json:"layout,omitempty"`
+	// Digest is the digest of the file as it was verified.
+	Digest intoto.Digests `json:"digest,omitempty"`
 }
 
 // Rejection is a file that named a step but was not accepted as its evidence.
@@ -101,6 +109,19 @@ type Rejection struct {
 type IdentityMismatch struct {
 	Identity   string   `json:"identity"`
 	Mismatches []string `json:"mismatches"`
+	// Fields compares every constraint of the identity with the certificate: issuer, subject (the
+	// SAN) and each pinned claim, matching or not.
+	Fields []FieldCheck `json:"fields,omitempty"`
+}
+
+// FieldCheck is one identity constraint against the certificate's value.
+type FieldCheck struct {
+	// Field is "issuer", "subject" or "claims.<name>".
+	Field string `json:"field"`
+	// Want is the constraint as written: a quoted exact value, or /regexp/ (anchored).
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	OK   bool   `json:"ok"`
 }
 
 // RuleTraces holds the rule traces of one item: one entry per rule applied, in order (rules after
@@ -115,6 +136,10 @@ type RuleTrace struct {
 	Rule   string `json:"rule"`
 	Before int    `json:"queue_before"`
 	After  int    `json:"queue_after"`
+	// Consumed and Remaining name the artifacts this rule consumed and those left after it. They are
+	// filled in only for the list that refused, to explain the refusal.
+	Consumed  []string `json:"consumed,omitempty"`
+	Remaining []string `json:"remaining,omitempty"`
 }
 
 // InspectionRun describes an inspection command run by the verifier.

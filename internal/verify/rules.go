@@ -69,6 +69,10 @@ func (v *verification) verifyItemRules(kind Kind, name string, materials, produc
 			// An unparsable rule in a signed layout: the layout is broken, not the supply chain.
 			return nil, fmt.Errorf("%w: %s %q: %w", ErrLayoutInvalid, kind, name, err)
 		}
+		// Explain the refusal: run the refusing list again, naming what each rule consumed.
+		if named, _ := rules.Verify(item, pass.kind, pass.rules, items, rules.Options{Trace: true}); named != nil {
+			*pass.trace = namedRuleTrace(named)
+		}
 		f := newFailure(ErrRules, StageRules, name, err.Error(), err)
 		f.Rule = re.Rule
 		f.Artifacts = re.Artifacts
@@ -87,4 +91,39 @@ func ruleTrace(t *rules.Trace) []RuleTrace {
 		out = append(out, RuleTrace{Rule: e.Rule, Before: e.Before, After: e.After})
 	}
 	return out
+}
+
+// namedRuleTrace is ruleTrace with the names consumed by and remaining after each rule.
+func namedRuleTrace(t *rules.Trace) []RuleTrace {
+	out := make([]RuleTrace, 0, len(t.Entries))
+	for _, e := range t.Entries {
+		out = append(out, RuleTrace{Rule: e.Rule, Before: e.Before, After: e.After,
+			Consumed: e.Consumed, Remaining: e.QueueAfter})
+	}
+	return out
+}
+
+// checkRuleGrammar parses every rule of the layout so that an unknown rule word or a malformed rule
+// makes the layout invalid before any link is read, as in-toto-python's layout validation does
+// (rather than a threshold refusal when links are missing, or never, when a step has no links).
+func checkRuleGrammar(l *intoto.Layout) error {
+	check := func(kind, name string, lists ...[]intoto.Rule) error {
+		for _, rs := range lists {
+			if _, err := rules.ParseAll(rs); err != nil {
+				return fmt.Errorf("%w: %s %q: %w", ErrLayoutInvalid, kind, name, err)
+			}
+		}
+		return nil
+	}
+	for _, s := range l.Steps {
+		if err := check("step", s.Name, s.ExpectedMaterials, s.ExpectedProducts); err != nil {
+			return err
+		}
+	}
+	for _, in := range l.Inspections {
+		if err := check("inspection", in.Name, in.ExpectedMaterials, in.ExpectedProducts); err != nil {
+			return err
+		}
+	}
+	return nil
 }

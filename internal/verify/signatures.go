@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -161,4 +162,53 @@ func mismatchStrings(mm []intoto.Mismatch) []string {
 		parts[i] = m.String()
 	}
 	return parts
+}
+
+// fieldChecks lists every constraint of id against the signer, marking those in mm as failed.
+func fieldChecks(id *intoto.Identity, s *intoto.SignerIdentity, mm []intoto.Mismatch) []FieldCheck {
+	failed := map[string]intoto.Mismatch{}
+	for _, m := range mm {
+		failed[m.Field] = m
+	}
+	var got func(string) string
+	if s == nil {
+		got = func(string) string { return "" }
+	} else {
+		got = func(field string) string {
+			switch field {
+			case "issuer":
+				return s.Issuer
+			case "subject":
+				return s.Subject
+			}
+			return s.Claims[strings.TrimPrefix(field, "claims.")]
+		}
+	}
+	want := func(exact, re string) string {
+		if re != "" {
+			return "/" + re + "/"
+		}
+		return fmt.Sprintf("%q", exact)
+	}
+	fields := []FieldCheck{
+		{Field: "issuer", Want: want(id.Issuer, "")},
+		{Field: "subject", Want: want(id.Subject, id.SubjectRegexp)},
+	}
+	claims := make([]string, 0, len(id.Claims))
+	for c := range id.Claims {
+		claims = append(claims, c)
+	}
+	sort.Strings(claims)
+	for _, c := range claims {
+		fields = append(fields, FieldCheck{Field: "claims." + c, Want: want(id.Claims[c].Exact, id.Claims[c].Regexp)})
+	}
+	for i := range fields {
+		f := &fields[i]
+		if m, bad := failed[f.Field]; bad {
+			f.Want, f.Got = m.Want, m.Got
+			continue
+		}
+		f.Got, f.OK = got(f.Field), true
+	}
+	return fields
 }

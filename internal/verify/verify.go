@@ -56,9 +56,29 @@ type Options struct {
 	Logger *slog.Logger
 	// Limits bound what untrusted input can make verify read.
 	Limits Limits
+	// Progress, if set, is told how far long stages got: reading links, hashing for inspections.
+	// It is called from the verifying goroutine or the hashing progress goroutine, never both at once
+	// for one stage.
+	Progress func(Progress)
 
 	// linksPrefix names LinksDir relative to the top links directory in reports (sublayouts).
 	linksPrefix string
+}
+
+// Progress is one progress report. Done of Total counts files read (Total 0 when unknown); Files
+// and Bytes count what was hashed so far.
+type Progress struct {
+	Stage string
+	Done  int
+	Total int
+	Files int
+	Bytes int64
+}
+
+func (o Options) progress(p Progress) {
+	if o.Progress != nil {
+		o.Progress(p)
+	}
 }
 
 // Limits bound the work untrusted files can cause. Zero fields take the defaults.
@@ -174,6 +194,9 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 			return nil, nil, fmt.Errorf("%w: substitute parameters: %w", ErrLayoutInvalid, err)
 		}
 	}
+	if err := checkRuleGrammar(layout); err != nil {
+		return nil, nil, err
+	}
 
 	// 4. Links, signatures and thresholds.
 	v.log.Info("loading links", "dir", opts.LinksDir)
@@ -245,6 +268,7 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 	}
 
 	v.res.Verified = true
+	v.res.Evidence = v.reduced
 	for i := range v.res.Steps {
 		v.res.Steps[i].Status = StatusPassed
 	}

@@ -111,12 +111,13 @@ func (r *release) run(t *testing.T, repo, commit, runID string) actResult {
 	})
 }
 
-// foreignToken returns job-level env lines giving a job the token of another repository's workflow.
+// foreignToken returns step-level env lines giving a step the token of another repository's workflow
+// (step level: act lets its --env override a job's env, not a step's).
 func (r *release) foreignToken(commit string) string {
 	url, token := r.stack.GitHub.TokenRequest(oidc.GitHubClaims(oidc.GitHubOptions{
 		Repository: "evil/fork", WorkflowPath: workflowPath, Workflow: "release", SHA: commit, RunID: "3003",
 	}))
-	return "    env:\n      ACTIONS_ID_TOKEN_REQUEST_URL: " + url + "\n      ACTIONS_ID_TOKEN_REQUEST_TOKEN: " + token + "\n"
+	return "        env:\n          ACTIONS_ID_TOKEN_REQUEST_URL: " + url + "\n          ACTIONS_ID_TOKEN_REQUEST_TOKEN: " + token + "\n"
 }
 
 func mustReplace(t *testing.T, s, old, new string) string {
@@ -195,8 +196,8 @@ func TestReleaseWorkflow(t *testing.T) {
 		{
 			name: "link signed by an identity the layout does not name",
 			edit: func(t *testing.T, wf string) string {
-				return mustReplace(t, wf, "  build:\n    runs-on: ubuntu-latest\n",
-					"  build:\n    runs-on: ubuntu-latest\n"+r.foreignToken(commit))
+				return mustReplace(t, wf, "      - name: Build\n        uses: intoto-ci/intoto-ci@main\n",
+					"      - name: Build\n        uses: intoto-ci/intoto-ci@main\n"+r.foreignToken(commit))
 			},
 		},
 		{

@@ -77,10 +77,13 @@ func TestThresholdShortByOne(t *testing.T) {
 	c.writeLayout(t, l)
 	c.fetch(t)
 	c.build(t)
-	c.pack(t)
-	c.refused(t, "threshold", "build", []string{"2"})
 	c.buildAs(t, "carol")
+	c.pack(t)
 	c.mustVerify(t)
+	if err := os.Remove(c.linkPath(t, "build", "carol")); err != nil {
+		t.Fatal(err)
+	}
+	c.refused(t, "threshold", "build", []string{"2"})
 }
 
 // threshold 2 with one signer's link copied under the other functionary's file name, or re-signed by
@@ -179,7 +182,9 @@ func TestHostileArtifactNames(t *testing.T) {
 		c := newChain(t)
 		c.writeLayout(t, c.baseLayout())
 		c.honest(t)
+		honest := harness.ReadFile(t, c.linkPath(t, "build", "bob"))
 		for _, name := range hostile {
+			harness.WriteFile(t, c.linkPath(t, "build", "bob"), honest)
 			c.resign(t, c.linkPath(t, "build", "bob"), "bob", c.linkPath(t, "build", "bob"), func(l *intoto.Link) {
 				l.Products[name] = digest("evil")
 			})
@@ -187,7 +192,6 @@ func TestHostileArtifactNames(t *testing.T) {
 			if strings.Join(rep.Failure.Artifacts, "\n") != name {
 				t.Errorf("got refused artifacts %q, want %q", rep.Failure.Artifacts, name)
 			}
-			c.build(t) // restore the honest link
 		}
 	})
 	t.Run("never match", func(t *testing.T) {

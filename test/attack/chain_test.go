@@ -120,7 +120,7 @@ func (c *chain) honest(t *testing.T) { c.fetch(t); c.build(t); c.pack(t) }
 
 func (c *chain) buildAs(t *testing.T, key string) {
 	t.Helper()
-	c.mustRun(t, "build", key, []string{"."}, []string{"."}, "tr a-z A-Z < src.txt > out.txt")
+	c.mustRun(t, "build", key, []string{"src.txt"}, []string{"."}, "tr a-z A-Z < src.txt > out.txt")
 }
 
 // verify runs `verify --json` on the chain and returns the result and its report.

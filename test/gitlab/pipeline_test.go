@@ -103,8 +103,8 @@ func TestPipelineVerifies(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("pipeline exited %d, want 0\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
-	if log := jobLog(res.stdout, "build"); !strings.Contains(log, "OK") {
-		t.Errorf("build job log has no checksum OK line:\n%s\nfull:\n%s\n%s", log, res.stdout, res.stderr)
+	if log := jobLog(res.stdout+res.stderr, "build"); !strings.Contains(log, "intoto-ci: OK") {
+		t.Errorf("build job log has no checksum OK line:\n%s", log)
 	}
 	report := filepath.Join(project, ".gitlab-ci-local", "artifacts", "intoto-ci-verify", "intoto-ci-junit.xml")
 	b, err := os.ReadFile(report)
@@ -134,16 +134,40 @@ func TestPipelineRefusesTamperedProduct(t *testing.T) {
 		t.Fatalf("pipeline exited 0, want a failure\n%s", res.stdout)
 	}
 	for _, job := range []string{"build", "package"} {
-		if log := jobLog(res.stdout, job); !strings.Contains(log, "finished in") || strings.Contains(log, "FAIL") {
+		if log := jobLog(res.stdout+res.stderr, job); !strings.Contains(log, "finished in") || strings.Contains(log, "FAIL") {
 			t.Errorf("job %s should succeed:\n%s", job, log)
 		}
 	}
-	log := jobLog(res.stdout, "intoto-ci-verify")
+	log := jobLog(res.stdout+res.stderr, "intoto-ci-verify")
 	if !strings.Contains(log, "dist/app.txt") {
 		t.Errorf("verify job log does not name the altered artifact:\n%s", log)
 	}
 	report := filepath.Join(project, ".gitlab-ci-local", "artifacts", "intoto-ci-verify", "intoto-ci-junit.xml")
 	if b, err := os.ReadFile(report); err != nil || !strings.Contains(string(b), "<failure") {
 		t.Errorf("got JUnit report %q (%v), want one with a failure", b, err)
+	}
+}
+
+// TestDownloadChecksumMismatch: with install: download, a binary whose SHA-256 differs from the pinned
+// one is refused before anything runs, and the job fails.
+func TestDownloadChecksumMismatch(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(binaryDir(t), "intoto-ci")
+	wrong := strings.Repeat("ab", 32)
+	project := newProject(t, func(s string) string {
+		return strings.Replace(s, "      products: dist/app.txt\n",
+			"      products: dist/app.txt\n      install: download\n      download-url: file://"+bin+"\n      sha256: "+wrong+"\n", 1)
+	})
+	res := runGCL(t, project, nil, "--shell-isolation", "--force-shell-executor", "--no-color",
+		"--no-json-schema-validation", "build")
+	if res.code == 0 {
+		t.Fatalf("build job exited 0 with a wrong checksum\n%s", res.stdout)
+	}
+	log := jobLog(res.stdout+res.stderr, "build")
+	if !strings.Contains(log, "intoto-ci: checksum mismatch for file://"+bin) {
+		t.Errorf("build job log does not report the checksum mismatch:\n%s", log)
+	}
+	if strings.Contains(log, "links/build.") {
+		t.Errorf("build job wrote a link despite the mismatch:\n%s", log)
 	}
 }

@@ -1,0 +1,396 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+
+	"github.com/intoto-ci/intoto-ci/internal/envelope"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/layout"
+	"github.com/intoto-ci/intoto-ci/internal/trust"
+)
+
+// layoutCommand groups the authoring subcommands: build, sign, init, lint.
+func layoutCommand() *command {
+	c := &command{
+		name:    "layout",
+		summary: "write layouts: build YAML into root.layout, sign it, propose one from a run (init), lint it",
+		usage: "build FILE.yaml [-o root.layout] | sign --file FILE (--key F… | --signing keyless) [--output F] |\n" +
+			"       init --links-dir DIR [--key PUB…] [-o layout.yaml] | lint FILE [--json]",
+	}
+	c.run = func(ctx context.Context, e *env, args []string) error {
+		if len(args) == 0 {
+			return usagef("layout needs a subcommand: build, sign, init or lint")
+		}
+		switch args[0] {
+		case "build":
+			return layoutBuild(e, args[1:])
+		case "sign":
+			return layoutSign(ctx, e, args[1:])
+		case "init":
+			return layoutInit(e, args[1:])
+		case "lint":
+			return layoutLint(e, args[1:])
+		case "-h", "--help", "help":
+			fmt.Fprintf(e.stdio.Err, "Usage: intoto-ci layout %s\n\n%s\n", c.usage, c.summary)
+			return nil
+		}
+		return usagef("unknown layout subcommand %q: want build, sign, init or lint", args[0])
+	}
+	return c
+}
+
+func subFlagSet(e *env, name, usage, summary string) *flag.FlagSet {
+	return newFlagSet(e, &command{name: "layout " + name, usage: usage, summary: summary})
+}
+
+// parseInterspersed parses flags that may come after the positional argument ("build x.yaml -o y").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// readLayoutYAML decodes and compiles a YAML layout; key paths are relative to the file.
+func readLayoutYAML(path string) (*layout.Document, *intoto.Layout, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, inputErr(err)
+	}
+	doc, err := layout.Decode(data)
+	if err != nil {
+		return nil, nil, inputErr(fmt.Errorf("%s: %w", path, err))
+	}
+	l, err := layout.Compile(doc, layout.CompileOptions{BaseDir: filepath.Dir(path)})
+	if err != nil {
+		return nil, nil, inputErr(fmt.Errorf("%s: %w", path, err))
+	}
+	return doc, l, nil
+}
+
+func isYAML(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+func layoutBuild(e *env, args []string) error {
+	fs := subFlagSet(e, "build", "FILE.yaml [-o root.layout]", "compile a YAML layout to in-toto v1.0 JSON (unsigned; then: layout sign)")
+	var out string
+	fs.StringVar(&out, "o", "root.layout", "output `file` (- for stdout)")
+	fs.StringVar(&out, "output", "root.layout", "output `file` (same as -o)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("layout build takes one YAML file")
+	}
+	doc, l, err := readLayoutYAML(pos[0])
+	if err != nil {
+		return err
+	}
+	for _, f := range layout.Lint(doc, layout.LintOptions{}) {
+		fmt.Fprintf(e.stdio.Err, "%s: warning: %s\n", pos[0], f)
+	}
+	data, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if out == "-" {
+		_, err := e.stdio.Out.Write(data)
+		return err
+	}
+	if err := writeFileAtomic(out, data); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdio.Out, out)
+	return nil
+}
+
+// layoutSign signs a compiled layout (or compiles a YAML one first) with keys or keyless: the same
+// flags and output as `intoto-ci sign`.
+func layoutSign(ctx context.Context, e *env, args []string) error {
+	fs := subFlagSet(e, "sign", "--file FILE (--key FILE… | --signing keyless) [--output FILE]",
+		"sign a layout (a YAML one is built first): keys add DSSE signatures, keyless writes a Sigstore bundle")
+	var f signFlags
+	f.declare(fs)
+	file := fs.String("file", "", "layout `file`: root.layout, or layout.yaml to build and sign (required)")
+	output := fs.String("output", "", "where to write (default: in place; for YAML root.layout; keyless: FILE.sigstore.json)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if *file == "" && len(pos) == 1 {
+		*file = pos[0]
+	} else if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if *file == "" {
+		return usagef("--file is required")
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	if isYAML(*file) {
+		_, l, err := readLayoutYAML(*file)
+		if err != nil {
+			return err
+		}
+		data, err := json.MarshalIndent(l, "", "  ")
+		if err != nil {
+			return err
+		}
+		target := *output
+		if target == "" {
+			target = filepath.Join(filepath.Dir(*file), "root.layout")
+		}
+		if err := writeFileAtomic(target, append(data, '\n')); err != nil {
+			return err
+		}
+		*file, *output = target, ""
+		if mode, _ := f.mode(); mode == "keyless" {
+			*output = target + ".sigstore.json"
+		}
+	}
+	return runSign(ctx, e, &f, *file, *output)
+}
+
+func layoutLint(e *env, args []string) error {
+	fs := subFlagSet(e, "lint", "FILE [--json]", "warn about layout mistakes (YAML, or a compiled/signed layout); exit 1 when there are findings")
+	asJSON := fs.Bool("json", false, "print the findings as JSON")
+	soon := fs.Duration("expires-within", layout.DefaultSoon, "warn when the layout expires within this `duration`")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("layout lint takes one layout file")
+	}
+	path := pos[0]
+	var doc *layout.Document
+	if isYAML(path) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return inputErr(err)
+		}
+		if doc, err = layout.Decode(data); err != nil {
+			return inputErr(fmt.Errorf("%s: %w", path, err))
+		}
+	} else {
+		l, err := readAnyLayout(path)
+		if err != nil {
+			return err
+		}
+		doc = layout.FromLayout(l)
+	}
+	findings := layout.Lint(doc, layout.LintOptions{Soon: *soon})
+	if *asJSON {
+		if findings == nil {
+			findings = []layout.Finding{}
+		}
+		enc := json.NewEncoder(e.stdio.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(findings); err != nil {
+			return err
+		}
+	} else {
+		for _, f := range findings {
+			fmt.Fprintf(e.stdio.Out, "%s: %s\n", path, f)
+		}
+	}
+	if len(findings) > 0 {
+		return &refusedError{reason: fmt.Sprintf("%d finding%s", len(findings), pluralS(len(findings)))}
+	}
+	return nil
+}
+
+// readAnyLayout reads a bare or signed (legacy, DSSE, bundle) layout without checking signatures.
+func readAnyLayout(path string) (*intoto.Layout, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	payload := data
+	if s, err := envelope.Parse(data); err == nil {
+		payload = s.Payload
+	}
+	l, err := intoto.DecodeLayout(payload)
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("%s: %w", path, err))
+	}
+	return l, nil
+}
+
+func layoutInit(e *env, args []string) error {
+	fs := subFlagSet(e, "init", "--links-dir DIR [--key PUB…] [-o layout.yaml]",
+		"propose a YAML layout from the links of a real run (it verifies that run; review it before signing)")
+	linksDir := fs.String("links-dir", ".", "`dir`ectory holding the run's links")
+	var keys stringList
+	fs.Var(&keys, "key", "public key `file` of a functionary, named after the file (repeatable)")
+	var out string
+	fs.StringVar(&out, "o", "-", "output `file` (- for stdout)")
+	fs.StringVar(&out, "output", "-", "output `file` (same as -o)")
+	validity := fs.Duration("valid-for", 365*24*time.Hour, "expiry of the proposal from now")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	refs := map[string]layout.KeyRef{}
+	for _, p := range keys {
+		k, err := intoto.LoadKey(p)
+		if err != nil {
+			return inputErr(err)
+		}
+		rel := p
+		if out != "-" {
+			if r, err := filepath.Rel(filepath.Dir(out), p); err == nil && !filepath.IsAbs(p) == !filepath.IsAbs(out) {
+				rel = r
+			} else if abs, err := filepath.Abs(p); err == nil {
+				rel = abs
+			}
+		}
+		name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		refs[k.ID()] = layout.KeyRef{Name: name, Path: filepath.ToSlash(rel)}
+	}
+	ev, skipped, err := readEvidence(*linksDir)
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(e.stdio.Err, "layout init: skipped %s\n", s)
+	}
+	doc, comments, err := layout.Propose(ev, layout.ProposeOptions{Keys: refs, Source: *linksDir, Validity: *validity})
+	if err != nil {
+		return inputErr(fmt.Errorf("%s: %w", *linksDir, err))
+	}
+	for _, name := range sortedKeysOf(doc.Functionaries) {
+		if f := doc.Functionaries[name]; f.Key != "" && strings.HasPrefix(f.Key, "keys/") && !hasRef(refs, f.Key) {
+			fmt.Fprintf(e.stdio.Err, "layout init: functionary %s: no --key given for it; fill in %s\n", name, f.Key)
+		}
+	}
+	data, err := layout.Format(doc, comments)
+	if err != nil {
+		return err
+	}
+	if out == "-" {
+		_, err := e.stdio.Out.Write(data)
+		return err
+	}
+	if err := writeFileAtomic(out, data); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdio.Out, out)
+	return nil
+}
+
+func hasRef(refs map[string]layout.KeyRef, path string) bool {
+	for _, r := range refs {
+		if r.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// readEvidence reads every link in dir (not below it): its content, the keyids of its signatures, and
+// for a Sigstore bundle the certificate identity. Nothing is verified: this is for a proposal.
+func readEvidence(dir string) ([]*layout.Evidence, []string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, inputErr(err)
+	}
+	var out []*layout.Evidence
+	var skipped []string
+	for _, ent := range entries {
+		name := ent.Name()
+		if !ent.Type().IsRegular() || !(strings.HasSuffix(name, ".link") || strings.HasSuffix(name, ".json")) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, nil, inputErr(err)
+		}
+		signed, err := envelope.Parse(data)
+		if err != nil {
+			continue // not in-toto metadata
+		}
+		var l *intoto.Link
+		if intoto.IsStatement(signed.Payload) {
+			l, err = intoto.StatementToLink(signed.Payload)
+		} else {
+			l, err = intoto.DecodeLink(signed.Payload)
+		}
+		if err != nil {
+			continue // a layout (sublayout) or another document
+		}
+		ev := &layout.Evidence{File: name, Link: l}
+		if signed.Kind == envelope.Bundle {
+			ev.Signer, err = bundleSigner(data)
+			if err != nil {
+				skipped = append(skipped, fmt.Sprintf("%s: %v", name, err))
+				continue
+			}
+		} else {
+			for _, s := range signed.Signatures {
+				if s.KeyID != "" {
+					ev.KeyIDs = append(ev.KeyIDs, s.KeyID)
+				}
+			}
+			if len(ev.KeyIDs) == 0 {
+				skipped = append(skipped, name+": unsigned")
+				continue
+			}
+		}
+		out = append(out, ev)
+	}
+	return out, skipped, nil
+}
+
+// bundleSigner reads the certificate identity of a bundle without verifying it.
+func bundleSigner(data []byte) (*intoto.SignerIdentity, error) {
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		return nil, err
+	}
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil, err
+	}
+	cert := vc.Certificate()
+	if cert == nil {
+		return nil, errors.New("bundle has no certificate")
+	}
+	return trust.SignerIdentity(cert)
+}
