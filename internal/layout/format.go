@@ -2,6 +2,7 @@ package layout
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -30,8 +31,11 @@ func Format(doc *Document, comments Comments) ([]byte, error) {
 			case f.Key != "":
 				addPair(fn, "key", str(f.Key))
 			case f.PublicKey != nil:
-				pem := f.PublicKey.KeyVal.Public
-				addPair(fn, "key", &yaml.Node{Kind: yaml.ScalarNode, Value: pem, Style: yaml.LiteralStyle})
+				pem, err := f.PublicKey.PublicPEM()
+				if err != nil {
+					return nil, fmt.Errorf("functionary %s: %w", name, err)
+				}
+				addPair(fn, "key", &yaml.Node{Kind: yaml.ScalarNode, Value: string(pem), Style: yaml.LiteralStyle})
 			default:
 				addPair(fn, "issuer", str(f.Issuer))
 				if f.Subject != "" {

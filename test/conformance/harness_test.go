@@ -466,7 +466,7 @@ func verifyDir(t testing.TB, d chainDirs) string {
 func verifyIntotoCI(t testing.TB, d chainDirs, layout string, layoutKeys ...string) result {
 	t.Helper()
 	dir := verifyDir(t, d)
-	args := []string{"verify", "--layout", layout, "--links-dir", d.links, "--work-dir", dir}
+	args := []string{"verify", "--json", "--layout", layout, "--links-dir", d.links, "--work-dir", dir}
 	for _, k := range layoutKeys {
 		args = append(args, "--layout-key", k)
 	}
@@ -501,13 +501,22 @@ func wantExit(t testing.TB, who string, got result, want int) {
 	}
 }
 
-// wantRefused asserts that intoto-ci refused (exit 1) at the given stage of its report
+// wantRefused asserts that intoto-ci refused (exit 1) at the given stage of its JSON report
 // ("signature", "threshold", "rules", …), so a refusal for another reason does not pass the test.
 func wantRefused(t testing.TB, got result, stage string) {
 	t.Helper()
 	wantExit(t, "intoto-ci", got, 1)
-	if !strings.Contains(got.stdout, "REFUSED: "+stage) {
-		t.Errorf("intoto-ci: refused for another reason, want stage %q\n%s", stage, got)
+	var report struct {
+		Verified bool `json:"verified"`
+		Failure  struct {
+			Stage string `json:"stage"`
+		} `json:"failure"`
+	}
+	if err := json.Unmarshal([]byte(got.stdout), &report); err != nil {
+		t.Fatalf("intoto-ci --json: %v\n%s", err, got)
+	}
+	if report.Verified || report.Failure.Stage != stage {
+		t.Errorf("intoto-ci: refused at stage %q, want %q\n%s", report.Failure.Stage, stage, got)
 	}
 }
 
