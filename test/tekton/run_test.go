@@ -98,12 +98,18 @@ func runStepAction(tb testing.TB, h host, sa *stepAction, given values) stepRun 
 		tb.Fatalf("StepAction %s args: %v", sa.Metadata.Name, err)
 	}
 	script := filepath.Join(tb.TempDir(), "script")
-	if err := os.WriteFile(script, []byte(sa.Spec.Script), 0o755); err != nil {
+	if err := os.WriteFile(script, []byte(sa.Spec.Script), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, script, args...)
+	// Run the script through its #! interpreter rather than exec'ing the file just written: a parallel
+	// test forking meanwhile may still hold it open for writing (ETXTBSY).
+	interp, _, _ := strings.Cut(strings.TrimPrefix(sa.Spec.Script, "#!"), "\n")
+	if !strings.HasPrefix(sa.Spec.Script, "#!") || strings.TrimSpace(interp) == "" {
+		tb.Fatalf("StepAction %s: script has no #! line", sa.Metadata.Name)
+	}
+	cmd := exec.CommandContext(ctx, strings.TrimSpace(interp), append([]string{script}, args...)...)
 	cmd.Dir = tb.TempDir() // Tekton's default working directory is not the workspace
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer

@@ -58,6 +58,7 @@ func run(args []string) int {
 		for _, e := range entries {
 			fmt.Fprintf(&report, "- link %s\n", e.Name())
 		}
+		fmt.Print(report.String()) // like --report: the report on stdout, and in --report-file
 		if err := os.WriteFile(flags["--report-file"], []byte(report.String()), 0o644); err != nil {
 			return 3
 		}
