@@ -11,7 +11,10 @@ import (
 // handle is an open file.
 type handle = *os.File
 
-func openFile(path string, _ bool) (handle, error) { return os.Open(path) }
+func openFile(_ *dirHandle, _, path string, _ bool) (handle, error) { return os.Open(path) }
+
+// dirFD is unused outside unix.
+func dirFD(*os.File) int { return -1 }
 
 // readFile reads once; 0, nil means end of file.
 func readFile(f handle, buf []byte) (int, error) {

@@ -5,6 +5,8 @@ package artifact
 import (
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // openFile opens a file for reading; with nofollow a symlink in the last component fails (the entry
@@ -12,13 +14,21 @@ import (
 // handle is an open file descriptor.
 type handle int
 
-func openFile(path string, nofollow bool) (handle, error) {
-	flags := syscall.O_RDONLY | syscall.O_CLOEXEC
+//
+// With dir set, name is opened relative to that directory's descriptor (openat): one path component to
+// look up instead of the whole path, and no way for a directory swapped for a symlink since the listing
+// to redirect the open outside the tree. path is then only used in errors.
+func openFile(dir *dirHandle, name, path string, nofollow bool) (handle, error) {
+	flags := unix.O_RDONLY | unix.O_CLOEXEC
 	if nofollow {
-		flags |= syscall.O_NOFOLLOW
+		flags |= unix.O_NOFOLLOW
+	}
+	dirfd, target := unix.AT_FDCWD, path
+	if dir != nil {
+		dirfd, target = dir.fd, name
 	}
 	for {
-		fd, err := syscall.Open(path, flags, 0)
+		fd, err := unix.Openat(dirfd, target, flags, 0)
 		if err == syscall.EINTR {
 			continue
 		}
@@ -44,6 +54,9 @@ func readFile(fd handle, buf []byte) (int, error) {
 }
 
 func closeFile(fd handle) { _ = syscall.Close(int(fd)) } // read-only: nothing to lose on close
+
+// dirFD returns the descriptor openFile uses for files of the open directory f.
+func dirFD(f *os.File) int { return int(f.Fd()) }
 
 // openDir opens a directory; with nofollow a symlink in the last component fails.
 func openDir(path string, nofollow bool) (*os.File, error) {

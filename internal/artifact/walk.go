@@ -25,7 +25,22 @@ type entry struct {
 type fileJob struct {
 	name     string
 	path     string
+	dir      *dirHandle // if set, the file is opened relative to it by its last component base
+	base     string
 	nofollow bool
+}
+
+// dirHandle is a listed directory kept open while its files wait to be hashed.
+type dirHandle struct {
+	f    *os.File
+	fd   int
+	refs atomic.Int32
+}
+
+func (d *dirHandle) release() {
+	if d != nil && d.refs.Add(-1) == 0 {
+		_ = d.f.Close() // read-only directory: nothing to lose on close
+	}
 }
 
 type dirJob struct {
@@ -196,6 +211,9 @@ func (r *recorder) run(ctx context.Context, roots []root) ([]entry, error) {
 		}()
 	}
 	wg.Wait()
+	for _, f := range q.files { // left over after a failure
+		f.dir.release()
+	}
 	close(progressDone)
 	progressWG.Wait()
 	if r.opts.Progress != nil {
@@ -270,12 +288,17 @@ func (w *worker) listDir(d *dirJob) error {
 		}
 		return fmt.Errorf("list %q: %w", d.path, err)
 	}
-	defer f.Close()
+	dh := &dirHandle{f: f, fd: dirFD(f)}
+	dh.refs.Store(1) // held by this listing
+	defer dh.release()
 	for {
 		ents, err := f.ReadDir(readDirBatch)
 		w.files, w.dirs = w.files[:0], w.dirs[:0]
 		for _, de := range ents {
-			if err := w.entry(d, de); err != nil {
+			if err := w.entry(d, dh, de); err != nil {
+				for _, fj := range w.files {
+					fj.dir.release()
+				}
 				return err
 			}
 		}
@@ -293,7 +316,7 @@ func (w *worker) listDir(d *dirJob) error {
 }
 
 // entry classifies one directory entry into w.files / w.dirs.
-func (w *worker) entry(d *dirJob, de fs.DirEntry) error {
+func (w *worker) entry(d *dirJob, dh *dirHandle, de fs.DirEntry) error {
 	r := w.r
 	n := de.Name()
 	name := joinName(d.name, n)
@@ -305,7 +328,8 @@ func (w *worker) entry(d *dirJob, de fs.DirEntry) error {
 		if r.excl.matchIn(d.anc, w.parts, false) {
 			return nil
 		}
-		w.files = append(w.files, fileJob{name: name, path: path, nofollow: true})
+		dh.refs.Add(1)
+		w.files = append(w.files, fileJob{name: name, path: path, dir: dh, base: n, nofollow: true})
 	case t.IsDir():
 		if r.excl.matchIn(d.anc, w.parts, true) || r.excludedDirName(name) {
 			return nil
@@ -377,7 +401,8 @@ func (w *worker) symlink(d *dirJob, name, n, path string) error {
 }
 
 func (w *worker) hashFile(f fileJob) error {
-	fd, err := openFile(f.path, f.nofollow)
+	fd, err := openFile(f.dir, f.base, f.path, f.nofollow)
+	f.dir.release()
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			w.r.log.Info("file vanished while recording, skipping", "path", f.path)

@@ -110,3 +110,9 @@ func DetectKind(getenv func(string) string) (Kind, error) {
 	}
 	return Local, nil
 }
+
+// KeyPasswordEnv holds the password of an encrypted private key, so it need not appear on a command line.
+const KeyPasswordEnv = "INTOTO_CI_KEY_PASSWORD"
+
+// KeyPassword returns the key password from the environment ("" when unset).
+func KeyPassword(getenv func(string) string) string { return getenv(KeyPasswordEnv) }

@@ -87,7 +87,7 @@ func newLinkSigner(ctx context.Context, e *env, f *signFlags) (*linkSigner, erro
 
 func loadPrivateKey(e *env, path, password string) (*intoto.Key, error) {
 	if password == "" {
-		password = e.getenv("INTOTO_CI_KEY_PASSWORD")
+		password = ci.KeyPassword(e.getenv)
 	}
 	var pw []byte
 	if password != "" {

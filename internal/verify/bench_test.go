@@ -1,0 +1,111 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/envelope"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
+)
+
+// benchChain writes a 3-step chain (fetch creates src/*; build MATCHes them, creates obj/*; package
+// MATCHes build's products, creates dist/*) with n artifacts per step, links in the given envelope
+// format, and returns the verification options. Names and rules are those of scripts/bench.
+func benchChain(b *testing.B, n int, format string) Options {
+	b.Helper()
+	dir := b.TempDir()
+	owner, fn := testKey(b, "alice"), testKey(b, "bob")
+	arts := func(prefix string, from, to int) intoto.Artifacts {
+		a := make(intoto.Artifacts, to-from)
+		for i := from; i < to; i++ {
+			name := fmt.Sprintf("%s/m%03d/file%07d.c", prefix, i%997, i)
+			a[name] = digest(name)
+		}
+		return a
+	}
+	merge := func(as ...intoto.Artifacts) intoto.Artifacts {
+		out := intoto.Artifacts{}
+		for _, a := range as {
+			for k, v := range a {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	half := max(1, n/2)
+	src := arts("src", 0, n)
+	build := merge(arts("src", 0, half), arts("obj", 0, n-half))
+	pkg := merge(arts("src", 0, half), arts("obj", 0, n-half-n/10), arts("dist", 0, n/10))
+	steps := []struct {
+		name       string
+		mat, prod  intoto.Artifacts
+		matR, proR []intoto.Rule
+	}{
+		{"fetch", intoto.Artifacts{}, src, []intoto.Rule{{"DISALLOW", "*"}},
+			[]intoto.Rule{{"CREATE", "src/*"}, {"DISALLOW", "*"}}},
+		{"build", src, build, []intoto.Rule{{"MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "fetch"}, {"DISALLOW", "*"}},
+			[]intoto.Rule{{"MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "fetch"}, {"CREATE", "obj/*"}, {"DISALLOW", "*"}}},
+		{"package", build, pkg, []intoto.Rule{{"MATCH", "*", "WITH", "PRODUCTS", "FROM", "build"}, {"DISALLOW", "*"}},
+			[]intoto.Rule{{"MATCH", "obj/*", "WITH", "PRODUCTS", "FROM", "build"}, {"CREATE", "dist/*"}, {"ALLOW", "src/*"}, {"DISALLOW", "*"}}},
+	}
+	layout := &intoto.Layout{Type: intoto.TypeLayout, Expires: "2099-01-01T00:00:00Z",
+		Keys: map[string]*intoto.Key{fn.ID(): fn.Public()}}
+	links := filepath.Join(dir, "links")
+	if err := os.Mkdir(links, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range steps {
+		layout.Steps = append(layout.Steps, &intoto.Step{Type: intoto.TypeStep, Name: s.name, Threshold: 1,
+			ExpectedMaterials: s.matR, ExpectedProducts: s.proR, PubKeys: []string{fn.ID()}})
+		l := &intoto.Link{Type: intoto.TypeLink, Name: s.name, Materials: s.mat, Products: s.prod,
+			ByProducts: map[string]any{"return-value": 0}}
+		payload, err := json.Marshal(l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var env []byte
+		if format == "dsse" {
+			env, err = envelope.SignDSSE(intoto.PayloadType, payload, fn)
+		} else {
+			env, err = envelope.SignLegacy(payload, fn)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(links, intoto.LinkFileName(s.name, fn.ID())), env, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	payload, err := json.Marshal(layout)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signed, err := envelope.SignLegacy(payload, owner)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return Options{Layout: signed, LayoutKeys: []*intoto.Key{owner.Public()}, LinksDir: links, WorkDir: dir}
+}
+
+func benchmarkVerify(b *testing.B, n int, format string) {
+	opts := benchChain(b, n, format)
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := Verify(context.Background(), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !res.Verified {
+			b.Fatalf("not verified: %+v", res.Failure)
+		}
+	}
+}
+
+// Benchmarks of the whole pipeline on the chain of scripts/bench: 100k and 10 artifacts per step.
+func BenchmarkVerify100kLegacy(b *testing.B) { benchmarkVerify(b, 100_000, "legacy") }
+func BenchmarkVerify100kDSSE(b *testing.B)   { benchmarkVerify(b, 100_000, "dsse") }
+func BenchmarkVerify10Legacy(b *testing.B)   { benchmarkVerify(b, 10, "legacy") }
