@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -204,5 +205,34 @@ func TestRefusalNamesRuleArtifactStep(t *testing.T) {
 	}
 	if !strings.Contains(r.out, "### ❌") {
 		t.Errorf("markdown report missing:\n%s", r.out)
+	}
+}
+
+// TestLayoutPeerGolang: a key-only layout built from YAML and signed by intoto-ci is pure in-toto v1.0:
+// in-toto-golang's own verifier accepts it with the links of the demo run.
+func TestLayoutPeerGolang(t *testing.T) {
+	t.Parallel()
+	bin, err := exec.LookPath("in-toto-golang")
+	if err != nil {
+		t.Skip("in-toto-golang is not installed")
+	}
+	root := t.TempDir()
+	if r := invoke(t, nil, "demo", "--dir", root); r.code != 0 {
+		t.Fatalf("demo: exit %d\n%s", r.code, r.err)
+	}
+	keys := filepath.Join(root, "keys")
+	yamlPath := filepath.Join(root, "layout.yaml")
+	if r := invoke(t, nil, "layout", "init", "--links-dir", filepath.Join(root, "links"), "-o", yamlPath,
+		"--key", filepath.Join(keys, "bob.pub"), "--key", filepath.Join(keys, "carl.pub")); r.code != 0 {
+		t.Fatalf("layout init: exit %d\n%s", r.code, r.err)
+	}
+	layoutPath := filepath.Join(root, "peer.layout")
+	if r := invoke(t, nil, "layout", "sign", "--file", yamlPath, "--output", layoutPath, "--key", filepath.Join(keys, "alice")); r.code != 0 {
+		t.Fatalf("layout sign: exit %d\n%s", r.code, r.err)
+	}
+	cmd := exec.Command(bin, "verify", "-l", layoutPath, "-k", filepath.Join(keys, "alice.pub"), "-d", filepath.Join(root, "links"))
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("in-toto-golang verify: %v\n%s", err, out)
 	}
 }

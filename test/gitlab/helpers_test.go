@@ -3,6 +3,7 @@ package gitlab
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -47,6 +48,17 @@ func gitlabCILocal(tb testing.TB) string {
 		}
 	}
 	return p
+}
+
+// TestMain removes the binary built for the tests (shared by them, so no single test's TempDir).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		if err := os.RemoveAll(built.dir); err != nil {
+			fmt.Fprintf(os.Stderr, "remove %s: %v\n", built.dir, err)
+		}
+	}
+	os.Exit(code)
 }
 
 var built struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,17 @@ import (
 // hostPath is the PATH every step gets (the tools a minimal image has); the intoto-ci image adds the
 // directory holding the binary.
 const hostPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// TestMain removes the binary built for the tests (shared by them, so no single test's TempDir).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		if err := os.RemoveAll(built.dir); err != nil {
+			fmt.Fprintf(os.Stderr, "remove %s: %v\n", built.dir, err)
+		}
+	}
+	os.Exit(code)
+}
 
 var built struct {
 	once sync.Once
