@@ -9,13 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openFile opens a file for reading; with nofollow a symlink in the last component fails (the entry
-// changed since it was listed as a regular file).
 // handle is an open file descriptor.
 type handle int
 
-//
-// With dir set, name is opened relative to that directory's descriptor (openat): one path component to
+// openFile opens a file for reading; with nofollow a symlink in the last component fails (the entry
+// changed since it was listed as a regular file). With dir set, name is opened relative to that directory's descriptor (openat): one path component to
 // look up instead of the whole path, and no way for a directory swapped for a symlink since the listing
 // to redirect the open outside the tree. path is then only used in errors.
 func openFile(dir *dirHandle, name, path string, nofollow bool) (handle, error) {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -108,5 +107,4 @@ func TestRecordMatchesPython(t *testing.T) {
 			}
 		})
 	}
-	_ = filepath.Join
 }

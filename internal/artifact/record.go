@@ -21,6 +21,9 @@ var defaultExcludePatterns = []string{"*.link*", ".git", "*.pyc", "*~"}
 // DefaultExcludes returns in-toto-python's default exclude patterns: *.link*, .git, *.pyc, *~.
 func DefaultExcludes() []string { return slices.Clone(defaultExcludePatterns) }
 
+// maxWorkers caps Options.Workers.
+const maxWorkers = 256
+
 // Supported hash algorithm names.
 const (
 	SHA256 = "sha256"
@@ -62,9 +65,11 @@ type Options struct {
 	NormalizeLineEndings bool
 	// Algorithms are the digests to compute: "sha256" (default) and/or "sha512".
 	Algorithms []string
-	// Workers bounds the goroutines walking and hashing; 0 means GOMAXPROCS.
+	// Workers bounds the goroutines walking and hashing; 0 means GOMAXPROCS, at most 256 (each has a
+	// 256 KiB buffer).
 	Workers int
-	// Progress, if set, is called periodically from one goroutine and once at the end.
+	// Progress, if set, is called about every 200 ms and once at the end, never concurrently, with
+	// the files and bytes hashed so far.
 	Progress func(files int, bytes int64)
 	// Logger receives notes about skipped paths (missing, broken symlink, special file, symlink
 	// leaving the base). nil discards them.
@@ -92,6 +97,14 @@ type Options struct {
 //     Loops are detected and skipped with a log note (python would recurse until the OS refuses).
 //   - Excludes are matched against base-relative names before left-stripping, as in python.
 //   - The same file reached twice (overlapping path arguments) is recorded once; python re-records it.
+//   - Files found while walking are opened relative to their listed directory's descriptor with
+//     O_NOFOLLOW, so a file or directory swapped for a symlink after the listing cannot redirect a read
+//     outside the tree (the open fails instead).
+//   - An unreadable file is an error naming it, as in both peers; so is an unreadable directory, which
+//     python's os.walk would skip silently (a tree that cannot be read cannot be attested).
+//
+// Output is a map, so it does not depend on Workers or scheduling; errors are those of the first
+// failure met.
 func Record(ctx context.Context, paths []string, opts Options) (intoto.Artifacts, error) {
 	r, err := newRecorder(opts)
 	if err != nil {
@@ -194,6 +207,7 @@ func newRecorder(opts Options) (*recorder, error) {
 	if r.workers <= 0 {
 		r.workers = runtime.GOMAXPROCS(0)
 	}
+	r.workers = min(r.workers, maxWorkers)
 	return r, nil
 }
 

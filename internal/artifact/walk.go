@@ -148,7 +148,6 @@ func (q *queue) fail(err error) {
 type worker struct {
 	r       *recorder
 	q       *queue
-	ctx     context.Context
 	h       *hasher
 	entries []entry
 	parts   []string
@@ -202,12 +201,12 @@ func (r *recorder) run(ctx context.Context, roots []root) ([]entry, error) {
 	workers := make([]*worker, r.workers)
 	var wg sync.WaitGroup
 	for i := range workers {
-		w := &worker{r: r, q: q, ctx: ctx, h: newHasher(r.algs, r.opts.NormalizeLineEndings), nFiles: &nFiles, nBytes: &nBytes}
+		w := &worker{r: r, q: q, h: newHasher(r.algs, r.opts.NormalizeLineEndings), nFiles: &nFiles, nBytes: &nBytes}
 		workers[i] = w
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.loop()
+			w.loop(ctx)
 		}()
 	}
 	wg.Wait()
@@ -253,7 +252,7 @@ func splitName(name string) []string {
 	return parts
 }
 
-func (w *worker) loop() {
+func (w *worker) loop(ctx context.Context) {
 	for {
 		f, d, ok := w.q.pop()
 		if !ok {
@@ -261,9 +260,9 @@ func (w *worker) loop() {
 		}
 		var err error
 		if d != nil {
-			err = w.listDir(d)
+			err = w.listDir(ctx, d)
 		} else {
-			err = w.hashFile(f)
+			err = w.hashFile(ctx, f)
 		}
 		if err != nil {
 			w.q.fail(err)
@@ -279,7 +278,7 @@ func joinName(dir, n string) string {
 	return dir + "/" + n
 }
 
-func (w *worker) listDir(d *dirJob) error {
+func (w *worker) listDir(ctx context.Context, d *dirJob) error {
 	f, err := openDir(d.path, d.nofollow)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -309,7 +308,7 @@ func (w *worker) listDir(d *dirJob) error {
 		if err != nil {
 			return fmt.Errorf("list %q: %w", d.path, err)
 		}
-		if err := w.ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
@@ -400,7 +399,7 @@ func (w *worker) symlink(d *dirJob, name, n, path string) error {
 	return nil
 }
 
-func (w *worker) hashFile(f fileJob) error {
+func (w *worker) hashFile(ctx context.Context, f fileJob) error {
 	fd, err := openFile(f.dir, f.base, f.path, f.nofollow)
 	f.dir.release()
 	if err != nil {
@@ -427,8 +426,8 @@ func (w *worker) hashFile(f fileJob) error {
 		}
 		h.update(h.buf[:n])
 		total += int64(n)
-		if n == len(h.buf) && w.ctx.Err() != nil {
-			return w.ctx.Err()
+		if n == len(h.buf) && ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	w.entries = append(w.entries, entry{name: f.name, digests: h.digests()})

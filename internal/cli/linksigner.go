@@ -62,6 +62,7 @@ func newLinkSigner(ctx context.Context, e *env, f *signFlags) (*linkSigner, erro
 			TokenFile: f.identityFile,
 			TokenEnv:  f.identityEnv,
 			Audience:  f.oidcAudience,
+			Retry:     identity.Retry{Timeout: f.serviceTimeout},
 			Logger:    e.logger,
 		})
 		if err != nil {

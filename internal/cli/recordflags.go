@@ -20,6 +20,7 @@ type recordFlags struct {
 	normalizeEOL   bool
 	hashAlgs       stringList
 	noDefaultEx    bool
+	quiet          bool
 	sign           signFlags
 }
 
@@ -54,6 +55,7 @@ func (f *recordFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.basePath, "base-path", ".", "`dir`ectory artifact names are relative to")
 	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symlinked directories (never outside the base path)")
 	fs.BoolVar(&f.normalizeEOL, "normalize-line-endings", false, "hash files with CRLF and CR turned into LF")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress output while hashing")
 	fs.Var(&f.hashAlgs, "hash", "hash `algorithm`: sha256 (default) or sha512 (repeatable)")
 	f.sign.declare(fs)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/artifact"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/report"
 	"github.com/intoto-ci/intoto-ci/internal/runner"
 )
 
@@ -121,7 +122,8 @@ func withCommandCode(code int, err error) error {
 
 // recorder turns the recording flags into artifact.Options once.
 type recorder struct {
-	opts artifact.Options
+	opts     artifact.Options
+	progress *report.Progress
 }
 
 func (f *recordFlags) recorder(e *env) *recorder {
@@ -129,7 +131,8 @@ func (f *recordFlags) recorder(e *env) *recorder {
 	if err != nil {
 		linksDir = f.linksDir
 	}
-	return &recorder{opts: artifact.Options{
+	progress := report.NewProgress(e.stdio.Err, report.ProgressOptions{Mode: report.ProgressModeFor(e.stdio.Err, f.quiet)})
+	return &recorder{progress: progress, opts: artifact.Options{
 		BasePath:             f.basePath,
 		Excludes:             f.excludes,
 		DefaultExcludes:      !f.noDefaultEx,
@@ -145,7 +148,10 @@ func (r *recorder) record(ctx context.Context, paths []string) (intoto.Artifacts
 	if len(paths) == 0 {
 		return intoto.Artifacts{}, nil
 	}
-	return artifact.Record(ctx, paths, r.opts)
+	opts := r.opts
+	opts.Progress = r.progress.Hashing("hashing " + strings.Join(paths, " "))
+	defer r.progress.Done()
+	return artifact.Record(ctx, paths, opts)
 }
 
 // scrubEnv removes the named variables (ID tokens and the means to request them) from the environment

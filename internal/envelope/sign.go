@@ -40,12 +40,54 @@ func SignDSSE(payloadType string, payload []byte, keys ...*intoto.Key) ([]byte, 
 	return encodeDSSE(payloadType, payload, sigs)
 }
 
+// encodeDSSE writes the envelope as pretty(map{payload, payloadType, signatures}) would, but encodes
+// the payload's base64 straight into the output: for a large link it is most of the file.
 func encodeDSSE(payloadType string, payload []byte, sigs []sigWire) ([]byte, error) {
-	return pretty(map[string]any{
-		"payloadType": payloadType,
-		"payload":     base64.StdEncoding.EncodeToString(payload),
-		"signatures":  sigs,
-	})
+	size := base64.StdEncoding.EncodedLen(len(payload)) + 64 + len(payloadType) + 64*len(sigs)
+	for _, s := range sigs {
+		size += len(s.KeyID) + len(s.Sig)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, "{\n \"payload\": \""...)
+	b = base64.StdEncoding.AppendEncode(b, payload)
+	b = append(b, "\",\n \"payloadType\": "...)
+	b = appendPrettyString(b, payloadType)
+	if sigs == nil {
+		return append(b, ",\n \"signatures\": null\n}\n"...), nil
+	}
+	if len(sigs) == 0 {
+		b = append(b, ",\n \"signatures\": []\n}\n"...)
+		return b, nil
+	}
+	b = append(b, ",\n \"signatures\": ["...)
+	for i, s := range sigs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n  {\n   \"keyid\": "...)
+		b = appendPrettyString(b, s.KeyID)
+		b = append(b, ",\n   \"sig\": "...)
+		b = appendPrettyString(b, s.Sig)
+		b = append(b, "\n  }"...)
+	}
+	return append(b, "\n ]\n}\n"...), nil
+}
+
+// appendPrettyString appends s as pretty encodes it (encoding/json without HTML escaping): printable
+// ASCII is copied, anything else goes through encoding/json itself.
+func appendPrettyString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			raw, err := pretty(s)
+			if err != nil { // a string always encodes
+				panic(err)
+			}
+			return append(b, bytes.TrimSuffix(raw, []byte("\n"))...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // SignLegacy wraps the JSON document signed in a legacy in-toto envelope signed by every key (once per

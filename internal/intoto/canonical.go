@@ -20,6 +20,14 @@ var ErrCanonical = errors.New("cannot encode as canonical json")
 // flavour): object keys sorted bytewise, no insignificant whitespace, integers only, and strings that
 // escape only `\` and `"`. Unknown fields are kept: this is what a signature over a document covers.
 func CanonicalJSON(raw []byte) ([]byte, error) {
+	if out, ok := fastCanonical(raw); ok {
+		return out, nil
+	}
+	return genericCanonicalJSON(raw)
+}
+
+// genericCanonicalJSON is CanonicalJSON without the fast path.
+func genericCanonicalJSON(raw []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any

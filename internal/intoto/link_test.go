@@ -142,3 +142,45 @@ func FuzzDecodeLink(f *testing.F) {
 		}
 	})
 }
+
+// TestLinkMarshalFastPath checks that the hand-written link encoder writes what encoding/json writes.
+func TestLinkMarshalFastPath(t *testing.T) {
+	t.Parallel()
+	links := []*Link{
+		{},
+		{Type: "link", Name: "a<b>&\"c\\", Command: []string{"sh", "-c", "echo \u2028 \x01 é"},
+			Materials: Artifacts{"b": {"sha256": "ab"}, "a": {"sha512": "cd", "sha256": "ef"}, "\xff<x>": {"md5": "\n"}},
+			Products:  Artifacts{"n": nil},
+			ByProducts: map[string]any{"return-value": 0, "stdout": "<html>"}, Environment: map[string]any{"x": []any{1.5}}},
+		{Type: "link", Name: "empty", Command: []string{}, Materials: Artifacts{}, Products: Artifacts{"p": {}}},
+	}
+	for i, l := range links {
+		got, err := json.Marshal(l)
+		if err != nil {
+			t.Fatalf("link %d: %v", i, err)
+		}
+		a := linkAlias(*l)
+		if a.Command == nil {
+			a.Command = []string{}
+		}
+		if a.Materials == nil {
+			a.Materials = Artifacts{}
+		}
+		if a.Products == nil {
+			a.Products = Artifacts{}
+		}
+		if a.ByProducts == nil {
+			a.ByProducts = map[string]any{}
+		}
+		if a.Environment == nil {
+			a.Environment = map[string]any{}
+		}
+		want, err := json.Marshal(a)
+		if err != nil {
+			t.Fatalf("link %d: %v", i, err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("link %d: got\n%s\nwant\n%s", i, got, want)
+		}
+	}
+}

@@ -83,6 +83,15 @@ type linkAlias Link
 
 // UnmarshalJSON decodes a link and keeps unknown fields in Extra.
 func (l *Link) UnmarshalJSON(data []byte) error {
+	if fast, ok := fastDecodeLink(data); ok {
+		*l = *fast
+		return nil
+	}
+	return l.genericUnmarshalJSON(data)
+}
+
+// genericUnmarshalJSON is UnmarshalJSON without the fast path.
+func (l *Link) genericUnmarshalJSON(data []byte) error {
 	var a linkAlias
 	extra, err := decodeObject(data, &a, linkFields)
 	if err != nil {
@@ -110,6 +119,10 @@ func (l Link) MarshalJSON() ([]byte, error) {
 	}
 	if a.Environment == nil {
 		a.Environment = map[string]any{}
+	}
+	if len(l.Extra) == 0 {
+		size := 256 + artifactsJSONSize(a.Materials) + artifactsJSONSize(a.Products)
+		return appendLinkJSON(make([]byte, 0, size), &a)
 	}
 	return encodeObject(a, l.Extra)
 }

@@ -333,3 +333,12 @@ func listTree(root string) ([]string, error) {
 	slices.Sort(files)
 	return files, err
 }
+
+func readParams(dir string) (genParams, error) {
+	var p genParams
+	b, err := os.ReadFile(filepath.Join(dir, "params.json"))
+	if err != nil {
+		return p, err
+	}
+	return p, json.Unmarshal(b, &p)
+}

@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&only, "only", "", "measure only these works (comma-separated: record,verify-big,verify-small,wrap,many)")
 	fs.BoolVar(&c.many, "many", false, "also record 1M tiny files (scaled) with intoto-ci and compare peak RSS with the link size")
 	fs.IntVar(&c.threads, "floor-threads", 2, "threads of the read and hash floors")
+	genOnly := fs.Bool("generate-only", false, "only generate the inputs (the measuring process re-executes itself with this)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,9 +99,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("unknown peer %q", p)
 		}
 	}
-	p, err := generate(c.dir, paramsFor(c.scale, c.many), logf)
+	if *genOnly {
+		_, err := generate(c.dir, paramsFor(c.scale, c.many), logf)
+		return err
+	}
+	// Generate in a child process: a child's peak RSS (wait4 ru_maxrss) also counts the memory of the
+	// process that forked it, at exec time, so the measuring process must stay small.
+	self, err := os.Executable()
 	if err != nil {
+		return err
+	}
+	gen := exec.CommandContext(ctx, self, "-generate-only", "-intoto-ci", c.ic, "-dir", c.dir, "-scale", fmt.Sprint(c.scale), fmt.Sprintf("-many=%t", c.many))
+	gen.Stdout, gen.Stderr = stderr, stderr
+	if err := gen.Run(); err != nil {
 		return fmt.Errorf("generate: %w", err)
+	}
+	p, err := readParams(c.dir)
+	if err != nil {
+		return err
 	}
 	b := &bench{c: c, p: p, tools: tools, log: logf}
 	rows, err := b.measureAll(ctx)

@@ -13,7 +13,7 @@ var (
 	names = []string{"a", "b", "c.txt", "x", "dir/a", "dir/b.txt", "dir/sub/c", "sub/a", "sub/x", "dirx/a"}
 	// hostile names are drawn rarely: a leading '/' or a backslash is where python's MATCH … IN …
 	// raises KeyError (docs/divergences.md, "python crashes on MATCH IN with absolute or backslash names").
-	hostile  = []string{`dir\a`, "/dir/a", "/a", `sub\x`}
+	hostile  = []string{`dir\a`, `dir/\a`, "dir//a", "/dir/a", "/a", `sub/\x`, "sub//x"}
 	patterns = []string{"*", "*", "a", "b", "x", "c.txt", "dir/*", "*.txt", "?", "[ab]", "[!a]*", "d*/*", "dir/sub/*",
 		"*/a", "x*", "sub/*", "dir/a", "*a*", "[!d]*"}
 	prefixes = []string{"dir", "dir/", "sub", "dir/sub", "dirx"}
@@ -39,13 +39,13 @@ type gen struct {
 }
 
 // generate builds case number i of the run seeded with seed; keyIDs are the functionaries' keyids.
-func generate(seed, i uint64, keyIDs []string) *genCase {
+func generate(seed, i uint64, keyIDs []string, hostileOdds int) *genCase {
 	g := &gen{r: rand.New(rand.NewPCG(seed, i)), c: &genCase{Seed: i, Links: map[string]map[int]*intoto.Link{}}}
 	n := 1 + g.r.IntN(4)
 	for s := range n {
 		g.stepIDs = append(g.stepIDs, fmt.Sprintf("s%d", s))
 	}
-	world := g.artifacts(nil, 6)
+	world := g.artifacts(nil, 6, hostileOdds)
 	for s, name := range g.stepIDs {
 		step := &intoto.Step{Type: intoto.TypeStep, Name: name, Threshold: 1, PubKeys: []string{keyIDs[0]},
 			ExpectedMaterials: g.rules(s), ExpectedProducts: g.rules(s), ExpectedCommand: []string{}}
@@ -55,8 +55,8 @@ func generate(seed, i uint64, keyIDs []string) *genCase {
 		}
 		g.c.Steps = append(g.c.Steps, step)
 		// Materials come mostly from the world (and so from earlier products), products change some.
-		mats := g.artifacts(world, 4)
-		prods := g.artifacts(world, 4)
+		mats := g.artifacts(world, 4, hostileOdds)
+		prods := g.artifacts(world, 4, hostileOdds)
 		for k, v := range prods {
 			world[k] = v
 		}
@@ -68,7 +68,7 @@ func generate(seed, i uint64, keyIDs []string) *genCase {
 			l := &intoto.Link{Type: intoto.TypeLink, Name: name, Command: []string{"true"},
 				Materials: clone(mats), Products: clone(prods), ByProducts: map[string]any{}, Environment: map[string]any{}}
 			if f > 0 && g.r.IntN(4) == 0 {
-				l.Products = g.artifacts(world, 4) // a second functionary that saw something else
+				l.Products = g.artifacts(world, 4, hostileOdds) // a second functionary that saw something else
 			}
 			links[f] = l
 		}
@@ -85,12 +85,13 @@ func clone(a intoto.Artifacts) intoto.Artifacts {
 	return out
 }
 
-// artifacts draws up to max names: from the world with its digest (mostly) or with another digest.
-func (g *gen) artifacts(world intoto.Artifacts, max int) intoto.Artifacts {
+// artifacts draws up to max names: from the world with its digest (mostly) or with another digest;
+// one name in hostileOdds is a hostile one.
+func (g *gen) artifacts(world intoto.Artifacts, max, hostileOdds int) intoto.Artifacts {
 	out := intoto.Artifacts{}
 	for range g.r.IntN(max + 1) {
 		name := names[g.r.IntN(len(names))]
-		if g.r.IntN(40) == 0 {
+		if g.r.IntN(hostileOdds) == 0 {
 			name = hostile[g.r.IntN(len(hostile))]
 			g.c.Hostile = true
 		}

@@ -1,0 +1,435 @@
+package intoto
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+)
+
+// Fast paths for the two costly reads of a large link: its canonical form (what a legacy signature
+// covers) and its decoding. Both handle only the plain shape every implementation writes (ASCII
+// strings without escapes; sorted, unique keys for canonical JSON; no unknown link fields) in one pass
+// over the bytes, and report ok=false for anything else, which then takes the generic path. So their
+// results are those of the generic path whenever they answer.
+
+// scanner walks JSON bytes.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// str reads a plain string (printable ASCII, no escapes) and returns its contents.
+func (s *scanner) str() ([]byte, bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return nil, false
+	}
+	start := s.i + 1
+	rest := s.b[start:]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return nil, false
+	}
+	for _, c := range rest[:end] {
+		if c < 0x20 || c >= 0x7f || c == '\\' {
+			return nil, false
+		}
+	}
+	s.i = start + end + 1
+	return rest[:end], true
+}
+
+// number reads an integer in JSON syntax that fits in 64 bits.
+func (s *scanner) integer() ([]byte, bool) {
+	start := s.i
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	d := s.i
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+	}
+	if s.i == d || (s.b[d] == '0' && s.i-d > 1) {
+		return nil, false
+	}
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '.', 'e', 'E':
+			return nil, false
+		}
+	}
+	num := s.b[start:s.i]
+	if _, err := strconv.ParseInt(string(num), 10, 64); err != nil {
+		return nil, false
+	}
+	return num, true
+}
+
+func (s *scanner) lit(word string) bool {
+	if bytes.HasPrefix(s.b[s.i:], []byte(word)) {
+		s.i += len(word)
+		return true
+	}
+	return false
+}
+
+// fastCanonical re-encodes raw in canonical JSON if it has the plain shape; ok=false otherwise.
+func fastCanonical(raw []byte) ([]byte, bool) {
+	s := &scanner{b: raw}
+	out := make([]byte, 0, len(raw))
+	s.ws()
+	out, ok := s.canonValue(out, 0)
+	if !ok {
+		return nil, false
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return nil, false
+	}
+	return out, true
+}
+
+func (s *scanner) canonValue(out []byte, depth int) ([]byte, bool) {
+	if s.i >= len(s.b) || depth > 200 {
+		return nil, false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		v, ok := s.str()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, '"')
+		out = append(out, v...)
+		return append(out, '"'), true
+	case c == '{':
+		s.i++
+		out = append(out, '{')
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			return append(out, '}'), true
+		}
+		var prev []byte
+		for n := 0; ; n++ {
+			s.ws()
+			k, ok := s.str()
+			if !ok || (n > 0 && bytes.Compare(k, prev) <= 0) {
+				return nil, false
+			}
+			prev = k
+			if n > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, '"')
+			out = append(out, k...)
+			out = append(out, '"', ':')
+			s.ws()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return nil, false
+			}
+			s.i++
+			s.ws()
+			if out, ok = s.canonValue(out, depth+1); !ok {
+				return nil, false
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return nil, false
+			}
+			if s.b[s.i] == '}' {
+				s.i++
+				return append(out, '}'), true
+			}
+			if s.b[s.i] != ',' {
+				return nil, false
+			}
+			s.i++
+		}
+	case c == '[':
+		s.i++
+		out = append(out, '[')
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return append(out, ']'), true
+		}
+		for n := 0; ; n++ {
+			if n > 0 {
+				out = append(out, ',')
+			}
+			s.ws()
+			var ok bool
+			if out, ok = s.canonValue(out, depth+1); !ok {
+				return nil, false
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return nil, false
+			}
+			if s.b[s.i] == ']' {
+				s.i++
+				return append(out, ']'), true
+			}
+			if s.b[s.i] != ',' {
+				return nil, false
+			}
+			s.i++
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		num, ok := s.integer()
+		if !ok {
+			return nil, false
+		}
+		return append(out, num...), true
+	case s.lit("true"):
+		return append(out, "true"...), true
+	case s.lit("false"):
+		return append(out, "false"...), true
+	case s.lit("null"):
+		return append(out, "null"...), true
+	}
+	return nil, false
+}
+
+// fastDecodeLink decodes a link with the plain shape: only the seven known fields, each at most
+// once, artifacts as plain strings. ok=false sends the caller to the generic decoder.
+func fastDecodeLink(data []byte) (*Link, bool) {
+	s := &scanner{b: data}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return nil, false
+	}
+	s.i++
+	var l Link
+	var seen [7]bool
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		return nil, false
+	}
+	for {
+		s.ws()
+		k, ok := s.str()
+		if !ok {
+			return nil, false
+		}
+		f := -1
+		for j, name := range linkFields {
+			if string(k) == name {
+				f = j
+			}
+		}
+		if f < 0 || seen[f] {
+			return nil, false
+		}
+		seen[f] = true
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return nil, false
+		}
+		s.i++
+		s.ws()
+		switch linkFields[f] {
+		case "materials":
+			if l.Materials, ok = s.artifacts(); !ok {
+				return nil, false
+			}
+		case "products":
+			if l.Products, ok = s.artifacts(); !ok {
+				return nil, false
+			}
+		case "_type", "name":
+			v, ok := s.str()
+			if !ok {
+				return nil, false
+			}
+			if f == 0 {
+				l.Type = string(v)
+			} else {
+				l.Name = string(v)
+			}
+		default: // command, byproducts, environment: small, decoded by encoding/json
+			start := s.i
+			if !s.skip() {
+				return nil, false
+			}
+			var dst any
+			switch linkFields[f] {
+			case "command":
+				dst = &l.Command
+			case "byproducts":
+				dst = &l.ByProducts
+			default:
+				dst = &l.Environment
+			}
+			if err := json.Unmarshal(s.b[start:s.i], dst); err != nil {
+				return nil, false
+			}
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return nil, false
+		}
+		if s.b[s.i] == '}' {
+			s.i++
+			break
+		}
+		if s.b[s.i] != ',' {
+			return nil, false
+		}
+		s.i++
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return nil, false
+	}
+	return &l, true
+}
+
+// artifacts reads {"name": {"alg": "digest", …}, …} with plain strings and unique names; null is nil.
+func (s *scanner) artifacts() (Artifacts, bool) {
+	if s.lit("null") {
+		return nil, true
+	}
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return nil, false
+	}
+	s.i++
+	a := Artifacts{}
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return a, true
+	}
+	// Digest values repeat across materials and products of a chain: intern the strings per link.
+	for {
+		s.ws()
+		name, ok := s.str()
+		if !ok {
+			return nil, false
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return nil, false
+		}
+		s.i++
+		s.ws()
+		if _, dup := a[string(name)]; dup {
+			return nil, false
+		}
+		var d Digests
+		if !s.lit("null") {
+			if s.i >= len(s.b) || s.b[s.i] != '{' {
+				return nil, false
+			}
+			s.i++
+			d = Digests{}
+			s.ws()
+			if s.i < len(s.b) && s.b[s.i] == '}' {
+				s.i++
+			} else {
+				for {
+					s.ws()
+					alg, ok := s.str()
+					if !ok {
+						return nil, false
+					}
+					s.ws()
+					if s.i >= len(s.b) || s.b[s.i] != ':' {
+						return nil, false
+					}
+					s.i++
+					s.ws()
+					v, ok := s.str()
+					if !ok {
+						return nil, false
+					}
+					if _, dup := d[string(alg)]; dup {
+						return nil, false
+					}
+					d[string(alg)] = string(v)
+					s.ws()
+					if s.i >= len(s.b) {
+						return nil, false
+					}
+					if s.b[s.i] == '}' {
+						s.i++
+						break
+					}
+					if s.b[s.i] != ',' {
+						return nil, false
+					}
+					s.i++
+				}
+			}
+		}
+		a[string(name)] = d
+		s.ws()
+		if s.i >= len(s.b) {
+			return nil, false
+		}
+		if s.b[s.i] == '}' {
+			s.i++
+			return a, true
+		}
+		if s.b[s.i] != ',' {
+			return nil, false
+		}
+		s.i++
+	}
+}
+
+// skip moves past one value without validating it (the caller has encoding/json decode the span,
+// which does): strings honour backslash escapes, brackets nest.
+func (s *scanner) skip() bool {
+	depth := 0
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; c {
+		case '"':
+			s.i++
+			for s.i < len(s.b) && s.b[s.i] != '"' {
+				if s.b[s.i] == '\\' {
+					s.i++
+				}
+				s.i++
+			}
+			if s.i >= len(s.b) {
+				return false
+			}
+			s.i++
+		case '{', '[':
+			depth++
+			s.i++
+		case '}', ']':
+			if depth == 0 {
+				return true
+			}
+			depth--
+			s.i++
+		case ',':
+			if depth == 0 {
+				return true
+			}
+			s.i++
+		default:
+			s.i++
+		}
+		if depth == 0 {
+			// a scalar ends at ',', '}', ']' or whitespace; a closed string or container ends here
+			if c := s.b[s.i-1]; c == '"' || c == '}' || c == ']' {
+				return true
+			}
+		}
+	}
+	return depth == 0
+}

@@ -1,0 +1,113 @@
+package intoto
+
+import (
+	"encoding/json"
+	"slices"
+	"unicode/utf8"
+)
+
+// appendLinkJSON writes l exactly as encoding/json writes linkAlias (struct field order, map keys
+// sorted, HTML-escaped strings) without reflection and into one buffer: the artifact maps of a large
+// link are most of its bytes. Links with unknown fields take the generic path (encodeObject).
+func appendLinkJSON(b []byte, a *linkAlias) ([]byte, error) {
+	b = append(b, `{"_type":`...)
+	b = appendJSONString(b, a.Type)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, a.Name)
+	b = append(b, `,"command":[`...)
+	for i, c := range a.Command {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, c)
+	}
+	b = append(b, `],"materials":`...)
+	b = appendArtifactsJSON(b, a.Materials)
+	b = append(b, `,"products":`...)
+	b = appendArtifactsJSON(b, a.Products)
+	for _, f := range []struct {
+		name string
+		v    map[string]any
+	}{{`,"byproducts":`, a.ByProducts}, {`,"environment":`, a.Environment}} {
+		raw, err := json.Marshal(f.v)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, f.name...)
+		b = append(b, raw...)
+	}
+	return append(b, '}'), nil
+}
+
+// artifactsJSONSize estimates the encoded size of a, to size the buffer once.
+func artifactsJSONSize(a Artifacts) int {
+	n := 2
+	for name, d := range a {
+		n += len(name) + 4
+		for alg, v := range d {
+			n += len(alg) + len(v) + 6
+		}
+	}
+	return n
+}
+
+func appendArtifactsJSON(b []byte, a Artifacts) []byte {
+	if a == nil {
+		return append(b, "null"...)
+	}
+	names := make([]string, 0, len(a))
+	for name := range a {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	b = append(b, '{')
+	var algs []string
+	for i, name := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, name)
+		b = append(b, ':')
+		d := a[name]
+		if d == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		algs = algs[:0]
+		for alg := range d {
+			algs = append(algs, alg)
+		}
+		if len(algs) > 1 {
+			slices.Sort(algs)
+		}
+		b = append(b, '{')
+		for j, alg := range algs {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, alg)
+			b = append(b, ':')
+			b = appendJSONString(b, d[alg])
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as encoding/json encodes a string with HTML escaping. Plain printable
+// ASCII is copied; anything else goes through encoding/json itself, so the bytes are the same.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			raw, err := json.Marshal(s)
+			if err != nil { // a string always encodes
+				panic(err)
+			}
+			return append(b, raw...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
