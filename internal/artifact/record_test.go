@@ -372,7 +372,7 @@ func makeTree(t testing.TB, dir string, nDirs, filesPerDir, size int) {
 func TestRecordDeterministicAcrossWorkers(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	makeTree(t, dir, 60, 40, 300)
+	makeTree(t, dir, 40, 30, 300)
 	writeTree(t, dir, map[string]string{"big": strings.Repeat("z", 3*bufSize+17), "l": "->big"})
 	opts := Options{BasePath: dir, Algorithms: []string{"sha256", "sha512"}}
 	opts.Workers = 1
@@ -384,8 +384,8 @@ func TestRecordDeterministicAcrossWorkers(t *testing.T) {
 			t.Errorf("Workers=%d differs from Workers=1 (-1 +%d):\n%s", w, w, diff)
 		}
 	}
-	if len(one) != 60*40+2 {
-		t.Errorf("got %d files, want %d", len(one), 60*40+2)
+	if len(one) != 40*30+2 {
+		t.Errorf("got %d files, want %d", len(one), 40*30+2)
 	}
 }
 

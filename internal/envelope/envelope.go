@@ -125,8 +125,8 @@ func Parse(data []byte) (*Signed, error) {
 			}
 		}
 	case has(top, "signed") && has(top, "signatures"):
-		var w legacyWire
-		if err := json.Unmarshal(data, &w); err != nil {
+		w, err := legacyFromTop(top, data)
+		if err != nil {
 			return nil, fmt.Errorf("parse legacy envelope: %w", err)
 		}
 		if st := bytes.TrimLeft(w.Signed, " \t\r\n"); len(st) == 0 || st[0] != '{' {
@@ -150,6 +150,26 @@ func Parse(data []byte) (*Signed, error) {
 		return nil, fmt.Errorf("parse envelope: %w", ErrUnknownFormat)
 	}
 	return s, nil
+}
+
+// legacyFromTop decodes a legacy envelope from its already split members, without decoding the
+// whole document again. encoding/json matches struct fields case-insensitively (the last match
+// wins): when a member differs from "signed" or "signatures" only by case, decode it all as before.
+func legacyFromTop(top map[string]json.RawMessage, data []byte) (legacyWire, error) {
+	var w legacyWire
+	for k := range top {
+		if (k != "signed" && strings.EqualFold(k, "signed")) || (k != "signatures" && strings.EqualFold(k, "signatures")) {
+			err := json.Unmarshal(data, &w)
+			return w, err
+		}
+	}
+	w.Signed = top["signed"]
+	if err := json.Unmarshal(top["signatures"], &w.Signatures); err != nil {
+		var full legacyWire // for the same error message
+		err := json.Unmarshal(data, &full)
+		return full, err
+	}
+	return w, nil
 }
 
 func (s *Signed) parseDSSE(data []byte) error {

@@ -43,7 +43,29 @@ func LinkFileName(step, keyID string) string {
 	return step + "." + short(keyID) + ".link"
 }
 
+// DecodePlainLink decodes data as DecodeLink would when it is a link of the plain shape every
+// implementation writes (_type "link", ASCII strings without escapes, no unknown or repeated fields),
+// in one pass; ok=false means the caller must decode it the general way.
+func DecodePlainLink(data []byte) (l *Link, ok bool) {
+	l, ok = fastDecodeLink(data)
+	if !ok || l.Type != TypeLink {
+		return nil, false
+	}
+	return l, true
+}
+
 func (a Artifacts) validate() error {
+	// Check without sorting first: only a refusal needs the first bad name in order.
+	ok := true
+	for name, d := range a {
+		if name == "" || !d.valid() {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return nil
+	}
 	names := make([]string, 0, len(a))
 	for name := range a {
 		names = append(names, name)
@@ -58,6 +80,24 @@ func (a Artifacts) validate() error {
 		}
 	}
 	return nil
+}
+
+// valid tells whether validate would accept d, without allocating.
+func (d Digests) valid() bool {
+	if len(d) == 0 {
+		return false
+	}
+	for alg, v := range d {
+		if alg == "" || v == "" || len(v)%2 != 0 {
+			return false
+		}
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (d Digests) validate() error {

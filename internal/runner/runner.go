@@ -36,8 +36,9 @@ type Options struct {
 	Argv []string
 	// Dir is the working directory; "" means the current one.
 	Dir string
-	// Env is the child's environment, already scrubbed by the caller. nil inherits this process's
-	// environment (os/exec's convention); pass an empty non-nil slice for an empty environment.
+	// Env is the child's complete environment, already scrubbed by the caller. nil means an empty
+	// environment, not this process's (unlike os/exec): a scrubbed list that came out nil must never
+	// turn into the full environment with the tokens it was scrubbed of.
 	Env []string
 	// Stdin is passed to the child. An *os.File (os.Stdin) is handed over as is, so terminals work;
 	// nil means /dev/null.
@@ -100,6 +101,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	cmd.Dir = opts.Dir
 	cmd.Env = opts.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
 	cmd.Stdin = opts.Stdin
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr

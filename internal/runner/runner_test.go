@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -199,6 +200,20 @@ func TestDirAndEnv(t *testing.T) {
 	got := strings.Split(string(res.Stdout), "\n")
 	if len(got) != 2 || got[1] != "ONLY=this" {
 		t.Errorf("got environment %q, want exactly the scrubbed one", got)
+	}
+	// nil is an empty environment, never the parent's. The helper needs its marker variable, so
+	// run env(1) itself when present.
+	envBin, err := exec.LookPath("env")
+	if err != nil {
+		t.Skip("no env(1)")
+	}
+	ctx := context.Background()
+	res, err = Run(ctx, Options{Argv: []string{envBin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Stdout) != 0 {
+		t.Errorf("got environment %q for nil Env, want none", res.Stdout)
 	}
 }
 

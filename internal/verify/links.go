@@ -151,6 +151,10 @@ func decodeCandidate(file, name string, data []byte) (*candidate, error) {
 
 // decode reads the payload: a v0.9 link, a Statement v1 with a link v0.3 predicate, or a layout.
 func (c *candidate) decode(payload []byte) error {
+	if l, ok := intoto.DecodePlainLink(payload); ok { // the common case, in one pass
+		c.link, c.stepName = l, l.Name
+		return c.link.Validate()
+	}
 	var head struct {
 		Type string `json:"_type"`
 	}

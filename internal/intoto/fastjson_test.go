@@ -1,0 +1,116 @@
+package intoto
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// fastSeeds are documents at the edges of the fast paths' plain shape.
+var fastSeeds = []string{
+	`{"_type":"link","name":"a","command":["x"],"materials":{"a":{"sha256":"ab"}},"products":{},"byproducts":{"stdout":"l1\nl2","return-value":0},"environment":{}}`,
+	` {"name":"a" , "_type" : "link","materials":null,"products":{"p":null,"q":{}}} `,
+	`{"_type":"link","name":"a","materials":{"a":{"sha256":"ab"},"a":{"sha256":"cd"}}}`,
+	`{"_type":"link","name":"a","name":"b"}`,
+	`{"_type":"link","Name":"b"}`,
+	`{"_type":"link","name":"a","extra":1}`,
+	`{"_type":"link","name":"a\u0041"}`,
+	`{"_type":"link","name":"é"}`,
+	`{"_type":"link","name":"a","byproducts":{"return-value":1.5}}`,
+	`{"_type":"link","name":"a","command":"x"}`,
+	`{"_type":"link","name":"a","materials":{"a":{"sha256":"ab","sha256":"cd"}}}`,
+	`{"_type":"link","name":"a"} x`,
+	`{"_type":"link","name":"a",}`,
+	`{"a":1,"b":-0,"c":[true,false,null,{}],"d":"x"}`,
+	`{"b":1,"a":2}`,
+	`{"a":01}`,
+	`{"a":1e3}`,
+	`{"a":99999999999999999999}`,
+	`[1, 2 ,{"z":[]}]`,
+	`"\"x\""`,
+	`{"a":{"b":{"c":"d"}}, "b": [ ] }`,
+	`{}`, `[]`, ``, `{`, `{"a"`, `{"a":}`, `nul`, `{"a":1}}`,
+}
+
+func seedFiles(t testing.TB) []string {
+	var out []string
+	for _, dir := range []string{"testdata", filepath.Join("..", "..", "testdata")} {
+		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (filepath.Ext(p) == ".link" || filepath.Ext(p) == ".layout" || filepath.Ext(p) == ".json") {
+				if b, err := os.ReadFile(p); err == nil && len(b) < 1<<20 {
+					out = append(out, string(b))
+				}
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+// checkFastCanonical fails when the fast canonical path answers differently from the generic one.
+func checkFastCanonical(t *testing.T, doc string) {
+	fast, ok := fastCanonical([]byte(doc))
+	if !ok {
+		return
+	}
+	slow, err := genericCanonicalJSON([]byte(doc))
+	if err != nil {
+		t.Fatalf("fast path accepted %q, generic path: %v", doc, err)
+	}
+	if string(fast) != string(slow) {
+		t.Fatalf("%q: fast %s, generic %s", doc, fast, slow)
+	}
+}
+
+// checkFastLink fails when the fast link decoder answers differently from the generic one.
+func checkFastLink(t *testing.T, doc string) {
+	fast, ok := fastDecodeLink([]byte(doc))
+	if !ok {
+		return
+	}
+	var slow Link
+	if err := slow.genericUnmarshalJSON([]byte(doc)); err != nil {
+		t.Fatalf("fast path accepted %q, generic path: %v", doc, err)
+	}
+	if !reflect.DeepEqual(*fast, slow) {
+		t.Fatalf("%q: fast %+v, generic %+v", doc, *fast, slow)
+	}
+}
+
+func TestFastPathsMatchGeneric(t *testing.T) {
+	t.Parallel()
+	docs := append(append([]string{}, fastSeeds...), seedFiles(t)...)
+	for _, d := range docs {
+		checkFastCanonical(t, d)
+		checkFastLink(t, d)
+		// The payload of a legacy envelope is what both paths see in verify.
+		for _, sub := range []string{`"signed":`, `"signed": `} {
+			if i := indexOf(d, sub); i >= 0 {
+				checkFastCanonical(t, d[i+len(sub):len(d)-1])
+			}
+		}
+	}
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func FuzzFastPaths(f *testing.F) {
+	for _, s := range fastSeeds {
+		f.Add(s)
+	}
+	for _, s := range seedFiles(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		checkFastCanonical(t, doc)
+		checkFastLink(t, doc)
+	})
+}
