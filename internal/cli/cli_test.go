@@ -357,3 +357,40 @@ func TestUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestRecordStartStop(t *testing.T) {
+	t.Parallel()
+	c, bob := newChain(t)
+	writeLayout(t, c, bob, time.Now().Add(time.Hour), func(l *intoto.Layout) { l.Steps[0].ExpectedCommand = []string{} })
+	key := filepath.Join(c.keys, "bob")
+	if r := invoke(t, nil, "record", "start", "--step", "build", "--key", key, "--base-path", c.work,
+		"--materials", filepath.Join(c.work, "in.txt"), "--links-dir", c.links); r.code != 0 {
+		t.Fatalf("record start: exit %d: %s", r.code, r.err)
+	}
+	// The step happens outside intoto-ci, between start and stop.
+	if err := os.WriteFile(filepath.Join(c.work, "out.txt"), []byte("input\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Another job may not finish what this one started.
+	other := map[string]string{"GITLAB_CI": "true", "CI_PIPELINE_ID": "5", "CI_JOB_ID": "6"}
+	r := invoke(t, other, "record", "stop", "--step", "build", "--key", key, "--base-path", c.work,
+		"--products", c.work, "--links-dir", c.links)
+	if r.code != ExitUsage || !strings.Contains(r.err, "another job") {
+		t.Fatalf("record stop in another job: got exit %d %q, want 2", r.code, r.err)
+	}
+	r = invoke(t, nil, "record", "stop", "--step", "build", "--key", key, "--base-path", c.work,
+		"--products", c.work, "--links-dir", c.links)
+	if r.code != 0 {
+		t.Fatalf("record stop: exit %d: %s", r.code, r.err)
+	}
+	if _, err := os.Stat(unfinishedPath(c.links, "build")); err == nil {
+		t.Error("the unfinished link was left behind")
+	}
+	if r := c.verify(t); r.code != ExitOK {
+		t.Fatalf("recorded chain: got exit %d, want 0\n%s", r.code, r.out)
+	}
+	r = invoke(t, nil, "record", "stop", "--step", "build", "--key", key, "--links-dir", c.links)
+	if r.code != ExitUsage || !strings.Contains(r.err, "record start") {
+		t.Fatalf("stop without start: got exit %d %q, want 2 pointing at record start", r.code, r.err)
+	}
+}

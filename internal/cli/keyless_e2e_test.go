@@ -314,3 +314,54 @@ func mustGlob(t *testing.T, pattern string) []string {
 	}
 	return m
 }
+
+func TestKeylessSignedLayout(t *testing.T) {
+	k := newKeylessChain(t)
+	k.writeKeylessLayout(t, k.ghIdentity(), k.glIdentity(), "")
+	// The owner re-signs the bare layout keyless, from a GitLab pipeline of the security team.
+	data, err := os.ReadFile(k.layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		Signed json.RawMessage `json:"signed"`
+	}
+	if err := json.Unmarshal(data, &env); err != nil || env.Signed == nil {
+		// DSSE: take the payload instead.
+		var d struct{ Payload []byte }
+		if err := json.Unmarshal(data, &d); err != nil {
+			t.Fatal(err)
+		}
+		env.Signed = d.Payload
+	}
+	bare := filepath.Join(k.dir, "bare.layout")
+	if err := os.WriteFile(bare, env.Signed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	owner := oidc.GitLabOptions{ProjectPath: "sec/policies"}
+	token := k.stack.GitLab.Mint(oidc.GitLabClaims(owner))
+	r := invoke(t, map[string]string{"SIGSTORE_ID_TOKEN": token}, "sign", "--signing", "keyless", "--file", bare,
+		"--fulcio-url", k.stack.FulcioURL, "--rekor-url", k.stack.RekorURL, "--rekor-version", "2", "--tsa-url", k.stack.TSAURL)
+	if r.code != 0 {
+		t.Fatalf("keyless layout signing: exit %d\n%s", r.code, r.err)
+	}
+	signed := bare + ".sigstore.json"
+	if r := k.build(t, oidc.GitHubOptions{}); r.code != 0 {
+		t.Fatalf("build: exit %d\n%s", r.code, r.err)
+	}
+	if r := k.pack(t, oidc.GitLabOptions{}); r.code != 0 {
+		t.Fatalf("package: exit %d\n%s", r.code, r.err)
+	}
+	verifyWith := func(san string) result {
+		return invoke(t, nil, "verify", "--layout", signed, "--layout-identity", san,
+			"--layout-issuer", k.stack.GitLab.URL, "--links-dir", k.links, "--work-dir", k.work,
+			"--trusted-root", k.stack.TrustedRootPath, "--json")
+	}
+	if r := verifyWith("https://gitlab.com/sec/policies//.gitlab-ci.yml@refs/heads/main"); r.code != ExitOK {
+		t.Fatalf("keyless-signed layout pinned by identity: got exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	r = verifyWith("https://gitlab.com/grp/app//.gitlab-ci.yml@refs/heads/main")
+	if stage, _ := failure(t, r); r.code != ExitRefused || stage != "signature" {
+		t.Fatalf("layout signed by another identity: got exit %d stage %q, want 1 at signature", r.code, stage)
+	}
+}

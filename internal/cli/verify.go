@@ -62,6 +62,11 @@ func verifyCommand() *command {
 		fs.StringVar(&f.reportFile, "report-file", "", "also write the last --report format to this `file`")
 		fs.DurationVar(&f.inspectionTimeout, "inspection-timeout", verify.DefaultInspectionTimeout, "time limit of each inspection")
 		fs.StringVar(&f.workDir, "work-dir", ".", "`dir`ectory inspections run in and record")
+		fs.Int64Var(&f.limits.MaxFileSize, "max-file-size", 0, "largest link or layout file read, in `bytes` (default 64 MiB)")
+		fs.IntVar(&f.limits.MaxFiles, "max-link-files", 0, "most candidate link files read per links directory (default 10000)")
+		fs.IntVar(&f.limits.MaxJSONDepth, "max-json-depth", 0, "deepest JSON nesting of a link or layout (default 64)")
+		fs.IntVar(&f.limits.MaxArtifacts, "max-artifacts", 0, "most materials plus products per link (default 1000000)")
+		fs.IntVar(&f.limits.MaxSignatures, "max-signatures", 0, "most signatures per envelope (default 64)")
 		fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
 		f.vsa.declare(fs)
 		if err := parseFlags(fs, args); err != nil {
@@ -86,6 +91,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 		InspectionTimeout: f.inspectionTimeout,
 		SameRun:           f.sameRun,
 		Logger:            e.logger,
+		Limits:            f.limits,
 	}
 	if len(f.params) > 0 {
 		opts.Params = map[string]string{}

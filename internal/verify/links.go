@@ -120,7 +120,17 @@ func (v *verification) readCandidate(name string) (*candidate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeCandidate(v.relFile(name), name, data)
+	if err := checkJSONDepth(data, v.opts.Limits.MaxJSONDepth); err != nil {
+		return nil, err
+	}
+	c, err := decodeCandidate(v.relFile(name), name, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.opts.Limits.checkCandidate(c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // decodeCandidate parses a file's envelope and reads which step it is evidence for.

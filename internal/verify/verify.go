@@ -89,6 +89,13 @@ type Limits struct {
 	MaxFiles int
 	// MaxDepth is the deepest sublayout nesting (default 8).
 	MaxDepth int
+	// MaxJSONDepth is the deepest JSON nesting of a link or layout file (default 64; real ones
+	// nest less than 10).
+	MaxJSONDepth int
+	// MaxArtifacts is the most materials plus products one link may list (default 1,000,000).
+	MaxArtifacts int
+	// MaxSignatures is the most signatures one envelope may carry (default 64).
+	MaxSignatures int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -100,6 +107,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = 8
+	}
+	if l.MaxJSONDepth <= 0 {
+		l.MaxJSONDepth = 64
+	}
+	if l.MaxArtifacts <= 0 {
+		l.MaxArtifacts = 1_000_000
+	}
+	if l.MaxSignatures <= 0 {
+		l.MaxSignatures = 64
 	}
 	return l
 }
@@ -165,6 +181,9 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 	}
 	if len(opts.LayoutKeys) == 0 && len(opts.LayoutIdentities) == 0 {
 		return nil, nil, ErrNoLayoutTrust
+	}
+	if err := checkJSONDepth(data, opts.Limits.MaxJSONDepth); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
 	}
 
 	// 1. Layout signatures.

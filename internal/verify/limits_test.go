@@ -1,0 +1,45 @@
+package verify
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/envelope"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
+)
+
+func TestCheckJSONDepth(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		data string
+		max  int
+		ok   bool
+	}{
+		{`{"a":[1,{"b":2}]}`, 3, true},
+		{`{"a":[1,{"b":2}]}`, 2, false},
+		{`{"a":"[[[[[[[[[[["}`, 1, true},
+		{`{"a":"\"[[[[["}`, 1, true},
+		{strings.Repeat("[", 100) + strings.Repeat("]", 100), 64, false},
+		{`not json [[`, 1, false},
+	} {
+		err := checkJSONDepth([]byte(tc.data), tc.max)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrLimit)) {
+			t.Errorf("checkJSONDepth(%q, %d) = %v, want ok %v", tc.data, tc.max, err, tc.ok)
+		}
+	}
+}
+
+func TestCheckCandidateLimits(t *testing.T) {
+	t.Parallel()
+	l := Limits{MaxSignatures: 1, MaxArtifacts: 2}.withDefaults()
+	c := &candidate{signed: &envelope.Signed{Signatures: []envelope.Signature{{}, {}}}}
+	if err := l.checkCandidate(c); !errors.Is(err, ErrLimit) {
+		t.Errorf("two signatures, max 1: got %v", err)
+	}
+	c = &candidate{signed: &envelope.Signed{}, link: &intoto.Link{
+		Materials: intoto.Artifacts{"a": {}, "b": {}}, Products: intoto.Artifacts{"c": {}}}}
+	if err := l.checkCandidate(c); !errors.Is(err, ErrLimit) {
+		t.Errorf("three artifacts, max 2: got %v", err)
+	}
+}
