@@ -37,6 +37,7 @@ type verifyFlags struct {
 	workDir           string
 	quiet             bool
 	vsa               vsaFlags
+	limits            verify.Limits
 }
 
 func verifyCommand() *command {

@@ -16,6 +16,8 @@ import (
 type scanner struct {
 	b []byte
 	i int
+	// valid, when set, makes artifacts refuse what Artifacts.validate would refuse.
+	valid bool
 }
 
 func (s *scanner) ws() {
@@ -205,7 +207,10 @@ func (s *scanner) canonValue(out []byte, depth int) ([]byte, bool) {
 // fastDecodeLink decodes a link with the plain shape: only the seven known fields, each at most
 // once, artifacts as plain strings. ok=false sends the caller to the generic decoder.
 func fastDecodeLink(data []byte) (*Link, bool) {
-	s := &scanner{b: data}
+	return fastDecodeLinkScan(&scanner{b: data})
+}
+
+func fastDecodeLinkScan(s *scanner) (*Link, bool) {
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return nil, false
@@ -324,7 +329,7 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 		}
 		s.i++
 		s.ws()
-		if _, dup := a[string(name)]; dup {
+		if _, dup := a[string(name)]; dup || (s.valid && len(name) == 0) {
 			return nil, false
 		}
 		var d Digests
@@ -354,7 +359,7 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 					if !ok {
 						return nil, false
 					}
-					if _, dup := d[string(alg)]; dup {
+					if _, dup := d[string(alg)]; dup || (s.valid && (len(alg) == 0 || !lowerHex(v))) {
 						return nil, false
 					}
 					d[string(alg)] = string(v)
@@ -372,6 +377,9 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 					s.i++
 				}
 			}
+		}
+		if s.valid && len(d) == 0 {
+			return nil, false
 		}
 		a[string(name)] = d
 		s.ws()
@@ -432,4 +440,17 @@ func (s *scanner) skip() bool {
 		}
 	}
 	return depth == 0
+}
+
+// lowerHex tells whether v is non-empty lowercase hex of whole bytes (what Digests.validate accepts).
+func lowerHex(v []byte) bool {
+	if len(v) == 0 || len(v)%2 != 0 {
+		return false
+	}
+	for _, c := range v {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -114,3 +114,33 @@ func FuzzFastPaths(f *testing.F) {
 		checkFastLink(t, doc)
 	})
 }
+
+func TestDecodePlainLinkValidates(t *testing.T) {
+	t.Parallel()
+	docs := append(append([]string{
+		`{"_type":"link","name":"a","materials":{"a":{"sha256":"AB"}}}`,
+		`{"_type":"link","name":"a","materials":{"":{"sha256":"ab"}}}`,
+		`{"_type":"link","name":"a","materials":{"a":{}}}`,
+		`{"_type":"link","name":"a","products":{"a":null}}`,
+		`{"_type":"link","name":"a","products":{"a":{"":"ab"}}}`,
+		`{"_type":"link","name":"a","products":{"a":{"sha256":"abc"}}}`,
+		`{"_type":"link","name":"","products":{}}`,
+		`{"_type":"layout","name":"a"}`,
+	}, fastSeeds...), seedFiles(t)...)
+	for _, d := range docs {
+		l, ok := DecodePlainLink([]byte(d))
+		if !ok {
+			continue
+		}
+		g, err := DecodeLink([]byte(d))
+		if err != nil {
+			t.Fatalf("%q: plain ok, DecodeLink: %v", d, err)
+		}
+		if err := g.Validate(); err != nil {
+			t.Fatalf("%q: plain ok, Validate: %v", d, err)
+		}
+		if !reflect.DeepEqual(l, g) {
+			t.Fatalf("%q: plain %+v, generic %+v", d, l, g)
+		}
+	}
+}

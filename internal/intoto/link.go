@@ -43,12 +43,13 @@ func LinkFileName(step, keyID string) string {
 	return step + "." + short(keyID) + ".link"
 }
 
-// DecodePlainLink decodes data as DecodeLink would when it is a link of the plain shape every
-// implementation writes (_type "link", ASCII strings without escapes, no unknown or repeated fields),
-// in one pass; ok=false means the caller must decode it the general way.
+// DecodePlainLink decodes data as DecodeLink would when it is a valid link of the plain shape every
+// implementation writes (_type "link", a name, well-formed digests, ASCII strings without escapes, no
+// unknown or repeated fields), in one pass that also validates it: Validate would return nil.
+// ok=false means the caller must decode (and validate) it the general way.
 func DecodePlainLink(data []byte) (l *Link, ok bool) {
-	l, ok = fastDecodeLink(data)
-	if !ok || l.Type != TypeLink {
+	l, ok = fastDecodeLinkScan(&scanner{b: data, valid: true})
+	if !ok || l.Type != TypeLink || l.Name == "" {
 		return nil, false
 	}
 	return l, true

@@ -149,8 +149,8 @@ func TestLinkMarshalFastPath(t *testing.T) {
 	links := []*Link{
 		{},
 		{Type: "link", Name: "a<b>&\"c\\", Command: []string{"sh", "-c", "echo \u2028 \x01 é"},
-			Materials: Artifacts{"b": {"sha256": "ab"}, "a": {"sha512": "cd", "sha256": "ef"}, "\xff<x>": {"md5": "\n"}},
-			Products:  Artifacts{"n": nil},
+			Materials:  Artifacts{"b": {"sha256": "ab"}, "a": {"sha512": "cd", "sha256": "ef"}, "\xff<x>": {"md5": "\n"}},
+			Products:   Artifacts{"n": nil},
 			ByProducts: map[string]any{"return-value": 0, "stdout": "<html>"}, Environment: map[string]any{"x": []any{1.5}}},
 		{Type: "link", Name: "empty", Command: []string{}, Materials: Artifacts{}, Products: Artifacts{"p": {}}},
 	}

@@ -22,7 +22,7 @@ func FuzzDecodeCandidate(f *testing.F) {
 	}
 	f.Add("x.12345678.link.sigstore.json", []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[]}}`))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
-		c, err := decodeCandidate(name, name, data)
+		c, err := decodeCandidate(name, name, data, Limits{}.withDefaults().MaxJSONDepth)
 		if err != nil {
 			return
 		}

@@ -123,7 +123,7 @@ func (v *verification) readCandidate(name string) (*candidate, error) {
 	if err := checkJSONDepth(data, v.opts.Limits.MaxJSONDepth); err != nil {
 		return nil, err
 	}
-	c, err := decodeCandidate(v.relFile(name), name, data)
+	c, err := decodeCandidate(v.relFile(name), name, data, v.opts.Limits.MaxJSONDepth)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (v *verification) readCandidate(name string) (*candidate, error) {
 }
 
 // decodeCandidate parses a file's envelope and reads which step it is evidence for.
-func decodeCandidate(file, name string, data []byte) (*candidate, error) {
+func decodeCandidate(file, name string, data []byte, maxJSONDepth int) (*candidate, error) {
 	signed, err := envelope.Parse(data)
 	if err != nil {
 		return nil, err
@@ -146,6 +146,9 @@ func decodeCandidate(file, name string, data []byte) (*candidate, error) {
 	payloadType, payload := signed.PayloadType, signed.Payload
 	if signed.Kind != envelope.Legacy && payloadType != intoto.PayloadType {
 		return nil, fmt.Errorf("payload type %q is not in-toto", payloadType)
+	}
+	if err := checkJSONDepth(payload, maxJSONDepth); err != nil {
+		return nil, err
 	}
 	if err := c.decode(payload); err != nil {
 		return nil, err
@@ -161,9 +164,9 @@ func decodeCandidate(file, name string, data []byte) (*candidate, error) {
 
 // decode reads the payload: a v0.9 link, a Statement v1 with a link v0.3 predicate, or a layout.
 func (c *candidate) decode(payload []byte) error {
-	if l, ok := intoto.DecodePlainLink(payload); ok { // the common case, in one pass
+	if l, ok := intoto.DecodePlainLink(payload); ok { // the common case, decoded and validated in one pass
 		c.link, c.stepName = l, l.Name
-		return c.link.Validate()
+		return nil
 	}
 	var head struct {
 		Type string `json:"_type"`

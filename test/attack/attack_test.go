@@ -378,3 +378,54 @@ func TestSublayoutSwapped(t *testing.T) {
 		c.refused(t, "sublayout", "package", nil)
 	})
 }
+
+// Limits against denial of service: a link beyond any configured cap is ignored with a warning naming
+// the cap (so its step is refused at the threshold stage), a layout beyond one is an input error.
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	c := newChain(t)
+	c.writeLayout(t, c.baseLayout())
+	c.honest(t)
+	c.mustVerify(t)
+	for _, tc := range []struct{ flag, word string }{
+		{"--max-artifacts=2", "artifacts"},
+		{"--max-file-size=100", "larger than"},
+	} {
+		rep := c.refused(t, "threshold", "build", nil, tc.flag)
+		if !strings.Contains(strings.Join(rep.Warnings, "\n"), tc.word) {
+			t.Errorf("%s: warnings %q do not say why the link was ignored", tc.flag, rep.Warnings)
+		}
+	}
+	// A second signature (carol's) on bob's build link; a cap of one refuses it.
+	harness.Must(t, "sign", "--file", c.linkPath(t, "build", "bob"), "--key", c.keyPath("carol"))
+	c.mustVerify(t)
+	rep := c.refused(t, "threshold", "fetch", nil, "--max-signatures=1")
+	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "signatures") {
+		t.Errorf("warnings %q do not name the signature cap", rep.Warnings)
+	}
+	// A link nested deeper than the default cap (64), validly signed by bob, is ignored; a lower cap
+	// set by flag applies too.
+	honest := harness.ReadFile(t, c.linkPath(t, "build", "bob"))
+	c.resign(t, c.linkPath(t, "build", "bob"), "bob", c.linkPath(t, "build", "bob"), func(l *intoto.Link) {
+		var v any = "leaf"
+		for range 100 {
+			v = []any{v}
+		}
+		l.ByProducts["deep"] = v
+	})
+	rep = c.refused(t, "threshold", "build", nil)
+	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "nested deeper") {
+		t.Errorf("warnings %q do not name the depth cap", rep.Warnings)
+	}
+	harness.WriteFile(t, c.linkPath(t, "build", "bob"), honest)
+	c.mustVerify(t, "--max-json-depth=10")
+	c.refused(t, "threshold", "fetch", nil, "--max-json-depth=3")
+
+	// A deeply nested layout is refused before decoding.
+	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	harness.WriteFile(t, c.layout, []byte(`{"signatures":[],"signed":`+deep+`}`))
+	r := harness.IC(t, "verify", "--layout", c.layout, "--layout-key", c.keyPath("alice.pub"), "--links-dir", c.links)
+	if r.Code != 2 || !strings.Contains(r.Err, "nested deeper") {
+		t.Errorf("deep layout: got %s, want exit 2 naming the depth cap", r)
+	}
+}
