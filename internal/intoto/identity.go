@@ -124,8 +124,9 @@ func (id *Identity) Validate() error {
 
 // Match compares a verified signer against the identity and returns every mismatch, in a stable
 // order (issuer, subject, claims by name). No mismatch means the signer is this identity.
-// Regexps are anchored: the whole value must match. An empty exact claim constraint requires the
-// claim to be absent or empty. Call Validate first: an invalid regexp here is reported as a mismatch.
+// Regexps are anchored: the whole value must match, and a claim constrained by a regexp must be
+// present, even if the regexp matches "". An empty exact claim constraint requires the claim to be
+// absent or empty. Call Validate first: an invalid regexp here is reported as a mismatch.
 func (id *Identity) Match(s *SignerIdentity) []Mismatch {
 	if s == nil {
 		return []Mismatch{{Field: "subject", Want: id.describeSubject(), Got: "(no certificate identity)"}}
@@ -139,7 +140,14 @@ func (id *Identity) Match(s *SignerIdentity) []Mismatch {
 	}
 	for _, name := range sortedKeys(id.Claims) {
 		c := id.Claims[name]
-		if m, ok := matchValue("claims."+name, c.Exact, c.Regexp, s.Claims[name]); !ok {
+		got, present := s.Claims[name]
+		if c.Regexp != "" && !present {
+			// A regexp that matches "" (".*", "(x)?") must not let a certificate without the
+			// claim through: a named claim must be present unless an exact "" is asked for.
+			out = append(out, Mismatch{Field: "claims." + name, Want: "/" + c.Regexp + "/", Got: "(absent)"})
+			continue
+		}
+		if m, ok := matchValue("claims."+name, c.Exact, c.Regexp, got); !ok {
 			out = append(out, m)
 		}
 	}

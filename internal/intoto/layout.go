@@ -27,7 +27,8 @@ func (l *Layout) Validate() error {
 	if l.Type != TypeLayout {
 		return fmt.Errorf("%w: layout _type is %q, want %q", ErrInvalid, l.Type, TypeLayout)
 	}
-	if _, err := time.Parse(ExpiresFormat, l.Expires); err != nil {
+	// time.Parse also takes fractional seconds the format does not show: compare the round trip.
+	if exp, err := time.Parse(ExpiresFormat, l.Expires); err != nil || exp.Format(ExpiresFormat) != l.Expires {
 		return fmt.Errorf("%w: layout expires %q is not of the form %s", ErrInvalid, l.Expires, ExpiresFormat)
 	}
 	for id, k := range l.Keys {

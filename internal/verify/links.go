@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -271,12 +272,31 @@ func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *cand
 }
 
 // sameFunctionary tells whether two accepted links count as one functionary: the same key or identity
-// name, or (keyless) the same certificate subject and issuer, even if it matches several identities.
+// name, the same public key under two keyids (keyid_hash_algorithms, keytype or ecdsa scheme spelled
+// differently), or (keyless) the same certificate subject and issuer, even if it matches several
+// identities. One private key is one signer, however many keyids the layout lists it under.
 func (k *keptLink) sameFunctionary(o *keptLink) bool {
 	if k.functionary == o.functionary {
 		return true
 	}
+	if k.key != nil && o.key != nil && samePublicKey(k.key, o.key) {
+		return true
+	}
 	return k.keyless != nil && o.keyless != nil && k.signer == o.signer
+}
+
+// samePublicKey tells whether two layout keys hold the same public key material.
+func samePublicKey(a, b *intoto.Key) bool {
+	pa, err := a.CryptoPublicKey()
+	if err != nil {
+		return false
+	}
+	pb, err := b.CryptoPublicKey()
+	if err != nil {
+		return false
+	}
+	eq, ok := pa.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(pb)
 }
 
 // authorizeKeys checks a key-signed candidate against the step's keys.

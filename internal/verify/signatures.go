@@ -64,6 +64,11 @@ func (v *verification) verifyLayoutSignatures(ctx context.Context, data []byte) 
 	payload := signed.Payload
 	var problems []string
 	var causes []error
+	if signed.Kind == envelope.DSSE && signed.PayloadType != intoto.PayloadType {
+		// The payload type is what a DSSE signature binds the bytes to: a key's signature over
+		// another type of document is not a signature over a layout, whatever the bytes say.
+		problems = append(problems, fmt.Sprintf("layout payload type %q, want %q", signed.PayloadType, intoto.PayloadType))
+	}
 	for _, key := range v.opts.LayoutKeys {
 		id := key.ID()
 		if signed.Kind == envelope.Bundle {

@@ -389,17 +389,21 @@ func TestLimits(t *testing.T) {
 	c.mustVerify(t)
 	for _, tc := range []struct{ flag, word string }{
 		{"--max-artifacts=2", "artifacts"},
-		{"--max-file-size=100", "larger than"},
 	} {
 		rep := c.refused(t, "threshold", "build", nil, tc.flag)
 		if !strings.Contains(strings.Join(rep.Warnings, "\n"), tc.word) {
 			t.Errorf("%s: warnings %q do not say why the link was ignored", tc.flag, rep.Warnings)
 		}
 	}
+	// The file size cap covers the layout too: too small a cap is an input error naming it.
+	r := harness.IC(t, "verify", "--layout", c.layout, "--layout-key", c.keyPath("alice.pub"), "--links-dir", c.links, "--max-file-size=100")
+	if r.Code != 2 || !strings.Contains(r.Err, "larger than 100 bytes") {
+		t.Errorf("--max-file-size=100: got %s, want exit 2 naming the cap", r)
+	}
 	// A second signature (carol's) on bob's build link; a cap of one refuses it.
 	harness.Must(t, "sign", "--file", c.linkPath(t, "build", "bob"), "--key", c.keyPath("carol"))
 	c.mustVerify(t)
-	rep := c.refused(t, "threshold", "fetch", nil, "--max-signatures=1")
+	rep := c.refused(t, "threshold", "build", nil, "--max-signatures=1")
 	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "signatures") {
 		t.Errorf("warnings %q do not name the signature cap", rep.Warnings)
 	}
@@ -419,12 +423,11 @@ func TestLimits(t *testing.T) {
 	}
 	harness.WriteFile(t, c.linkPath(t, "build", "bob"), honest)
 	c.mustVerify(t, "--max-json-depth=10")
-	c.refused(t, "threshold", "fetch", nil, "--max-json-depth=3")
 
 	// A deeply nested layout is refused before decoding.
 	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
 	harness.WriteFile(t, c.layout, []byte(`{"signatures":[],"signed":`+deep+`}`))
-	r := harness.IC(t, "verify", "--layout", c.layout, "--layout-key", c.keyPath("alice.pub"), "--links-dir", c.links)
+	r = harness.IC(t, "verify", "--layout", c.layout, "--layout-key", c.keyPath("alice.pub"), "--links-dir", c.links)
 	if r.Code != 2 || !strings.Contains(r.Err, "nested deeper") {
 		t.Errorf("deep layout: got %s, want exit 2 naming the depth cap", r)
 	}
