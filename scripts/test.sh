@@ -30,7 +30,23 @@ else
   OUT=$out bash -c "${inner/ip link set lo up/true}" || rc=$?
 fi
 
-cat "$out"/*.json | go run ./scripts/testsummary
-summary=$?
+summary=0
+cat "$out"/*.json | go run ./scripts/testsummary || summary=$?
+
+# Every fuzz target briefly, so a parser that panics on its own seeds or on a quick mutation fails CI
+# (FUZZTIME=0 skips this; `make fuzz` runs them longer).
+fuzz=0
+if [ "${FUZZTIME:-3s}" != 0 ]; then
+  echo "[test] fuzzing every target for ${FUZZTIME:-3s}" >&2
+  FUZZTIME=${FUZZTIME:-3s} sh scripts/fuzz.sh ./internal/... >"$out/fuzz.log" 2>&1 || fuzz=$?
+  grep -E '^(==|FAILED|--- FAIL)' "$out/fuzz.log" || true
+  if [ $fuzz -ne 0 ]; then
+    tail -50 "$out/fuzz.log"
+    echo "fuzzing failed" >&2
+  else
+    echo "fuzz: $(grep -c '^==' "$out/fuzz.log") targets ran clean"
+  fi
+fi
 [ $summary -ne 0 ] && exit $summary
-exit $rc
+[ $rc -ne 0 ] && exit $rc
+exit $fuzz
