@@ -2,9 +2,10 @@ package cli
 
 import (
 	"flag"
-	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/intoto-ci/intoto-ci/internal/runner"
 )
 
 // recordFlags are the flags shared by run and record: what to hash and how to sign.
@@ -21,6 +22,7 @@ type recordFlags struct {
 	hashAlgs       stringList
 	noDefaultEx    bool
 	quiet          bool
+	maxCapture     int64
 	sign           signFlags
 }
 
@@ -56,6 +58,7 @@ func (f *recordFlags) declare(fs *flag.FlagSet) {
 	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symlinked directories (never outside the base path)")
 	fs.BoolVar(&f.normalizeEOL, "normalize-line-endings", false, "hash files with CRLF and CR turned into LF")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output while hashing")
+	fs.Int64Var(&f.maxCapture, "max-capture", runner.DefaultMaxCapture, "`bytes` of stdout and of stderr recorded in the link (the console gets all; -1 records none)")
 	fs.Var(&f.hashAlgs, "hash", "hash `algorithm`: sha256 (default) or sha512 (repeatable)")
 	f.sign.declare(fs)
 }
@@ -140,4 +143,3 @@ func (f *recordFlags) algorithms() []string {
 	return f.hashAlgs
 }
 
-func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

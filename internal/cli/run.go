@@ -71,11 +71,12 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 	code := 0
 	if len(argv) > 0 {
 		res, runErr := runner.Run(ctx, runner.Options{
-			Argv:   argv,
-			Env:    scrubEnv(e.environ(), signer.sensitiveEnv()),
-			Stdin:  e.stdio.In,
-			Stdout: e.stdio.Out,
-			Stderr: e.stdio.Err,
+			Argv:       argv,
+			Env:        scrubEnv(e.environ(), signer.sensitiveEnv()),
+			Stdin:      e.stdio.In,
+			Stdout:     e.stdio.Out,
+			Stderr:     e.stdio.Err,
+			MaxCapture: f.maxCapture,
 		})
 		if res == nil {
 			return fmt.Errorf("run %s: %w", argv[0], runErr)

@@ -242,6 +242,6 @@ func isInputError(err error) bool {
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
-		errors.Is(err, intoto.ErrInvalid) || errors.Is(err, verify.ErrLayoutInvalid) ||
+		errors.Is(err, intoto.ErrInvalid) || errors.Is(err, verify.ErrLayoutInvalid) || errors.Is(err, verify.ErrLimit) ||
 		errors.As(err, &syntax) || errors.As(err, &typeErr)
 }

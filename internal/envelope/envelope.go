@@ -101,8 +101,8 @@ func Parse(data []byte) (*Signed, error) {
 	if len(t) == 0 || t[0] != '{' {
 		return nil, fmt.Errorf("parse envelope: %w", ErrUnknownFormat)
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
+	top, err := splitTop(data)
+	if err != nil {
 		return nil, fmt.Errorf("parse envelope: %w", err)
 	}
 	isBundle, isLegacy, isDSSE := has(top, "mediaType"), has(top, "signed"), has(top, "payload") || has(top, "payloadType")
@@ -190,6 +190,24 @@ func (s *Signed) parseDSSE(data []byte) error {
 		s.Signatures = append(s.Signatures, Signature{KeyID: sig.KeyID, Sig: b})
 	}
 	return nil
+}
+
+// splitTop decodes the members of the top-level object. The plain shape every implementation writes
+// is split in one validating pass, its values sliced from data rather than copied (a large link's
+// "signed" is most of the file); anything else is decoded by encoding/json, with the same result.
+func splitTop(data []byte) (map[string]json.RawMessage, error) {
+	if keys, vals, ok := intoto.PlainObjectMembers(data); ok {
+		top := make(map[string]json.RawMessage, len(keys))
+		for i, k := range keys {
+			top[k] = vals[i] // a repeated key keeps its last value, as in encoding/json
+		}
+		return top, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, err
+	}
+	return top, nil
 }
 
 func has(m map[string]json.RawMessage, k string) bool { _, ok := m[k]; return ok }

@@ -454,3 +454,113 @@ func lowerHex(v []byte) bool {
 	}
 	return true
 }
+
+// PlainObjectMembers splits a JSON object with the plain shape (keys and strings of printable ASCII
+// without escapes, integers, true, false, null, nesting at most 200 deep) into its members, in
+// document order: the keys, and the raw values as sub-slices of data without surrounding whitespace.
+// Keys may repeat. ok=false for anything else, valid JSON or not: the caller then decodes data with
+// encoding/json, which gives the same members for the plain shape.
+func PlainObjectMembers(data []byte) (keys []string, vals [][]byte, ok bool) {
+	s := &scanner{b: data}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return nil, nil, false
+	}
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+	} else {
+		for {
+			s.ws()
+			k, ok := s.str()
+			if !ok {
+				return nil, nil, false
+			}
+			s.ws()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return nil, nil, false
+			}
+			s.i++
+			s.ws()
+			start := s.i
+			if !s.plainValue(1) {
+				return nil, nil, false
+			}
+			keys, vals = append(keys, string(k)), append(vals, data[start:s.i:s.i])
+			s.ws()
+			if s.i >= len(s.b) {
+				return nil, nil, false
+			}
+			if s.b[s.i] == '}' {
+				s.i++
+				break
+			}
+			if s.b[s.i] != ',' {
+				return nil, nil, false
+			}
+			s.i++
+		}
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return nil, nil, false
+	}
+	return keys, vals, true
+}
+
+// plainValue moves past one value of the plain shape, validating it.
+func (s *scanner) plainValue(depth int) bool {
+	if s.i >= len(s.b) || depth > 200 {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, ok := s.str()
+		return ok
+	case c == '{' || c == '[':
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == end {
+			s.i++
+			return true
+		}
+		for {
+			s.ws()
+			if c == '{' {
+				if _, ok := s.str(); !ok {
+					return false
+				}
+				s.ws()
+				if s.i >= len(s.b) || s.b[s.i] != ':' {
+					return false
+				}
+				s.i++
+				s.ws()
+			}
+			if !s.plainValue(depth + 1) {
+				return false
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				return false
+			}
+			if s.b[s.i] == end {
+				s.i++
+				return true
+			}
+			if s.b[s.i] != ',' {
+				return false
+			}
+			s.i++
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, ok := s.integer()
+		return ok
+	}
+	return s.lit("true") || s.lit("false") || s.lit("null")
+}

@@ -1,6 +1,7 @@
 package intoto
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +19,8 @@ var fastSeeds = []string{
 	`{"_type":"link","name":"a\u0041"}`,
 	`{"_type":"link","name":"é"}`,
 	`{"_type":"link","name":"a","byproducts":{"return-value":1.5}}`,
+	`{"signed":{"a":[1,-2,true,false,null,{},[]]},"signatures":[{"keyid":"k","sig":"00"}],"signed":null}`,
+	`{"a":01}`, `{"a":[1,]}`, `{"a":{"b" 1}}`, `{"a":tru}`, `{"a":1}x`, `{"a":"\x01"}`, `{}`, `[]`,
 	`{"_type":"link","name":"a","command":"x"}`,
 	`{"_type":"link","name":"a","materials":{"a":{"sha256":"ab","sha256":"cd"}}}`,
 	`{"_type":"link","name":"a"} x`,
@@ -78,12 +81,33 @@ func checkFastLink(t *testing.T, doc string) {
 	}
 }
 
+// checkPlainMembers fails when PlainObjectMembers answers differently from encoding/json's decoding
+// into a map of raw messages (what envelope.Parse falls back to).
+func checkPlainMembers(t *testing.T, doc string) {
+	keys, vals, ok := PlainObjectMembers([]byte(doc))
+	if !ok {
+		return
+	}
+	var slow map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(doc), &slow); err != nil {
+		t.Fatalf("plain members accepted %q, encoding/json: %v", doc, err)
+	}
+	fast := map[string]json.RawMessage{}
+	for i, k := range keys {
+		fast[k] = vals[i]
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%q: plain members %q, encoding/json %q", doc, fast, slow)
+	}
+}
+
 func TestFastPathsMatchGeneric(t *testing.T) {
 	t.Parallel()
 	docs := append(append([]string{}, fastSeeds...), seedFiles(t)...)
 	for _, d := range docs {
 		checkFastCanonical(t, d)
 		checkFastLink(t, d)
+		checkPlainMembers(t, d)
 		// The payload of a legacy envelope is what both paths see in verify.
 		for _, sub := range []string{`"signed":`, `"signed": `} {
 			if i := indexOf(d, sub); i >= 0 {
@@ -112,6 +136,7 @@ func FuzzFastPaths(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc string) {
 		checkFastCanonical(t, doc)
 		checkFastLink(t, doc)
+		checkPlainMembers(t, doc)
 	})
 }
 

@@ -95,6 +95,18 @@ func TestIdentityMatch(t *testing.T) {
 			},
 		},
 		{
+			name: "a regexp that matches empty still needs the claim present",
+			id: Identity{Issuer: iss, SubjectRegexp: `.*`, Claims: map[string]ClaimMatch{
+				"build_trigger":          {Regexp: ".*"},
+				"deployment_environment": {Regexp: ".*"},
+				"token_subject":          {Exact: ""},
+			}},
+			s: ghSigner(),
+			want: []Mismatch{
+				{Field: "claims.build_trigger", Want: "/.*/", Got: "(absent)"},
+			},
+		},
+		{
 			name: "nil signer",
 			id:   Identity{Issuer: iss, Subject: "x"},
 			s:    nil,

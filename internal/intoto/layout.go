@@ -2,7 +2,6 @@ package intoto
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -125,26 +124,10 @@ func checkRules(kind, name string, lists ...[]Rule) error {
 	return nil
 }
 
+// checkIdentity is Identity.Validate: a layout whose identity sets both subject and subject_regexp
+// (Match would use the regexp alone) or names an unknown claim (which would pin nothing) is invalid.
 func checkIdentity(id *Identity) error {
-	if id.Issuer == "" {
-		return fmt.Errorf("no issuer")
-	}
-	if id.Subject == "" && id.SubjectRegexp == "" {
-		return fmt.Errorf("neither subject nor subject_regexp")
-	}
-	if id.SubjectRegexp != "" {
-		if _, err := regexp.Compile(id.SubjectRegexp); err != nil {
-			return fmt.Errorf("subject_regexp: %w", err)
-		}
-	}
-	for claim, m := range id.Claims {
-		if m.Regexp != "" {
-			if _, err := regexp.Compile(m.Regexp); err != nil {
-				return fmt.Errorf("claim %s regexp: %w", claim, err)
-			}
-		}
-	}
-	return nil
+	return id.Validate()
 }
 
 // Step returns the step called name, or nil.

@@ -156,7 +156,15 @@ func TestLayoutValidate(t *testing.T) {
 		{"empty rule", func(l *Layout) { l.Steps[1].ExpectedMaterials = append(l.Steps[1].ExpectedMaterials, Rule{}) }, "expected_materials rule 2 is empty"},
 		{"step type", func(l *Layout) { l.Steps[0].Type = "inspection" }, "_type"},
 		{"inspection empty run", func(l *Layout) { l.Inspections[0].Run = nil }, "empty run"},
-		{"identity without issuer", func(l *Layout) { l.Identities = map[string]*Identity{"ci": {Subject: "x"}} }, "no issuer"},
+		{"identity without issuer", func(l *Layout) { l.Identities = map[string]*Identity{"ci": {Subject: "x"}} }, "issuer is required"},
+		// Match would use the regexp alone and ignore the exact subject a reviewer reads.
+		{"identity with subject and subject_regexp", func(l *Layout) {
+			l.Identities = map[string]*Identity{"ci": {Issuer: "i", Subject: "x", SubjectRegexp: ".*"}}
+		}, "exclusive"},
+		// A misspelt claim would pin nothing (an exact "" matches its absence).
+		{"identity with an unknown claim", func(l *Layout) {
+			l.Identities = map[string]*Identity{"ci": {Issuer: "i", Subject: "x", Claims: map[string]ClaimMatch{"source_repo": {}}}}
+		}, "unknown claim"},
 		{"identity bad regexp", func(l *Layout) {
 			l.Identities = map[string]*Identity{"ci": {Issuer: "i", SubjectRegexp: "("}}
 		}, "subject_regexp"},

@@ -14,8 +14,10 @@ import (
 	"time"
 )
 
-// DefaultMaxCapture is the byproduct cap per stream when Options.MaxCapture is 0.
-const DefaultMaxCapture = 16 << 20
+// DefaultMaxCapture is the byproduct cap per stream when Options.MaxCapture is 0. Recorded output is
+// escaped and base64-encoded into the link several times over, so the cap bounds memory and link size;
+// the console still gets everything.
+const DefaultMaxCapture = 1 << 20
 
 // DefaultKillGrace is how long a child may take to exit after the context is cancelled and a
 // termination signal was forwarded, before it is killed.

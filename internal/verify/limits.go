@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 )
@@ -9,26 +10,33 @@ import (
 var ErrLimit = errors.New("limit exceeded")
 
 // checkJSONDepth refuses JSON nested deeper than max, before any decoder recurses into it. It scans
-// brackets outside strings; malformed JSON is left to the decoder.
+// brackets outside strings (skipped with IndexByte: they are most of a link); malformed JSON is left
+// to the decoder.
 func checkJSONDepth(data []byte, max int) error {
-	depth, inString, escaped := 0, false, false
-	for _, b := range data {
-		switch {
-		case inString && escaped:
-			escaped = false
-		case inString && b == '\\':
-			escaped = true
-		case inString && b == '"':
-			inString = false
-		case inString:
-		case b == '"':
-			inString = true
-		case b == '{' || b == '[':
+	depth := 0
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			for { // to the closing quote: one preceded by an even number of backslashes
+				j := bytes.IndexByte(data[i+1:], '"')
+				if j < 0 {
+					return nil // unterminated string
+				}
+				i += 1 + j
+				n := 0
+				for data[i-1-n] == '\\' { // stops at the opening quote at the latest
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+			}
+		case '{', '[':
 			depth++
 			if depth > max {
 				return fmt.Errorf("%w: JSON nested deeper than %d levels", ErrLimit, max)
 			}
-		case b == '}' || b == ']':
+		case '}', ']':
 			depth--
 		}
 	}

@@ -32,6 +32,10 @@ type keptLink struct {
 	identity  *intoto.Identity // the functionary's identity, for keyless links
 	keyless   *Verified        // the bundle verification, for keyless links
 	id8       string           // the <id8> of the file name, for keyless sublayout dirs
+	// subBound and subKeyed are, for a verified sublayout, its keyless links and its count of
+	// key-signed ones (nested sublayouts included), for run binding.
+	subBound []boundLink
+	subKeyed int
 }
 
 // candidate is a file from the links directory that decoded as in-toto metadata.
@@ -94,8 +98,10 @@ func (v *verification) readCandidates(ctx context.Context) ([]*candidate, error)
 		}
 		n++
 		if n > v.opts.Limits.MaxFiles {
-			v.warn("links dir %s: more than %d candidate files, the rest ignored", v.opts.LinksDir, v.opts.Limits.MaxFiles)
-			break
+			// Fail closed: ignoring the rest would let whoever can add files (junk sorting first)
+			// hide an authorized link, e.g. an honest one that disagrees with a compromised signer's.
+			return nil, fmt.Errorf("%w: links dir %s has more than %d candidate files (*.link, *.json)",
+				ErrLimit, v.opts.LinksDir, v.opts.Limits.MaxFiles)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -121,9 +127,6 @@ func (v *verification) readCandidate(name string) (*candidate, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkJSONDepth(data, v.opts.Limits.MaxJSONDepth); err != nil {
-		return nil, err
-	}
 	c, err := decodeCandidate(v.relFile(name), name, data, v.opts.Limits.MaxJSONDepth)
 	if err != nil {
 		return nil, err
@@ -136,6 +139,9 @@ func (v *verification) readCandidate(name string) (*candidate, error) {
 
 // decodeCandidate parses a file's envelope and reads which step it is evidence for.
 func decodeCandidate(file, name string, data []byte, maxJSONDepth int) (*candidate, error) {
+	if err := checkJSONDepth(data, maxJSONDepth); err != nil {
+		return nil, err
+	}
 	signed, err := envelope.Parse(data)
 	if err != nil {
 		return nil, err
@@ -148,8 +154,12 @@ func decodeCandidate(file, name string, data []byte, maxJSONDepth int) (*candida
 	if signed.Kind != envelope.Legacy && payloadType != intoto.PayloadType {
 		return nil, fmt.Errorf("payload type %q is not in-toto", payloadType)
 	}
-	if err := checkJSONDepth(payload, maxJSONDepth); err != nil {
-		return nil, err
+	// A legacy payload is a value inside data, whose depth is checked above; a DSSE or bundle
+	// payload was base64 in data, so its depth is unknown.
+	if signed.Kind != envelope.Legacy {
+		if err := checkJSONDepth(payload, maxJSONDepth); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.decode(payload); err != nil {
 		return nil, err

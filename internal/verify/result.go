@@ -24,6 +24,11 @@ type Result struct {
 	// Evidence holds, after a pass, the one link per step (and inspection) the rules were applied
 	// to, by name: what a verification summary is made from. Not part of the JSON report.
 	Evidence map[string]*intoto.Link `json:"-"`
+
+	// bound and boundKeyed are, after a pass, the keyless links of this layout and its sublayouts and
+	// the number of key-signed ones: a superlayout's run binding covers them.
+	bound      []boundLink
+	boundKeyed int
 }
 
 // LayoutInfo identifies the verified layout.

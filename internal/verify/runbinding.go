@@ -47,34 +47,55 @@ func runBindingRequested(v string) bool {
 	return true
 }
 
-// checkRunBinding refuses when the keyless links of this layout's steps do not all come from one run
-// (Options.SameRun or the layout's run_binding). Key-signed links carry no run claims and are not
-// bound (a warning says so when there are any).
-func (v *verification) checkRunBinding() *Failure {
-	files := map[string][]string{} // run key → files
-	var keys []string
-	keyed := 0
+// boundLink is a keyless link as run binding sees it: where it is and what its certificate says.
+type boundLink struct {
+	step, file, signer string
+	claims             map[string]string
+}
+
+// keylessLinks lists the keyless links this layout kept, then those its verified sublayouts kept
+// (recursively, for their delegated step): run binding covers a whole delegation, or a step replayed
+// from another run could hide inside a sublayout signed in this one. Key-signed links are counted.
+func (v *verification) keylessLinks() (out []boundLink, keyed int) {
 	for _, s := range v.layout.Steps {
 		for _, k := range v.kept[s.Name] {
 			if k.keyless == nil {
 				keyed++
-				continue
+			} else {
+				var claims map[string]string
+				if k.keyless.Signer != nil {
+					claims = k.keyless.Signer.Claims
+				}
+				out = append(out, boundLink{step: s.Name, file: k.file, signer: k.signer, claims: claims})
 			}
-			var claims map[string]string
-			if k.keyless.Signer != nil {
-				claims = k.keyless.Signer.Claims
+			for _, b := range k.subBound {
+				b.step = s.Name
+				out = append(out, b)
 			}
-			key, err := runKey(claims)
-			if err != nil {
-				f := newFailure(ErrRunBinding, StageRunBinding, s.Name, fmt.Sprintf("%s: cannot bind to a run: %v", k.file, err), err)
-				f.Signer = k.signer
-				return f
-			}
-			if _, ok := files[key]; !ok {
-				keys = append(keys, key)
-			}
-			files[key] = append(files[key], k.file)
+			keyed += k.subKeyed
 		}
+	}
+	return out, keyed
+}
+
+// checkRunBinding refuses when the keyless links of this layout's steps, sublayouts included, do not
+// all come from one run (Options.SameRun or the layout's run_binding). Key-signed links carry no run
+// claims and are not bound (a warning says so when there are any).
+func (v *verification) checkRunBinding() *Failure {
+	files := map[string][]string{} // run key → files
+	var keys []string
+	links, keyed := v.keylessLinks()
+	for _, l := range links {
+		key, err := runKey(l.claims)
+		if err != nil {
+			f := newFailure(ErrRunBinding, StageRunBinding, l.step, fmt.Sprintf("%s: cannot bind to a run: %v", l.file, err), err)
+			f.Signer = l.signer
+			return f
+		}
+		if _, ok := files[key]; !ok {
+			keys = append(keys, key)
+		}
+		files[key] = append(files[key], l.file)
 	}
 	if keyed > 0 {
 		v.warn("run binding: %d key-signed link(s) carry no run claims and are not bound", keyed)

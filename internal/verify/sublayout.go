@@ -61,6 +61,7 @@ func (v *verification) verifySublayouts(ctx context.Context) (*Failure, error) {
 				return f, nil
 			}
 			k.link = summaryLink(s.Name, stepNames(res), reduced)
+			k.subBound, k.subKeyed = res.bound, res.boundKeyed
 		}
 	}
 	return nil, nil

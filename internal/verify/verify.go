@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -288,6 +289,7 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 
 	v.res.Verified = true
 	v.res.Evidence = v.reduced
+	v.res.bound, v.res.boundKeyed = v.keylessLinks()
 	for i := range v.res.Steps {
 		v.res.Steps[i].Status = StatusPassed
 	}
@@ -328,10 +330,16 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	// Read into a buffer of the file's size (plus one byte to see EOF), not one grown by doubling:
+	// links reach tens of MB. The size is only a hint; the limit holds whatever the file does.
+	var buf bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < limit {
+		buf.Grow(int(fi.Size()) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, err
 	}
+	data := buf.Bytes()
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
 	}

@@ -86,7 +86,7 @@ func TestSigningServiceFaults(t *testing.T) {
 				} else if !containsAny(errLines[0], svc.names) {
 					t.Errorf("error %q does not name %s", errLines[0], svc.name)
 				}
-				files := harness.Glob(t, filepath.Join(links, "*")) // includes dot files? no: list them
+				files := harness.Glob(t, filepath.Join(links, "*")) // for the message; ReadDir sees dot files too
 				entries, err := os.ReadDir(links)
 				if err != nil {
 					t.Fatal(err)

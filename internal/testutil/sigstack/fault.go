@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -65,6 +66,7 @@ type Proxy struct {
 	mode    FaultMode
 	srv     *http.Server
 	release chan struct{} // closed at the end of the test to free hanging handlers
+	seen    []string      // "METHOD /path" of every request received, in order
 }
 
 // StartProxy starts a fault proxy in front of target's scheme and host.
@@ -86,6 +88,9 @@ func StartProxy(tb testing.TB, target string, mode FaultMode) *Proxy {
 	}
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(p.target) }}
 	p.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.seen = append(p.seen, r.Method+" "+r.URL.Path)
+		p.mu.Unlock()
 		switch p.Mode() {
 		case Pass:
 			rp.ServeHTTP(w, r)
@@ -133,6 +138,14 @@ func (p *Proxy) Mode() FaultMode {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.mode
+}
+
+// Requests returns "METHOD /path" of every request the proxy has received so far, in order (a
+// refused connection is no request).
+func (p *Proxy) Requests() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.seen)
 }
 
 // SetMode changes how later requests are answered.
