@@ -142,4 +142,3 @@ func (f *recordFlags) algorithms() []string {
 	}
 	return f.hashAlgs
 }
-
