@@ -394,3 +394,39 @@ func TestRecordStartStop(t *testing.T) {
 		t.Fatalf("stop without start: got exit %d %q, want 2 pointing at record start", r.code, r.err)
 	}
 }
+
+func TestCommitBinding(t *testing.T) {
+	t.Parallel()
+	c, bob := newChain(t)
+	writeLayout(t, c, bob, time.Now().Add(time.Hour), nil)
+	build := func(extra ...string) {
+		t.Helper()
+		args := append([]string{"run", "--step", "build", "--key", filepath.Join(c.keys, "bob"), "--base-path", c.work,
+			"--materials", filepath.Join(c.work, "in.txt"), "--products", c.work, "--links-dir", c.links}, extra...)
+		args = append(args, "--", "sh", "-c", "cp "+filepath.Join(c.work, "in.txt")+" "+filepath.Join(c.work, "out.txt"))
+		if r := invoke(t, nil, args...); r.code != 0 {
+			t.Fatalf("run: exit %d: %s", r.code, r.err)
+		}
+	}
+	const commit = "0123456789abcdef0123456789abcdef01234567"
+	build("--commit", commit)
+	if r := c.verify(t, "--commit", commit); r.code != ExitOK {
+		t.Fatalf("link recorded at the expected commit: got exit %d\n%s", r.code, r.out)
+	}
+	r := c.verify(t, "--commit", "fedcba9876543210fedcba9876543210fedcba98", "--json")
+	var rep struct{ Failure struct{ Stage, Reason string } }
+	if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if r.code != ExitRefused || rep.Failure.Stage != "runbinding" || !strings.Contains(rep.Failure.Reason, commit) {
+		t.Fatalf("link of another commit: got exit %d %+v, want 1 at runbinding naming %s", r.code, rep.Failure, commit)
+	}
+	build() // the same step recorded without a commit replaces the link
+	r = c.verify(t, "--commit", commit, "--json")
+	if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if r.code != ExitRefused || !strings.Contains(rep.Failure.Reason, "shows no commit") {
+		t.Fatalf("link without a commit: got exit %d %+v, want 1 saying it shows no commit", r.code, rep.Failure)
+	}
+}

@@ -172,6 +172,14 @@ func TestKeylessChainVerifies(t *testing.T) {
 	if r := k.verifyKeyless(t); r.code != ExitOK {
 		t.Fatalf("honest keyless chain: got exit %d, want 0\n%s\n%s", r.code, r.out, r.err)
 	}
+	// Both certificates carry the commit (1.13): --commit binds them without anything recorded by hand.
+	if r := k.verifyKeyless(t, "--commit", "8f5b0b7c5e1d7a9c3b2a1f0e9d8c7b6a5f4e3d2c"); r.code != ExitOK {
+		t.Fatalf("keyless chain at its commit: got exit %d\n%s", r.code, r.out)
+	}
+	r = k.verifyKeyless(t, "--commit", "1111111111111111111111111111111111111111")
+	if stage, _ := failure(t, r); r.code != ExitRefused || stage != "runbinding" {
+		t.Fatalf("keyless chain at another commit: got exit %d stage %q, want 1 runbinding", r.code, stage)
+	}
 	// Both runs agree on the commit; the GitLab config digest differs from GitHub's run: links of two
 	// platforms are never one run, so --same-run refuses this mixed chain.
 	r = k.verifyKeyless(t, "--same-run")

@@ -78,7 +78,7 @@ func recordStart(ctx context.Context, e *env, f *recordFlags, info ci.RunInfo) e
 		RunKey: info.Key(),
 		Link: &intoto.Link{
 			Type: intoto.TypeLink, Name: f.step, Command: []string{}, Materials: materials,
-			Products: intoto.Artifacts{}, ByProducts: map[string]any{}, Environment: map[string]any{},
+			Products: intoto.Artifacts{}, ByProducts: map[string]any{}, Environment: f.environment(),
 		},
 	}, "", "  ")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/runner"
+	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
 
 // recordFlags are the flags shared by run and record: what to hash and how to sign.
@@ -23,6 +24,7 @@ type recordFlags struct {
 	noDefaultEx    bool
 	quiet          bool
 	maxCapture     int64
+	commit         string
 	sign           signFlags
 }
 
@@ -58,6 +60,7 @@ func (f *recordFlags) declare(fs *flag.FlagSet) {
 	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symlinked directories (never outside the base path)")
 	fs.BoolVar(&f.normalizeEOL, "normalize-line-endings", false, "hash files with CRLF and CR turned into LF")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output while hashing")
+	fs.StringVar(&f.commit, "commit", "", "`sha` of the commit this step works on, recorded in the link (binds links whose certificates carry no commit, e.g. Tekton's; see verify --commit)")
 	fs.Int64Var(&f.maxCapture, "max-capture", runner.DefaultMaxCapture, "`bytes` of stdout and of stderr recorded in the link (the console gets all; -1 records none)")
 	fs.Var(&f.hashAlgs, "hash", "hash `algorithm`: sha256 (default) or sha512 (repeatable)")
 	f.sign.declare(fs)
@@ -141,4 +144,13 @@ func (f *recordFlags) algorithms() []string {
 		return []string{"sha256"}
 	}
 	return f.hashAlgs
+}
+
+// environment is the link's environment field: the commit, when given.
+func (f *recordFlags) environment() map[string]any {
+	env := map[string]any{}
+	if f.commit != "" {
+		env[verify.CommitEnvironmentKey] = f.commit
+	}
+	return env
 }

@@ -63,7 +63,7 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 		Command:     argv,
 		Materials:   materials,
 		ByProducts:  map[string]any{},
-		Environment: map[string]any{},
+		Environment: f.environment(),
 	}
 	if link.Command == nil {
 		link.Command = []string{}

@@ -30,6 +30,7 @@ type verifyFlags struct {
 	params            stringList
 	trustedRoot       string
 	sameRun           bool
+	commit            string
 	json              bool
 	reports           stringList
 	reportFile        string
@@ -57,6 +58,7 @@ func verifyCommand() *command {
 		fs.StringVar(&f.linksDir, "links-dir", ".", "`dir`ectory holding the links")
 		fs.Var(&f.params, "param", "layout parameter `name=value` substituted for {name} (repeatable)")
 		fs.StringVar(&f.trustedRoot, "trusted-root", "", "sigstore trusted_root.json `file` for keyless links (default: public-good via TUF)")
+		fs.StringVar(&f.commit, "commit", "", "refuse links that do not show this commit `sha` (certificate claim, else recorded by run --commit)")
 		fs.BoolVar(&f.sameRun, "same-run", false, "refuse keyless links that come from different CI runs or commits")
 		fs.BoolVar(&f.json, "json", false, "print the JSON report on stdout (same as --report json)")
 		fs.Var(&f.reports, "report", "report `format` on stdout: text (default), json, markdown or junit (repeatable with --report-file)")
@@ -64,7 +66,7 @@ func verifyCommand() *command {
 		fs.DurationVar(&f.inspectionTimeout, "inspection-timeout", verify.DefaultInspectionTimeout, "time limit of each inspection")
 		fs.StringVar(&f.workDir, "work-dir", ".", "`dir`ectory inspections run in and record")
 		fs.Int64Var(&f.limits.MaxFileSize, "max-file-size", 0, "largest link or layout file read, in `bytes` (default 64 MiB)")
-		fs.IntVar(&f.limits.MaxFiles, "max-link-files", 0, "most candidate link files read per links directory (default 10000)")
+		fs.IntVar(&f.limits.MaxFiles, "max-link-files", 0, "most candidate link files (*.link, *.json) per links directory; more is an input error (default 10000)")
 		fs.IntVar(&f.limits.MaxJSONDepth, "max-json-depth", 0, "deepest JSON nesting of a link or layout (default 64)")
 		fs.IntVar(&f.limits.MaxArtifacts, "max-artifacts", 0, "most materials plus products per link (default 1000000)")
 		fs.IntVar(&f.limits.MaxSignatures, "max-signatures", 0, "most signatures per envelope (default 64)")
@@ -91,6 +93,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 		WorkDir:           f.workDir,
 		InspectionTimeout: f.inspectionTimeout,
 		SameRun:           f.sameRun,
+		Commit:            f.commit,
 		Logger:            e.logger,
 		Limits:            f.limits,
 	}

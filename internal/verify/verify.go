@@ -51,6 +51,10 @@ type Options struct {
 	// SameRun asks that all keyless links come from one CI run (see runbinding.go). The layout can ask
 	// for it too (run_binding); either turns it on.
 	SameRun bool
+	// Commit, when set, asks that every link shows this commit: its certificate's
+	// source_repository_digest, or else the commit recorded in the link by `run --commit` (commit.go).
+	// Sublayouts are verified with the same commit.
+	Commit string
 	// Now is the time to check expiry against (default time.Now()).
 	Now time.Time
 	// Logger receives progress at debug/info level; nil discards.
@@ -86,7 +90,8 @@ func (o Options) progress(p Progress) {
 type Limits struct {
 	// MaxFileSize is the largest link or layout file read (default 64 MiB).
 	MaxFileSize int64
-	// MaxFiles is the most candidate files read from one links directory (default 10000).
+	// MaxFiles is the most candidate files one links directory may hold (default 10000); more is an
+	// error wrapping ErrLimit, not a silent cut: the files past it could be authorized links.
 	MaxFiles int
 	// MaxDepth is the deepest sublayout nesting (default 8).
 	MaxDepth int
@@ -283,6 +288,14 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 	if opts.SameRun || runBindingRequested(layout.RunBinding) {
 		v.log.Info("verifying run binding")
 		if fail := v.checkRunBinding(); fail != nil {
+			return v.res.refuse(KindStep, fail), nil, nil
+		}
+	}
+
+	// intoto-ci: commit binding.
+	if opts.Commit != "" {
+		v.log.Info("verifying commit binding", "commit", opts.Commit)
+		if fail := v.checkCommit(opts.Commit); fail != nil {
 			return v.res.refuse(KindStep, fail), nil, nil
 		}
 	}
