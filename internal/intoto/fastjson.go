@@ -18,6 +18,10 @@ type scanner struct {
 	i int
 	// valid, when set, makes artifacts refuse what Artifacts.validate would refuse.
 	valid bool
+	// shared holds the single-algorithm digest sets read so far, by algorithm and value: an artifact
+	// usually appears with the same digest among a link's materials and products, and decoded
+	// artifacts are never modified, so those entries share one Digests (and one value string).
+	shared map[string]map[string]Digests
 }
 
 func (s *scanner) ws() {
@@ -316,7 +320,6 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 		s.i++
 		return a, true
 	}
-	// Digest values repeat across materials and products of a chain: intern the strings per link.
 	for {
 		s.ws()
 		name, ok := s.str()
@@ -334,48 +337,9 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 		}
 		var d Digests
 		if !s.lit("null") {
-			if s.i >= len(s.b) || s.b[s.i] != '{' {
+			var ok bool
+			if d, ok = s.digests(); !ok {
 				return nil, false
-			}
-			s.i++
-			d = Digests{}
-			s.ws()
-			if s.i < len(s.b) && s.b[s.i] == '}' {
-				s.i++
-			} else {
-				for {
-					s.ws()
-					alg, ok := s.str()
-					if !ok {
-						return nil, false
-					}
-					s.ws()
-					if s.i >= len(s.b) || s.b[s.i] != ':' {
-						return nil, false
-					}
-					s.i++
-					s.ws()
-					v, ok := s.str()
-					if !ok {
-						return nil, false
-					}
-					if _, dup := d[string(alg)]; dup || (s.valid && (len(alg) == 0 || !lowerHex(v))) {
-						return nil, false
-					}
-					d[string(alg)] = string(v)
-					s.ws()
-					if s.i >= len(s.b) {
-						return nil, false
-					}
-					if s.b[s.i] == '}' {
-						s.i++
-						break
-					}
-					if s.b[s.i] != ',' {
-						return nil, false
-					}
-					s.i++
-				}
 			}
 		}
 		if s.valid && len(d) == 0 {
@@ -395,6 +359,85 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 		}
 		s.i++
 	}
+}
+
+// digests reads {"alg": "digest", …} with plain strings.
+func (s *scanner) digests() (Digests, bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return nil, false
+	}
+	s.i++
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return Digests{}, true
+	}
+	var d Digests
+	var alg1, v1 []byte // the first pair, kept out of a map until the set proves to be larger
+	for n := 0; ; n++ {
+		s.ws()
+		alg, ok := s.str()
+		if !ok {
+			return nil, false
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return nil, false
+		}
+		s.i++
+		s.ws()
+		v, ok := s.str()
+		if !ok {
+			return nil, false
+		}
+		if s.valid && (len(alg) == 0 || !lowerHex(v)) {
+			return nil, false
+		}
+		switch n {
+		case 0:
+			alg1, v1 = alg, v
+		case 1:
+			if string(alg) == string(alg1) {
+				return nil, false // a repeated algorithm
+			}
+			d = Digests{string(alg1): string(v1), string(alg): string(v)}
+		default:
+			if _, dup := d[string(alg)]; dup {
+				return nil, false
+			}
+			d[string(alg)] = string(v)
+		}
+		s.ws()
+		if s.i >= len(s.b) {
+			return nil, false
+		}
+		if s.b[s.i] == '}' {
+			s.i++
+			break
+		}
+		if s.b[s.i] != ',' {
+			return nil, false
+		}
+		s.i++
+	}
+	if d != nil {
+		return d, true
+	}
+	byValue := s.shared[string(alg1)]
+	if d = byValue[string(v1)]; d != nil {
+		return d, true
+	}
+	if byValue == nil {
+		if s.shared == nil {
+			s.shared = map[string]map[string]Digests{}
+		}
+		byValue = map[string]Digests{}
+		s.shared[string(alg1)] = byValue
+	}
+	value := string(v1)
+	d = Digests{string(alg1): value}
+	byValue[value] = d
+	return d, true
 }
 
 // skip moves past one value without validating it (the caller has encoding/json decode the span,
