@@ -414,7 +414,9 @@ func TestCommitBinding(t *testing.T) {
 		t.Fatalf("link recorded at the expected commit: got exit %d\n%s", r.code, r.out)
 	}
 	r := c.verify(t, "--commit", "fedcba9876543210fedcba9876543210fedcba98", "--json")
-	var rep struct{ Failure struct{ Stage, Reason string } }
+	var rep struct {
+		Failure struct{ Stage, Reason string }
+	}
 	if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
 		t.Fatal(err)
 	}

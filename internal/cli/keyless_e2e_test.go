@@ -373,3 +373,41 @@ func TestKeylessSignedLayout(t *testing.T) {
 		t.Fatalf("layout signed by another identity: got exit %d stage %q, want 1 at signature", r.code, stage)
 	}
 }
+
+func TestKeylessPrivateSigningAndRequireTlog(t *testing.T) {
+	k := newKeylessChain(t)
+	gh := k.ghIdentity()
+	k.writeKeylessLayout(t, gh, gh, "")
+	private := func(step string, extra []string, script string) result {
+		reqURL, reqTok := k.stack.GitHub.TokenRequest(oidc.GitHubClaims(oidc.GitHubOptions{}))
+		env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqTok}
+		args := append([]string{"run", "--step", step, "--signing", "keyless", "--private",
+			"--fulcio-url", k.stack.FulcioURL, "--tsa-url", k.stack.TSAURL, "--base-path", k.work,
+			"--links-dir", k.links}, extra...)
+		args = append(args, "--", "sh", "-c", "cd "+k.work+" && "+script)
+		return invoke(t, env, args...)
+	}
+	if r := private("build", []string{"--materials", filepath.Join(k.work, "in.txt"), "--products", filepath.Join(k.work, "in.txt"),
+		"--products", filepath.Join(k.work, "out.txt")}, "cp in.txt out.txt"); r.code != 0 {
+		t.Fatalf("private build: exit %d\n%s", r.code, r.err)
+	}
+	if r := private("package", []string{"--materials", filepath.Join(k.work, "in.txt"), "--materials", filepath.Join(k.work, "out.txt"),
+		"--products", k.work}, "tar czf app.tgz out.txt"); r.code != 0 {
+		t.Fatalf("private package: exit %d\n%s", r.code, r.err)
+	}
+	for _, f := range mustGlob(t, filepath.Join(k.links, "*.sigstore.json")) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(data), "tlogEntries\":[{") || strings.Contains(string(data), "logIndex") {
+			t.Fatalf("%s: a private bundle carries a transparency log entry", f)
+		}
+	}
+	if r := k.verifyKeyless(t); r.code != ExitOK {
+		t.Fatalf("private (timestamp-only) chain: got exit %d\n%s", r.code, r.out)
+	}
+	if r := k.verifyKeyless(t, "--require-tlog"); r.code != ExitRefused {
+		t.Fatalf("private chain with --require-tlog: got exit %d, want 1\n%s", r.code, r.out)
+	}
+}

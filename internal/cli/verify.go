@@ -31,6 +31,7 @@ type verifyFlags struct {
 	trustedRoot       string
 	sameRun           bool
 	commit            string
+	requireTlog       bool
 	json              bool
 	reports           stringList
 	reportFile        string
@@ -59,6 +60,7 @@ func verifyCommand() *command {
 		fs.Var(&f.params, "param", "layout parameter `name=value` substituted for {name} (repeatable)")
 		fs.StringVar(&f.trustedRoot, "trusted-root", "", "sigstore trusted_root.json `file` for keyless links (default: public-good via TUF)")
 		fs.StringVar(&f.commit, "commit", "", "refuse links that do not show this commit `sha` (certificate claim, else recorded by run --commit)")
+		fs.BoolVar(&f.requireTlog, "require-tlog", false, "refuse keyless signatures without a transparency log entry (private, timestamp-only bundles)")
 		fs.BoolVar(&f.sameRun, "same-run", false, "refuse keyless links that come from different CI runs or commits")
 		fs.BoolVar(&f.json, "json", false, "print the JSON report on stdout (same as --report json)")
 		fs.Var(&f.reports, "report", "report `format` on stdout: text (default), json, markdown or junit (repeatable with --report-file)")
@@ -143,7 +145,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 	if st, err := os.Stat(f.linksDir); err != nil || !st.IsDir() {
 		return inputErr(fmt.Errorf("links dir %s: not a readable directory", f.linksDir))
 	}
-	opts.Keyless = &lazyKeyless{trustedRoot: f.trustedRoot}
+	opts.Keyless = &lazyKeyless{trustedRoot: f.trustedRoot, requireTlog: f.requireTlog}
 
 	// With --vsa: prepare the signer before verifying (a missing key fails fast) and verify the very
 	// layout bytes whose digest the summary names.
@@ -213,6 +215,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 // Sigstore material (nor the network for the public-good root).
 type lazyKeyless struct {
 	trustedRoot string
+	requireTlog bool
 	once        sync.Once
 	v           *signing.KeylessVerifier
 	err         error
@@ -228,6 +231,9 @@ func (l *lazyKeyless) VerifyBundle(ctx context.Context, data []byte) (*verify.Ve
 		}
 		if l.err == nil {
 			l.v, l.err = signing.NewKeylessVerifier(tr)
+			if l.v != nil {
+				l.v.RequireTransparencyLog = l.requireTlog
+			}
 		}
 	})
 	if l.err != nil {

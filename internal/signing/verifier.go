@@ -37,6 +37,10 @@ type Verified struct {
 // KeylessVerifier verifies Sigstore bundles of DSSE envelopes signed with Fulcio certificates.
 type KeylessVerifier struct {
 	trusted root.TrustedMaterial
+	// RequireTransparencyLog refuses bundles without a transparency log entry. Off by default because
+	// private signing (--private) is timestamp-only by design; turn it on (verify --require-tlog) when
+	// every signature must be publicly discoverable.
+	RequireTransparencyLog bool
 }
 
 // NewKeylessVerifier verifies against trusted (a trusted_root.json from trust.LoadTrustedRoot, or the
@@ -99,6 +103,9 @@ func (v *KeylessVerifier) verifyEntity(e verify.SignedEntity) (*Verified, error)
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1), verify.WithoutStatementPredicate()}
 	if len(v.trusted.CTLogs()) > 0 {
 		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
+	}
+	if v.RequireTransparencyLog && len(tlogs) == 0 {
+		return nil, fmt.Errorf("%w: no transparency log entry, and one is required", ErrVerification)
 	}
 	if len(tlogs) > 0 {
 		opts = append(opts, verify.WithTransparencyLog(len(tlogs)))

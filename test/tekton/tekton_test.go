@@ -12,10 +12,27 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 )
 
+// Commits the example Pipeline runs at in these tests.
+const (
+	testCommit  = "0123456789abcdef0123456789abcdef01234567"
+	otherCommit = "fedcba9876543210fedcba9876543210fedcba98"
+)
+
+// pipelineRun shapes one run of the example Pipeline.
+type pipelineRun struct {
+	params  values                     // pipeline params (the stack's URLs are added); commit defaults to testCommit
+	tasks   map[string]values          // per pipeline task: params overriding what the Pipeline passes
+	between func(task, source string) // runs after each task (to tamper with the workspace)
+}
+
 // examplePipeline runs examples/tekton/pipeline.yaml task by task on a sample workspace, keyless
-// against the loopback stack with the token where the projected volume would put it. between runs
-// after each task (to tamper with the workspace). It returns the outcome of each task by name.
-func examplePipeline(t *testing.T, between func(task, source string)) map[string]stepRun {
+// against the loopback stack with the token where the projected volume would put it. It returns the
+// outcome of each task by name.
+//
+// The stack has no Kubernetes issuer, so the token is GitLab-shaped, but without its commit claims:
+// like a Kubernetes service-account certificate, the certificate then names no commit and commit
+// binding rests on the commit each run task records, which is what the Tekton resources provide.
+func examplePipeline(t *testing.T, pr pipelineRun) map[string]stepRun {
 	t.Helper()
 	stack := sigstack.Shared(t)
 	bin := binaryDir(t)
@@ -28,17 +45,24 @@ func examplePipeline(t *testing.T, between func(task, source string)) map[string
 	signLayout(t, filepath.Join(bin, "intoto-ci"), source, stack.GitLab.URL)
 
 	oidcDir := t.TempDir()
-	token := stack.GitLab.Mint(oidc.GitLabClaims(oidc.GitLabOptions{}))
+	claims := oidc.GitLabClaims(oidc.GitLabOptions{})
+	claims["sha"], claims["ci_config_sha"] = "", "" // no source_repository_digest in the certificate
+	token := stack.GitLab.Mint(claims)
 	if err := os.WriteFile(filepath.Join(oidcDir, "oidc-token"), []byte(token), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pparams, err := withDefaults(p.Spec.Params, values{
+	given := values{
 		"fulcio-url":    stack.FulcioURL,
 		"rekor-url":     stack.RekorURL,
 		"rekor-version": "2",
 		"tsa-url":       stack.TSAURL,
 		"trusted-root":  stack.TrustedRootPath,
-	})
+		"commit":        testCommit,
+	}
+	for k, v := range pr.params {
+		given[k] = v
+	}
+	pparams, err := withDefaults(p.Spec.Params, given)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,17 +70,20 @@ func examplePipeline(t *testing.T, between func(task, source string)) map[string
 	h := host{imageBin: bin, volumes: map[string]string{"sigstore-oidc": oidcDir}}
 	out := map[string]stepRun{}
 	for _, pt := range p.Spec.Tasks {
-		given, err := psc.given(pt.Params)
+		tgiven, err := psc.given(pt.Params)
 		if err != nil {
 			t.Fatalf("pipeline task %s: %v", pt.Name, err)
 		}
-		res := runTask(t, r, h, pt.TaskRef.Name, given, source)
+		for k, v := range pr.tasks[pt.Name] {
+			tgiven[k] = v
+		}
+		res := runTask(t, r, h, pt.TaskRef.Name, tgiven, source)
 		out[pt.Name] = res
 		if res.code != 0 {
 			break
 		}
-		if between != nil {
-			between(pt.Name, source)
+		if pr.between != nil {
+			pr.between(pt.Name, source)
 		}
 	}
 	return out
@@ -64,7 +91,7 @@ func examplePipeline(t *testing.T, between func(task, source string)) map[string
 
 func TestExamplePipelineVerifies(t *testing.T) {
 	t.Parallel()
-	runs := examplePipeline(t, nil)
+	runs := examplePipeline(t, pipelineRun{})
 	for _, name := range []string{"build", "package", "verify"} {
 		if got := runs[name].code; got != 0 {
 			t.Errorf("task %s exited %d, want 0\n%s", name, got, runs[name].stderr)
@@ -74,7 +101,7 @@ func TestExamplePipelineVerifies(t *testing.T) {
 
 func TestExamplePipelineRefusesTamperedProduct(t *testing.T) {
 	t.Parallel()
-	runs := examplePipeline(t, func(task, source string) {
+	runs := examplePipeline(t, pipelineRun{between: func(task, source string) {
 		if task != "build" {
 			return
 		}
@@ -86,7 +113,7 @@ func TestExamplePipelineRefusesTamperedProduct(t *testing.T) {
 		if _, err := f.WriteString("tampered\n"); err != nil {
 			t.Fatal(err)
 		}
-	})
+	}})
 	if runs["build"].code != 0 || runs["package"].code != 0 {
 		t.Fatalf("build/package exited %d/%d, want 0/0", runs["build"].code, runs["package"].code)
 	}
@@ -99,6 +126,47 @@ func TestExamplePipelineRefusesTamperedProduct(t *testing.T) {
 	}
 }
 
+// TestExamplePipelineCommitBinding: with the Pipeline's commit, verify refuses (exit 1, at the
+// runbinding stage) a link that shows another commit or none, and links verified against another
+// commit than the one they recorded.
+func TestExamplePipelineCommitBinding(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		pr   pipelineRun
+		want []string // in verify's output
+	}{
+		{"package recorded at another commit",
+			pipelineRun{tasks: map[string]values{"package": {"commit": otherCommit}}},
+			[]string{"runbinding", "package", "commit " + otherCommit, "want " + testCommit}},
+		{"build recorded no commit",
+			pipelineRun{tasks: map[string]values{"build": {"commit": ""}}},
+			[]string{"runbinding", "build", "shows no commit"}},
+		{"verify at another commit",
+			pipelineRun{tasks: map[string]values{"verify": {"commit": otherCommit}}},
+			[]string{"runbinding", "commit " + testCommit, "want " + otherCommit}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			runs := examplePipeline(t, c.pr)
+			if runs["build"].code != 0 || runs["package"].code != 0 {
+				t.Fatalf("build/package exited %d/%d, want 0/0", runs["build"].code, runs["package"].code)
+			}
+			v := runs["verify"]
+			if v.code != 1 {
+				t.Fatalf("verify exited %d, want 1 (refused)\n%s%s", v.code, v.stdout, v.stderr)
+			}
+			out := v.stdout + v.stderr
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("verify output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
 // TestBadParams: the StepActions refuse bad parameter values with exit code 2 and a message naming
 // the param, before anything runs.
 func TestBadParams(t *testing.T) {
@@ -108,6 +176,7 @@ func TestBadParams(t *testing.T) {
 	base := func() values {
 		return values{"step": "build", "image": "alpine", "command": []string{"true"}}
 	}
+	const commitMsg = "param commit must be 40 or 64 lowercase hex characters"
 	cases := []struct {
 		name    string
 		sa      string
@@ -124,6 +193,12 @@ func TestBadParams(t *testing.T) {
 		{"bad private", "intoto-ci-run", true, func(v values) { v["private"] = "yes" }, "param private must be true or false"},
 		{"verify: bad report", "intoto-ci-verify", false, func(v values) { v["report"] = "pdf" }, "param report must be text, json, markdown or junit"},
 		{"verify: bad same-run", "intoto-ci-verify", false, func(v values) { v["same-run"] = "1" }, "param same-run must be true or false"},
+		{"short commit", "intoto-ci-run", true, func(v values) { v["commit"] = "0123456" }, commitMsg},
+		{"uppercase commit", "intoto-ci-run", true, func(v values) { v["commit"] = strings.ToUpper(testCommit) }, commitMsg},
+		{"commit with a newline", "intoto-ci-run", true, func(v values) { v["commit"] = testCommit + "\n" + otherCommit }, commitMsg},
+		{"commit of 41 chars", "intoto-ci-run", true, func(v values) { v["commit"] = testCommit + "0" }, commitMsg},
+		{"verify: non-hex commit", "intoto-ci-verify", false, func(v values) { v["commit"] = "main" }, commitMsg},
+		{"verify: commit of 63 chars", "intoto-ci-verify", false, func(v values) { v["commit"] = strings.Repeat("a", 63) }, commitMsg},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
