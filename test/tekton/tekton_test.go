@@ -1,6 +1,7 @@
 package tekton
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -20,8 +21,8 @@ const (
 
 // pipelineRun shapes one run of the example Pipeline.
 type pipelineRun struct {
-	params  values                     // pipeline params (the stack's URLs are added); commit defaults to testCommit
-	tasks   map[string]values          // per pipeline task: params overriding what the Pipeline passes
+	params  values                    // pipeline params (the stack's URLs are added); commit defaults to testCommit
+	tasks   map[string]values         // per pipeline task: params overriding what the Pipeline passes
 	between func(task, source string) // runs after each task (to tamper with the workspace)
 }
 
@@ -138,13 +139,13 @@ func TestExamplePipelineCommitBinding(t *testing.T) {
 	}{
 		{"package recorded at another commit",
 			pipelineRun{tasks: map[string]values{"package": {"commit": otherCommit}}},
-			[]string{"runbinding", "package", "commit " + otherCommit, "want " + testCommit}},
+			[]string{`refused at runbinding, step "package"`, "commit " + otherCommit + " (from the link environment), want " + testCommit}},
 		{"build recorded no commit",
 			pipelineRun{tasks: map[string]values{"build": {"commit": ""}}},
-			[]string{"runbinding", "build", "shows no commit"}},
+			[]string{`refused at runbinding, step "build"`, "shows no commit"}},
 		{"verify at another commit",
 			pipelineRun{tasks: map[string]values{"verify": {"commit": otherCommit}}},
-			[]string{"runbinding", "commit " + testCommit, "want " + otherCommit}},
+			[]string{"refused at runbinding", "commit " + testCommit + " (from the link environment), want " + otherCommit}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -225,6 +226,42 @@ func TestBadParams(t *testing.T) {
 				t.Fatalf("got exit %d, stderr %q; want exit 2 and %q", res.code, res.stderr, c.want)
 			}
 		})
+	}
+}
+
+// TestCommitFlag: a valid commit (40 or 64 hex) reaches intoto-ci as --commit in both StepActions,
+// and an empty one adds no flag.
+func TestCommitFlag(t *testing.T) {
+	t.Parallel()
+	r := loadResources(t)
+	sha256Commit := strings.Repeat("ab", 32)
+	for _, sa := range []string{"intoto-ci-run", "intoto-ci-verify"} {
+		for _, commit := range []string{"", testCommit, sha256Commit} {
+			t.Run(sa+"/"+fmt.Sprint(len(commit)), func(t *testing.T) {
+				t.Parallel()
+				// A stand-in binary, both installed and in the "image", that prints its arguments.
+				binVol := t.TempDir()
+				if err := os.WriteFile(filepath.Join(binVol, "intoto-ci"), []byte("#!/bin/sh\necho \"args: $*\"\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				h := host{imageBin: binVol, volumes: map[string]string{"intoto-ci-bin": binVol, "sigstore-oidc": t.TempDir()}}
+				v := values{"step": "build", "image": "alpine", "command": []string{"true"}, "commit": commit}
+				if sa == "intoto-ci-verify" {
+					v = values{"layout": "root.layout", "commit": commit}
+				}
+				res := runStepAction(t, h, r.stepActions[sa], v)
+				if res.code != 0 {
+					t.Fatalf("exit %d, stderr %q", res.code, res.stderr)
+				}
+				has := strings.Contains(res.stdout, "--commit "+commit+" ")
+				if commit == "" {
+					has = strings.Contains(res.stdout, "--commit")
+				}
+				if has != (commit != "") {
+					t.Errorf("commit %q: intoto-ci got %q", commit, strings.TrimSpace(res.stdout))
+				}
+			})
+		}
 	}
 }
 
