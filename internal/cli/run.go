@@ -51,6 +51,11 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 	if err != nil {
 		return err
 	}
+	// Catch paths that can never be recorded before the command spends time (and before a failure
+	// could only be reported as exit 3).
+	if err := f.checkPaths(); err != nil {
+		return err
+	}
 	rec := f.recorder(e)
 	materials, err := rec.record(ctx, f.materials)
 	if err != nil {
@@ -78,11 +83,14 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 			Stderr:     e.stdio.Err,
 			MaxCapture: f.maxCapture,
 		})
-		if res == nil {
-			return fmt.Errorf("run %s: %w", argv[0], runErr)
-		}
 		if runErr != nil {
-			fmt.Fprintf(e.stdio.Err, "intoto-ci run: %s\n", oneLine(runErr.Error()))
+			// The command never started (not found, not executable): there is no step to vouch for,
+			// so no link is written; the exit code is the shell's (127 or 126).
+			code := ExitFailure
+			if res != nil {
+				code = res.ExitCode
+			}
+			return &exitError{code: code, err: runErr}
 		}
 		code = res.ExitCode
 		link.ByProducts = map[string]any{
@@ -203,6 +211,31 @@ func writeFileAtomic(path string, data []byte) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkPaths refuses material and product paths that lie outside the base path, lexically. Paths that
+// escape through symlinks are caught, and refused, when recorded.
+func (f *recordFlags) checkPaths() error {
+	base, err := filepath.Abs(f.basePath)
+	if err != nil {
+		return usagef("--base-path %q: %w", f.basePath, err)
+	}
+	for _, list := range []struct {
+		flag  string
+		paths []string
+	}{{"--materials", f.materials}, {"--products", f.products}} {
+		for _, p := range list.paths {
+			abs := p
+			if !filepath.IsAbs(abs) {
+				abs = filepath.Join(base, p)
+			}
+			rel, err := filepath.Rel(base, abs)
+			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return usagef("%s %q is outside the base path %s: artifacts are named relative to it (set --base-path)", list.flag, p, base)
+			}
+		}
 	}
 	return nil
 }
