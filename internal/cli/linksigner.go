@@ -132,7 +132,7 @@ func (s *linkSigner) writeLink(ctx context.Context, dir string, link *intoto.Lin
 		if s.flags.format == "statement" {
 			payload, err = intoto.LinkToStatement(link)
 		} else {
-			payload, err = json.Marshal(link)
+			payload, err = intoto.MarshalLink(link)
 		}
 		if err != nil {
 			return "", fmt.Errorf("encode link: %w", err)

@@ -173,11 +173,15 @@ func legacyFromTop(top map[string]json.RawMessage, data []byte) (legacyWire, err
 }
 
 func (s *Signed) parseDSSE(data []byte) error {
-	var w dsseWire
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
+	w, payload, ok := plainDSSE(data)
+	if !ok {
+		w = dsseWire{}
+		if err := json.Unmarshal(data, &w); err != nil {
+			return err
+		}
+		payload = []byte(w.Payload)
 	}
-	p, err := b64(w.Payload)
+	p, err := b64Bytes(payload)
 	if err != nil {
 		return fmt.Errorf("payload is not base64")
 	}
@@ -210,6 +214,38 @@ func splitTop(data []byte) (map[string]json.RawMessage, error) {
 	return top, nil
 }
 
+// plainDSSE decodes a DSSE envelope of the plain shape as encoding/json decodes it into a dsseWire,
+// except that the payload's base64 is returned as a sub-slice of data (w.Payload stays empty): it
+// is most of a large link, and decoding the JSON string would copy it. ok=false (a member whose
+// name differs from a field's only by case, or any decoding error) sends the caller to encoding/json.
+func plainDSSE(data []byte) (w dsseWire, payload []byte, ok bool) {
+	keys, vals, ok := intoto.PlainObjectMembers(data)
+	if !ok {
+		return w, nil, false
+	}
+	for i, k := range keys {
+		var err error
+		switch {
+		case k == "payload":
+			v := vals[i] // a plain string has no escapes: its contents are the bytes between the quotes
+			if len(v) < 2 || v[0] != '"' {
+				return w, nil, false
+			}
+			payload = v[1 : len(v)-1]
+		case k == "payloadType":
+			err = json.Unmarshal(vals[i], &w.PayloadType)
+		case k == "signatures":
+			err = json.Unmarshal(vals[i], &w.Signatures)
+		case strings.EqualFold(k, "payload") || strings.EqualFold(k, "payloadType") || strings.EqualFold(k, "signatures"):
+			return w, nil, false
+		}
+		if err != nil {
+			return w, nil, false
+		}
+	}
+	return w, payload, true
+}
+
 func has(m map[string]json.RawMessage, k string) bool { _, ok := m[k]; return ok }
 
 func btoi(b bool) int {
@@ -217,6 +253,17 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// b64Bytes is b64 of bytes.
+func b64Bytes(src []byte) ([]byte, error) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		dst := make([]byte, enc.DecodedLen(len(src)))
+		if n, err := enc.Decode(dst, src); err == nil {
+			return dst[:n], nil
+		}
+	}
+	return nil, errors.New("invalid base64")
 }
 
 // b64 decodes standard or URL-safe base64, padded or not, as the DSSE spec allows.

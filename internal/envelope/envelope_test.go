@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -375,7 +376,10 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payload":"e30=","payloadType":"x","signatures":[]}}`))
 	k := key(f, "in-toto-golang/carol.pub")
+	f.Add([]byte(`{"payloadType":"t","payload":"e30=","signatures":[{"keyid":"a","sig":"AA=="}],"payload":"e30"}`))
+	f.Add([]byte(`{"payloadType":"t","PayLoad":"e30=","payload":"","signatures":null}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkPlainDSSE(t, data)
 		s, err := Parse(data)
 		if err != nil {
 			return
@@ -383,4 +387,35 @@ func FuzzParse(f *testing.F) {
 		_ = s.VerifyKey(k)
 		_, _ = s.SignedBytes()
 	})
+}
+
+// checkPlainDSSE fails when plainDSSE answers differently from encoding/json.
+func checkPlainDSSE(t *testing.T, data []byte) {
+	w, payload, ok := plainDSSE(data)
+	if !ok {
+		return
+	}
+	var slow dsseWire
+	if err := json.Unmarshal(data, &slow); err != nil {
+		t.Fatalf("plainDSSE accepted %q, encoding/json: %v", data, err)
+	}
+	w.Payload = string(payload)
+	if !reflect.DeepEqual(w, slow) {
+		t.Fatalf("%q: plainDSSE %+v, encoding/json %+v", data, w, slow)
+	}
+}
+
+func TestPlainDSSEMatchesGeneric(t *testing.T) {
+	t.Parallel()
+	for _, v := range vectors {
+		checkPlainDSSE(t, fixture(t, v.file))
+	}
+	for _, d := range []string{
+		`{"payloadType":"t","payload":"e30=","signatures":[{"keyid":"a","sig":"AA=="}],"payload":"e30"}`,
+		`{"payloadType":"t","payload":"e30=","signatures":[{"keyid":"a","sig":"AA=="}],"signatures":[{"sig":"AB=="}]}`,
+		`{"payloadType":"t","payload":null}`,
+		`{"payloadType":1,"payload":"e30="}`,
+	} {
+		checkPlainDSSE(t, []byte(d))
+	}
 }

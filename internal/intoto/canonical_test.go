@@ -205,3 +205,29 @@ func BenchmarkCJSONLink100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodePlainLink100k decodes a link with 100k materials and 100k products, half of them
+// the same artifacts (as in a build step), indented as the peers write it.
+func BenchmarkDecodePlainLink100k(b *testing.B) {
+	l := &Link{Type: TypeLink, Name: "big", Materials: Artifacts{}, Products: Artifacts{}}
+	for i := range 100_000 {
+		d := Digests{"sha256": fmt.Sprintf("%064x", i)}
+		l.Materials[fmt.Sprintf("src/m%03d/file%07d.c", i%997, i)] = d
+		if i%2 == 0 {
+			l.Products[fmt.Sprintf("src/m%03d/file%07d.c", i%997, i)] = d
+		} else {
+			l.Products[fmt.Sprintf("obj/m%03d/file%07d.o", i%997, i)] = Digests{"sha256": fmt.Sprintf("%064x", i+1)}
+		}
+	}
+	data, err := json.MarshalIndent(l, "", " ")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := DecodePlainLink(data); !ok {
+			b.Fatal("not plain")
+		}
+	}
+}

@@ -18,10 +18,10 @@ type scanner struct {
 	i int
 	// valid, when set, makes artifacts refuse what Artifacts.validate would refuse.
 	valid bool
-	// shared holds the single-algorithm digest sets read so far, by algorithm and value: an artifact
-	// usually appears with the same digest among a link's materials and products, and decoded
-	// artifacts are never modified, so those entries share one Digests (and one value string).
-	shared map[string]map[string]Digests
+	// first is the artifact set read first (materials or products): an artifact usually appears
+	// with the same digest in both, and decoded artifacts are never modified, so the second set
+	// shares the first one's Digests (and value strings) where they are equal.
+	first Artifacts
 }
 
 func (s *scanner) ws() {
@@ -253,9 +253,15 @@ func fastDecodeLinkScan(s *scanner) (*Link, bool) {
 			if l.Materials, ok = s.artifacts(); !ok {
 				return nil, false
 			}
+			if s.first == nil {
+				s.first = l.Materials
+			}
 		case "products":
 			if l.Products, ok = s.artifacts(); !ok {
 				return nil, false
+			}
+			if s.first == nil {
+				s.first = l.Products
 			}
 		case "_type", "name":
 			v, ok := s.str()
@@ -338,7 +344,11 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 		var d Digests
 		if !s.lit("null") {
 			var ok bool
-			if d, ok = s.digests(); !ok {
+			var prev Digests
+			if s.first != nil {
+				prev = s.first[string(name)]
+			}
+			if d, ok = s.digests(prev); !ok {
 				return nil, false
 			}
 		}
@@ -361,8 +371,9 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 	}
 }
 
-// digests reads {"alg": "digest", …} with plain strings.
-func (s *scanner) digests() (Digests, bool) {
+// digests reads {"alg": "digest", …} with plain strings. It returns prev (the same artifact's
+// digests in the other set, or nil) instead of a new map when they are the same single digest.
+func (s *scanner) digests(prev Digests) (Digests, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return nil, false
 	}
@@ -400,12 +411,12 @@ func (s *scanner) digests() (Digests, bool) {
 			if string(alg) == string(alg1) {
 				return nil, false // a repeated algorithm
 			}
-			d = Digests{string(alg1): string(v1), string(alg): string(v)}
+			d = Digests{algName(alg1): string(v1), algName(alg): string(v)}
 		default:
 			if _, dup := d[string(alg)]; dup {
 				return nil, false
 			}
-			d[string(alg)] = string(v)
+			d[algName(alg)] = string(v)
 		}
 		s.ws()
 		if s.i >= len(s.b) {
@@ -423,21 +434,25 @@ func (s *scanner) digests() (Digests, bool) {
 	if d != nil {
 		return d, true
 	}
-	byValue := s.shared[string(alg1)]
-	if d = byValue[string(v1)]; d != nil {
-		return d, true
+	if len(prev) == 1 && prev[string(alg1)] == string(v1) {
+		return prev, true
 	}
-	if byValue == nil {
-		if s.shared == nil {
-			s.shared = map[string]map[string]Digests{}
-		}
-		byValue = map[string]Digests{}
-		s.shared[string(alg1)] = byValue
+	return Digests{algName(alg1): string(v1)}, true
+}
+
+// algName is string(b) without allocating a copy for the usual algorithm names.
+func algName(b []byte) string {
+	switch string(b) {
+	case "sha256":
+		return "sha256"
+	case "sha512":
+		return "sha512"
+	case "sha384":
+		return "sha384"
+	case "sha1":
+		return "sha1"
 	}
-	value := string(v1)
-	d = Digests{string(alg1): value}
-	byValue[value] = d
-	return d, true
+	return string(b)
 }
 
 // skip moves past one value without validating it (the caller has encoding/json decode the span,

@@ -184,3 +184,29 @@ func TestLinkMarshalFastPath(t *testing.T) {
 		}
 	}
 }
+
+func TestMarshalLinkIsJSONMarshal(t *testing.T) {
+	t.Parallel()
+	links := []*Link{
+		{Type: TypeLink, Name: "a"},
+		{Type: TypeLink, Name: "a<b>&c\u2028", Command: []string{"sh", "-c", "x > y && z\u2029"},
+			Materials:   Artifacts{"é/<x>": {"sha256": "ab", "sha512": "cd"}, "n": nil},
+			Products:    Artifacts{"p&q": {"sha256": "ef"}, "bad\xffutf8": {"sha256": "01"}},
+			ByProducts:  map[string]any{"stdout": "<html>\u2028", "return-value": 0},
+			Environment: map[string]any{"k": []any{"v", 1.5, nil}}},
+		{Type: TypeLink, Name: "x", Extra: map[string]json.RawMessage{"z": json.RawMessage(` { "a" : "<" } `)}},
+	}
+	for i, l := range links {
+		got, err := MarshalLink(l)
+		if err != nil {
+			t.Fatalf("link %d: MarshalLink: %v", i, err)
+		}
+		want, err := json.Marshal(l)
+		if err != nil {
+			t.Fatalf("link %d: json.Marshal: %v", i, err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("link %d: got %s, want %s", i, got, want)
+		}
+	}
+}

@@ -111,3 +111,13 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// MarshalLink returns the bytes of json.Marshal(l) without encoding/json's second pass over them
+// (it validates and compacts what MarshalJSON returns, a no-op on appendLinkJSON's output, which is
+// compact and HTML-escaped already): that pass costs as much as the encoding for a large link.
+func MarshalLink(l *Link) ([]byte, error) {
+	if len(l.Extra) != 0 {
+		return json.Marshal(l)
+	}
+	return l.MarshalJSON()
+}

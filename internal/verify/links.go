@@ -12,8 +12,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
@@ -89,25 +92,58 @@ func (v *verification) readCandidates(ctx context.Context) ([]*candidate, error)
 		}
 		return nil, fmt.Errorf("read links dir: %w", err)
 	}
-	var out []*candidate
-	n := 0
+	var names []string
 	for _, e := range entries {
 		name := e.Name()
 		if !e.Type().IsRegular() || !isCandidateName(name) {
 			continue
 		}
-		n++
-		if n > v.opts.Limits.MaxFiles {
+		if len(names) == v.opts.Limits.MaxFiles {
 			// Fail closed: ignoring the rest would let whoever can add files (junk sorting first)
 			// hide an authorized link, e.g. an honest one that disagrees with a compromised signer's.
 			return nil, fmt.Errorf("%w: links dir %s has more than %d candidate files (*.link, *.json)",
 				ErrLimit, v.opts.LinksDir, v.opts.Limits.MaxFiles)
 		}
+		names = append(names, name)
+	}
+	// Files are read and decoded by GOMAXPROCS goroutines (decoding a large link is CPU-bound) and
+	// taken in name order, so warnings and results do not depend on scheduling.
+	type read struct {
+		c    *candidate
+		err  error
+		done chan struct{}
+	}
+	reads := make([]read, len(names))
+	for i := range reads {
+		reads[i].done = make(chan struct{})
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) || ctx.Err() != nil {
+					return
+				}
+				reads[i].c, reads[i].err = v.readCandidate(names[i])
+				close(reads[i].done)
+			}
+		})
+	}
+	var out []*candidate
+	for i, name := range names {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		v.opts.progress(Progress{Stage: "reading links", Done: n, Total: len(entries)})
-		c, err := v.readCandidate(name)
+		select {
+		case <-reads[i].done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		v.opts.progress(Progress{Stage: "reading links", Done: i + 1, Total: len(entries)})
+		c, err := reads[i].c, reads[i].err
 		if err != nil {
 			if strings.Contains(name, ".link") {
 				v.warn("%s: ignored: %v", v.relFile(name), err)
@@ -133,6 +169,11 @@ func (v *verification) readCandidate(name string) (*candidate, error) {
 	}
 	if err := v.opts.Limits.checkCandidate(c); err != nil {
 		return nil, err
+	}
+	if c.link != nil && c.signed.Kind == envelope.Legacy {
+		// What a legacy signature covers, computed here in parallel rather than when the
+		// signature is checked (the result is kept in c.signed; an error is reported then).
+		c.signed.SignedBytes() //nolint:errcheck // see above
 	}
 	return c, nil
 }

@@ -3,6 +3,9 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/rules"
@@ -13,10 +16,25 @@ import (
 var ErrRules = errors.New("artifact rules not satisfied")
 
 // verifyStepRules applies every step's material rules then product rules to the reduced links
-// (stage 8, verify_all_item_rules over layout.steps).
+// (stage 8, verify_all_item_rules over layout.steps). Steps are evaluated by GOMAXPROCS goroutines
+// (the rules only read the links) and their outcomes applied in layout order up to the first
+// refusal, as if evaluated one after the other.
 func (v *verification) verifyStepRules() (*Failure, error) {
-	for _, s := range v.layout.Steps {
-		if f, err := v.verifyItemRules(KindStep, s.Name, s.ExpectedMaterials, s.ExpectedProducts); f != nil || err != nil {
+	steps := v.layout.Steps
+	outs := make([]itemOutcome, len(steps))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(steps)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(steps); i = int(next.Add(1) - 1) {
+				s := steps[i]
+				outs[i] = v.evalItemRules(KindStep, s.Name, s.ExpectedMaterials, s.ExpectedProducts)
+			}
+		})
+	}
+	wg.Wait()
+	for i, s := range steps {
+		if f, err := v.applyItemRules(KindStep, s.Name, outs[i]); f != nil || err != nil {
 			return f, err
 		}
 	}
@@ -36,11 +54,34 @@ func (v *verification) verifyInspectionRules() (*Failure, error) {
 
 // verifyItemRules applies one item's material rules then its product rules.
 func (v *verification) verifyItemRules(kind Kind, name string, materials, products []intoto.Rule) (*Failure, error) {
+	return v.applyItemRules(kind, name, v.evalItemRules(kind, name, materials, products))
+}
+
+// itemOutcome is what evalItemRules found: the rule traces, and a refusal or an error.
+type itemOutcome struct {
+	traces *RuleTraces
+	f      *Failure
+	err    error
+}
+
+// applyItemRules records an item's outcome in the result.
+func (v *verification) applyItemRules(kind Kind, name string, o itemOutcome) (*Failure, error) {
 	sr := v.res.step(kind, name)
-	traces := &RuleTraces{}
 	if sr != nil {
-		sr.Rules = traces
+		sr.Rules = o.traces
 	}
+	if o.f != nil || o.err != nil {
+		return o.f, o.err
+	}
+	if sr != nil {
+		sr.Status = StatusPassed
+	}
+	return nil, nil
+}
+
+// evalItemRules evaluates one item's material rules then its product rules. It only reads v.
+func (v *verification) evalItemRules(kind Kind, name string, materials, products []intoto.Rule) itemOutcome {
+	traces := &RuleTraces{}
 	items := make(map[string]*rules.Item, len(v.reduced))
 	for n, l := range v.reduced {
 		items[n] = &rules.Item{Name: n, Materials: l.Materials, Products: l.Products}
@@ -67,7 +108,7 @@ func (v *verification) verifyItemRules(kind Kind, name string, materials, produc
 		var re *rules.RuleError
 		if !errors.As(err, &re) {
 			// An unparsable rule in a signed layout: the layout is broken, not the supply chain.
-			return nil, fmt.Errorf("%w: %s %q: %w", ErrLayoutInvalid, kind, name, err)
+			return itemOutcome{traces: traces, err: fmt.Errorf("%w: %s %q: %w", ErrLayoutInvalid, kind, name, err)}
 		}
 		// Explain the refusal: run the refusing list again, naming what each rule consumed.
 		if named, _ := rules.Verify(item, pass.kind, pass.rules, items, rules.Options{Trace: true}); named != nil {
@@ -76,12 +117,9 @@ func (v *verification) verifyItemRules(kind Kind, name string, materials, produc
 		f := newFailure(ErrRules, StageRules, name, err.Error(), err)
 		f.Rule = re.Rule
 		f.Artifacts = re.Artifacts
-		return f, nil
+		return itemOutcome{traces: traces, f: f}
 	}
-	if sr != nil {
-		sr.Status = StatusPassed
-	}
-	return nil, nil
+	return itemOutcome{traces: traces}
 }
 
 // ruleTrace turns the engine's trace into the report's.
