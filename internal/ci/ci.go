@@ -1,7 +1,6 @@
 package ci
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -21,9 +20,6 @@ const (
 
 // PlatformEnv is the variable that selects a platform explicitly.
 const PlatformEnv = "INTOTO_CI_PLATFORM"
-
-// ErrUnsafeValue is returned when an output or environment value cannot be written safely.
-var ErrUnsafeValue = errors.New("unsafe value")
 
 // Platform is the small surface the CLI needs from the CI system it runs on.
 type Platform interface {

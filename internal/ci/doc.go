@@ -9,12 +9,14 @@
 //	GITLAB_CI=true                                 GitLab CI
 //	otherwise                                      local
 //
-// What the CLI does with it (internal/cli): build a Platform once with Detect(getenv, stdout), then
+// What the CLI does with it (internal/cli): run, record and sign build a Platform with Detect(getenv,
+// stdout), then use
 //
-//   - Error(line) for each refusal reason of verify and for a run whose link could not be written (the
-//     action.yml adds one summary ::error line of its own and writes the outputs link-path, bundle-path,
-//     artifact-name and result itself; it passes --report-file "$GITHUB_STEP_SUMMARY" for the summary);
 //   - Mask(token) for any OIDC token obtained, before anything could print it;
 //   - SecretEnv() for the variables to remove from a wrapped command's environment;
-//   - RunInfo() to name things per run and job (RunInfo.Key).
+//   - RunInfo() to bind kept unsigned and unfinished links to the job that recorded them (RunInfo.Key).
+//
+// Error, Warning, SetOutput and Summary are not called by the CLI today: on GitHub the action.yml writes
+// the ::error annotation and the outputs link-path, bundle-path, artifact-name and result itself, and
+// passes --report-file "$GITHUB_STEP_SUMMARY" for the summary.
 package ci

@@ -14,9 +14,9 @@ func New(kind Kind, getenv func(string) string, w io.Writer) Platform {
 	}
 	switch kind {
 	case GitHub:
-		return &githubPlatform{a: github.New(getenv, w), getenv: getenv}
+		return &githubPlatform{a: github.New(getenv, w)}
 	case GitLab:
-		return &plain{kind: kind, w: w, info: gitlabRunInfo(getenv), secrets: gitlabSecrets}
+		return &plain{kind: kind, w: w, info: gitlabRunInfo(getenv), secrets: gitlabSecretEnv()}
 	case Tekton:
 		return &plain{kind: kind, w: w, info: RunInfo{Platform: Tekton}}
 	default:
@@ -26,8 +26,7 @@ func New(kind Kind, getenv func(string) string, w io.Writer) Platform {
 
 // githubPlatform adapts the github package to Platform.
 type githubPlatform struct {
-	a      *github.Action
-	getenv func(string) string
+	a *github.Action
 }
 
 func (g *githubPlatform) Kind() Kind { return GitHub }
@@ -72,7 +71,10 @@ func (p *plain) Warning(msg string)          { fmt.Fprintf(p.w, "warning: %s\n",
 func (p *plain) Mask(string)                 {}
 func (p *plain) SecretEnv() []string         { return append([]string(nil), p.secrets...) }
 
-var gitlabSecrets = []string{"SIGSTORE_ID_TOKEN", "CI_JOB_TOKEN", "CI_JOB_JWT", "CI_JOB_JWT_V2", "CI_REGISTRY_PASSWORD"}
+// gitlabSecretEnv lists the variables of a GitLab job that a wrapped command must never see.
+func gitlabSecretEnv() []string {
+	return []string{"SIGSTORE_ID_TOKEN", "CI_JOB_TOKEN", "CI_JOB_JWT", "CI_JOB_JWT_V2", "CI_REGISTRY_PASSWORD"}
+}
 
 func gitlabRunInfo(getenv func(string) string) RunInfo {
 	return RunInfo{

@@ -432,3 +432,47 @@ func TestCommitBinding(t *testing.T) {
 		t.Fatalf("link without a commit: got exit %d %+v, want 1 saying it shows no commit", r.code, rep.Failure)
 	}
 }
+
+// A signed link with an object member given twice is refused, even where the signature still verifies
+// (canonical JSON keeps the last duplicate, so an unsigned first one rides along for readers that keep
+// the first).
+func TestDuplicateMemberRefused(t *testing.T) {
+	t.Parallel()
+	c, bob := newChain(t)
+	writeLayout(t, c, bob, time.Now().Add(time.Hour), nil)
+	r := invoke(t, nil, "run", "--step", "build", "--key", filepath.Join(c.keys, "bob"), "--envelope", "legacy",
+		"--base-path", c.work, "--materials", filepath.Join(c.work, "in.txt"), "--products", c.work,
+		"--links-dir", c.links, "--", "sh", "-c", "cp "+filepath.Join(c.work, "in.txt")+" "+filepath.Join(c.work, "out.txt"))
+	if r.code != 0 {
+		t.Fatalf("run: exit %d: %s", r.code, r.err)
+	}
+	if r := c.verify(t); r.code != ExitOK {
+		t.Fatalf("honest legacy link: got exit %d\n%s", r.code, r.out)
+	}
+	path := mustGlob(t, filepath.Join(c.links, "build.*.link"))[0]
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(data), `"signed":`)
+	j := strings.Index(string(data[i:]), "{")
+	if i < 0 || j < 0 {
+		t.Fatalf("not a legacy envelope: %s", data)
+	}
+	at := i + j + 1
+	forged := string(data[:at]) + `"products":{"evil.sh":{"sha256":"` + strings.Repeat("0", 64) + `"}},` + string(data[at:])
+	if err := os.WriteFile(path, []byte(forged), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := envelope.Parse([]byte(forged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.VerifyKey(bob.Public()); err != nil {
+		t.Fatalf("the forged file must still carry a valid signature for this test to mean anything: %v", err)
+	}
+	r = c.verify(t, "--json")
+	if r.code != ExitRefused || !strings.Contains(r.out, "duplicate") {
+		t.Fatalf("link with a duplicate member: got exit %d, want 1 naming the duplicate\n%s", r.code, r.out)
+	}
+}

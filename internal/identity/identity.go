@@ -44,9 +44,6 @@ type Source interface {
 // Env looks up an environment variable, like os.LookupEnv.
 type Env func(key string) (string, bool)
 
-// OSEnv is the process environment. Only main/cli should pass it; tests pass a map.
-func OSEnv() Env { return os.LookupEnv }
-
 // MapEnv is an Env over a map, for tests and for callers that scrubbed the environment.
 func MapEnv(m map[string]string) Env {
 	return func(k string) (string, bool) {
@@ -72,7 +69,8 @@ type Options struct {
 	// HTTPClient for the GitHub request; nil means a client without overall timeout (each attempt is
 	// bounded by Retry.Timeout).
 	HTTPClient *http.Client
-	// Retry bounds the GitHub request; zero fields take DefaultRetry's values.
+	// Retry bounds the GitHub request; zero fields take the defaults (4 attempts of
+	// at most 20s each, backoff from 0.5s doubling up to 8s).
 	Retry Retry
 	// Logger receives debug messages (never tokens); nil discards.
 	Logger *slog.Logger
@@ -87,21 +85,26 @@ type Retry struct {
 	MaxBackoff time.Duration
 }
 
-// DefaultRetry is used for the fields of Options.Retry left zero.
-var DefaultRetry = Retry{Attempts: 4, Timeout: 20 * time.Second, Backoff: 500 * time.Millisecond, MaxBackoff: 8 * time.Second}
+// Defaults for the fields of Options.Retry left zero.
+const (
+	defaultAttempts   = 4
+	defaultTimeout    = 20 * time.Second
+	defaultBackoff    = 500 * time.Millisecond
+	defaultMaxBackoff = 8 * time.Second
+)
 
 func (r Retry) withDefaults() Retry {
 	if r.Attempts <= 0 {
-		r.Attempts = DefaultRetry.Attempts
+		r.Attempts = defaultAttempts
 	}
 	if r.Timeout <= 0 {
-		r.Timeout = DefaultRetry.Timeout
+		r.Timeout = defaultTimeout
 	}
 	if r.Backoff <= 0 {
-		r.Backoff = DefaultRetry.Backoff
+		r.Backoff = defaultBackoff
 	}
 	if r.MaxBackoff <= 0 {
-		r.MaxBackoff = DefaultRetry.MaxBackoff
+		r.MaxBackoff = defaultMaxBackoff
 	}
 	return r
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // Public-good Sigstore endpoints, used when neither a URL nor a signing config names the service.
@@ -21,9 +23,6 @@ const (
 	PublicGoodFulcioURL = "https://fulcio.sigstore.dev"
 	PublicGoodRekorURL  = "https://rekor.sigstore.dev"
 )
-
-// InTotoPayloadType is the only DSSE payload type sigstore-go v1.3.0 verifies in a bundle.
-const InTotoPayloadType = "application/vnd.in-toto+json"
 
 // Errors naming the service that failed; Sign wraps the cause in one of them, so a message reads
 // "fulcio: …", "timestamp authority: …" or "rekor: …".
@@ -66,7 +65,8 @@ type KeylessOptions struct {
 	// URL. The Fulcio URL must then be given explicitly (flag or signing config): public-good Fulcio
 	// publishes every certificate, and so the repository names in it, to a public CT log.
 	Private bool
-	// Retry bounds every request to every service; zero fields take DefaultRetry's values.
+	// Retry bounds every request to every service; zero fields take the defaults (4 attempts
+	// of at most 30s each, backoff from 1s doubling up to 8s).
 	Retry Retry
 	// Transport carries the HTTP requests; nil means http.DefaultTransport.
 	Transport http.RoundTripper
@@ -92,7 +92,7 @@ var _ Signer = (*Keyless)(nil)
 // NewKeyless resolves the services and checks the combination; it does no network I/O.
 func NewKeyless(opts KeylessOptions) (*Keyless, error) {
 	if opts.Token == nil {
-		return nil, fmt.Errorf("keyless signing needs an identity token source")
+		return nil, errors.New("keyless signing needs an identity token source")
 	}
 	k := &Keyless{
 		token:     opts.Token,
@@ -213,8 +213,9 @@ func (k *Keyless) Services() (fulcio string, rekors []string, tsas []string) {
 // the signature with every TSA, logs it in every Rekor, and returns the Sigstore bundle v0.3 JSON.
 // An error names the failing service (ErrToken, ErrFulcio, ErrTSA, ErrRekor).
 func (k *Keyless) Sign(ctx context.Context, payloadType string, payload []byte) ([]byte, error) {
-	if payloadType != InTotoPayloadType {
-		return nil, fmt.Errorf("payload type %q: keyless bundles carry %s only", payloadType, InTotoPayloadType)
+	// intoto.PayloadType is the only DSSE payload type sigstore-go v1.3.0 verifies in a bundle.
+	if payloadType != intoto.PayloadType {
+		return nil, fmt.Errorf("payload type %q: keyless bundles carry %s only", payloadType, intoto.PayloadType)
 	}
 	tok, err := k.token.Token(ctx)
 	if err != nil {

@@ -208,7 +208,7 @@ func signWith(t testing.TB, opts KeylessOptions) ([]byte, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return k.Sign(context.Background(), InTotoPayloadType, []byte(statement))
+	return k.Sign(context.Background(), intoto.PayloadType, []byte(statement))
 }
 
 func TestSignFulcioRetriedThenOK(t *testing.T) {
@@ -354,7 +354,7 @@ func TestSignCancelledContextStopsRetries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = k.Sign(ctx, InTotoPayloadType, []byte(statement))
+	_, err = k.Sign(ctx, intoto.PayloadType, []byte(statement))
 	if !errors.Is(err, ErrFulcio) {
 		t.Fatalf("Sign() = %v, want a fulcio error", err)
 	}

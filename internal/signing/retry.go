@@ -23,21 +23,26 @@ type Retry struct {
 	MaxBackoff time.Duration
 }
 
-// DefaultRetry is used for the fields of an Options.Retry left zero.
-var DefaultRetry = Retry{Attempts: 4, Timeout: 30 * time.Second, Backoff: time.Second, MaxBackoff: 8 * time.Second}
+// Defaults for the fields of an Options.Retry left zero.
+const (
+	defaultAttempts   = 4
+	defaultTimeout    = 30 * time.Second
+	defaultBackoff    = time.Second
+	defaultMaxBackoff = 8 * time.Second
+)
 
 func (r Retry) withDefaults() Retry {
 	if r.Attempts <= 0 {
-		r.Attempts = DefaultRetry.Attempts
+		r.Attempts = defaultAttempts
 	}
 	if r.Timeout <= 0 {
-		r.Timeout = DefaultRetry.Timeout
+		r.Timeout = defaultTimeout
 	}
 	if r.Backoff <= 0 {
-		r.Backoff = DefaultRetry.Backoff
+		r.Backoff = defaultBackoff
 	}
 	if r.MaxBackoff <= 0 {
-		r.MaxBackoff = DefaultRetry.MaxBackoff
+		r.MaxBackoff = defaultMaxBackoff
 	}
 	return r
 }

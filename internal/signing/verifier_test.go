@@ -60,7 +60,7 @@ func TestVerifyVirtualSigstore(t *testing.T) {
 			if err != nil {
 				t.Fatalf("verifyEntity() = %v", err)
 			}
-			if got.PayloadType != InTotoPayloadType || string(got.Payload) != statement {
+			if got.PayloadType != intoto.PayloadType || string(got.Payload) != statement {
 				t.Errorf("payload = %s %q, want the signed statement", got.PayloadType, got.Payload)
 			}
 			if got.Signer.Subject != "build@example.com" || got.Signer.Issuer != "https://issuer.example" {
@@ -150,7 +150,7 @@ func TestVerifyPublicGoodFixture(t *testing.T) {
 	if got.Time.Year() != 2023 {
 		t.Errorf("time = %v, want the 2023 integrated time", got.Time)
 	}
-	if got.PayloadType != InTotoPayloadType || !strings.Contains(string(got.Payload), `"predicateType":"https://slsa.dev/provenance/v1"`) {
+	if got.PayloadType != intoto.PayloadType || !strings.Contains(string(got.Payload), `"predicateType":"https://slsa.dev/provenance/v1"`) {
 		t.Errorf("payload = %s %.80q…", got.PayloadType, got.Payload)
 	}
 }

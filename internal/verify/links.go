@@ -183,6 +183,9 @@ func decodeCandidate(file, name string, data []byte, maxJSONDepth int) (*candida
 	if err := checkJSONDepth(data, maxJSONDepth); err != nil {
 		return nil, err
 	}
+	if err := checkDuplicateKeys(data); err != nil {
+		return nil, err
+	}
 	signed, err := envelope.Parse(data)
 	if err != nil {
 		return nil, err
@@ -199,6 +202,9 @@ func decodeCandidate(file, name string, data []byte, maxJSONDepth int) (*candida
 	// payload was base64 in data, so its depth is unknown.
 	if signed.Kind != envelope.Legacy {
 		if err := checkJSONDepth(payload, maxJSONDepth); err != nil {
+			return nil, err
+		}
+		if err := checkDuplicateKeys(payload); err != nil {
 			return nil, err
 		}
 	}

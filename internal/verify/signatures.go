@@ -105,6 +105,11 @@ func (v *verification) verifyLayoutSignatures(ctx context.Context, data []byte) 
 		f := newFailure(ErrLayoutSignature, StageSignature, "", strings.Join(problems, "; "), causes...)
 		return nil, f, nil
 	}
+	if signed.Kind != envelope.Legacy { // a legacy payload is part of data, checked already
+		if err := checkDuplicateKeys(payload); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
+		}
+	}
 	layout, err := intoto.DecodeLayout(payload)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)

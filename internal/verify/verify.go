@@ -191,6 +191,9 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 	if err := checkJSONDepth(data, opts.Limits.MaxJSONDepth); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
 	}
+	if err := checkDuplicateKeys(data); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
+	}
 
 	// 1. Layout signatures.
 	v.log.Info("verifying layout signatures")

@@ -44,8 +44,6 @@ type Context struct {
 	RunAttempt string
 	Job        string
 	ServerURL  string
-	Workspace  string
-	ActionPath string
 }
 
 // Context reads the run context from the environment.
@@ -59,8 +57,6 @@ func (a *Action) Context() Context {
 		RunAttempt: a.getenv("GITHUB_RUN_ATTEMPT"),
 		Job:        a.getenv("GITHUB_JOB"),
 		ServerURL:  a.getenv("GITHUB_SERVER_URL"),
-		Workspace:  a.getenv("GITHUB_WORKSPACE"),
-		ActionPath: a.getenv("GITHUB_ACTION_PATH"),
 	}
 	if c.ServerURL == "" {
 		c.ServerURL = "https://github.com"
@@ -77,9 +73,6 @@ func (a *Action) Error(msg string) { a.gha.Errorf("%s", msg) }
 
 // Warning writes a ::warning annotation.
 func (a *Action) Warning(msg string) { a.gha.Warningf("%s", msg) }
-
-// Notice writes a ::notice annotation.
-func (a *Action) Notice(msg string) { a.gha.Noticef("%s", msg) }
 
 // Mask hides secret from the rest of the job's log. Each line is masked on its own, as the runner matches
 // masks line by line.
