@@ -70,16 +70,16 @@ func Lint(doc *Document, opts LintOptions) []Finding {
 	for i, s := range doc.Steps {
 		path := fmt.Sprintf("steps[%d] %s", i, s.Name)
 		l.stepFunctionaries(s, path)
-		l.rules(s.Materials, rules.Materials, path+" materials", s.Line, false)
-		l.rules(s.Products, rules.Products, path+" products", s.Line, false)
+		l.rules(s.Materials, ruleScope{kind: rules.Materials, path: path + " materials", line: s.Line})
+		l.rules(s.Products, ruleScope{kind: rules.Products, path: path + " products", line: s.Line})
 	}
 	for i, in := range doc.Inspections {
 		path := fmt.Sprintf("inspections[%d] %s", i, in.Name)
 		if len(in.Run) == 0 {
 			l.add(in.Line, path, "inspection-no-run", "inspection has no run command: verify cannot run it")
 		}
-		l.rules(in.Materials, rules.Materials, path+" materials", in.Line, true)
-		l.rules(in.Products, rules.Products, path+" products", in.Line, true)
+		l.rules(in.Materials, ruleScope{kind: rules.Materials, path: path + " materials", line: in.Line, inspection: true})
+		l.rules(in.Products, ruleScope{kind: rules.Products, path: path + " products", line: in.Line, inspection: true})
 	}
 	sort.SliceStable(l.out, func(i, j int) bool {
 		a, b := l.out[i], l.out[j]
@@ -182,7 +182,7 @@ func (l *linter) functionaries() {
 		}
 		ids[k] = name
 		if f.SubjectRegexp != "" {
-			l.pattern(f.Line, path+".subject_regexp", f.SubjectRegexp, true)
+			l.pattern(f.Line, path+".subject_regexp", f.SubjectRegexp, probeSubjects)
 			if !pinsRepository(f.Claims) {
 				l.add(f.Line, path, "broad-identity", "subject_regexp without a source_repository_uri or source_repository_identifier claim: pin the repository")
 			}
@@ -193,7 +193,7 @@ func (l *linter) functionaries() {
 				if n := f.ClaimLines[c]; n > 0 {
 					line = n
 				}
-				l.pattern(line, path+".claims."+c, re, false)
+				l.pattern(line, path+".claims."+c, re, nil)
 			}
 		}
 		if strings.HasPrefix(f.Issuer, "http://") && !isLoopback(f.Issuer) {
@@ -215,8 +215,9 @@ func pinsRepository(c map[string]intoto.ClaimMatch) bool {
 	return false
 }
 
-// pattern warns about an identity regexp that matches too much.
-func (l *linter) pattern(line int, path, re string, subject bool) {
+// pattern warns about an identity regexp that matches too much, or matches one of probes (values
+// nobody should accept by accident).
+func (l *linter) pattern(line int, path, re string, probes []string) {
 	r, err := regexp.Compile(`^(?:` + re + `)$`)
 	if err != nil {
 		return // Decode reports it
@@ -226,8 +227,8 @@ func (l *linter) pattern(line int, path, re string, subject bool) {
 	case r.MatchString("") && r.MatchString("anything at all"), trimmed == ".*", trimmed == ".+":
 		l.add(line, path, "broad-identity", "pattern %q matches any value: pin it", re)
 		return
-	case subject:
-		for _, p := range probeSubjects {
+	default:
+		for _, p := range probes {
 			if r.MatchString(p) {
 				l.add(line, path, "broad-identity", "pattern %q also matches %q: anchor it to your repository", re, p)
 				return
@@ -264,8 +265,19 @@ func (l *linter) stepFunctionaries(s *Step, path string) {
 	}
 }
 
+// ruleScope is where a rule list sits: a step's or an inspection's materials or products.
+type ruleScope struct {
+	kind rules.Kind
+	path string
+	line int // of the step or inspection, for rules without a line of their own
+	// inspection is set for an inspection's rules: they run after every step, so they may MATCH from
+	// another inspection.
+	inspection bool
+}
+
 // rules checks one rule list.
-func (l *linter) rules(list []Rule, kind rules.Kind, path string, itemLine int, inspection bool) {
+func (l *linter) rules(list []Rule, sc ruleScope) {
+	kind, path, itemLine := sc.kind, sc.path, sc.line
 	finalDisallow := false
 	for i, r := range list {
 		line := lineOr(r.Line, itemLine)
@@ -297,7 +309,7 @@ func (l *linter) rules(list []Rule, kind rules.Kind, path string, itemLine int, 
 		case rules.Match:
 			switch {
 			case l.steps[p.DestStep]:
-			case l.inspects[p.DestStep] && !inspection:
+			case l.inspects[p.DestStep] && !sc.inspection:
 				l.add(line, rp, "never-matches", "MATCH from inspection %q in a step: step rules run before inspections, so it never matches", p.DestStep)
 			case l.inspects[p.DestStep]:
 			default:

@@ -125,7 +125,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		supervise(ctx, cmd.Process, sigs, exited, grace)
+		c := &child{p: cmd.Process, sigs: sigs, exited: exited, grace: grace}
+		c.supervise(ctx)
 	}()
 	waitErr := cmd.Wait()
 	close(exited)
@@ -147,57 +148,69 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
+// child is a started command under supervision: the signals this process receives, a channel closed
+// when the child has exited, and how long it may outlive a cancellation.
+type child struct {
+	p      *os.Process
+	sigs   <-chan os.Signal
+	exited <-chan struct{}
+	grace  time.Duration
+}
+
+// signal passes s on; the child may have exited meanwhile, and there is nothing to do then.
+func (c *child) signal(s os.Signal) { _ = c.p.Signal(s) }
+
 // supervise forwards signals to the child until it exits and handles cancellation of ctx.
-func supervise(ctx context.Context, p *os.Process, sigs <-chan os.Signal, exited <-chan struct{}, grace time.Duration) {
+func (c *child) supervise(ctx context.Context) {
 	select {
-	case <-exited:
+	case <-c.exited:
 		return
-	case s := <-sigs:
-		_ = p.Signal(s) // the child may have exited meanwhile; nothing to do then
-		forward(p, sigs, exited, ctx.Done(), grace)
+	case s := <-c.sigs:
+		c.signal(s)
+		c.forward(ctx.Done())
 	case <-ctx.Done():
 		// The cancellation usually comes from the signal this process is receiving too; give it a
 		// moment to arrive so that the child gets that one, else ask politely with SIGTERM.
 		select {
-		case s := <-sigs:
-			_ = p.Signal(s)
+		case s := <-c.sigs:
+			c.signal(s)
 		case <-time.After(100 * time.Millisecond):
-			_ = p.Signal(syscall.SIGTERM)
-		case <-exited:
+			c.signal(syscall.SIGTERM)
+		case <-c.exited:
 			return
 		}
-		killAfter(p, sigs, exited, grace)
+		c.killAfter()
 	}
 }
 
 // forward keeps forwarding signals until the child exits or done is closed (never, if nil); then it
 // kills the child if it outlives the grace period.
-func forward(p *os.Process, sigs <-chan os.Signal, exited, done <-chan struct{}, grace time.Duration) {
+func (c *child) forward(done <-chan struct{}) {
 	for {
 		select {
-		case <-exited:
+		case <-c.exited:
 			return
-		case s := <-sigs:
-			_ = p.Signal(s)
+		case s := <-c.sigs:
+			c.signal(s)
 		case <-done:
-			killAfter(p, sigs, exited, grace)
+			c.killAfter()
 			return
 		}
 	}
 }
 
 // killAfter forwards signals for the grace period, then kills the child if it is still running.
-func killAfter(p *os.Process, sigs <-chan os.Signal, exited <-chan struct{}, grace time.Duration) {
-	t := time.NewTimer(grace)
+func (c *child) killAfter() {
+	t := time.NewTimer(c.grace)
 	defer t.Stop()
 	for {
 		select {
-		case <-exited:
+		case <-c.exited:
 			return
-		case s := <-sigs:
-			_ = p.Signal(s)
+		case s := <-c.sigs:
+			c.signal(s)
 		case <-t.C:
-			_ = p.Kill()
+			_ = c.p.Kill()
 			return
 		}
 	}
