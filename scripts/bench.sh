@@ -28,7 +28,7 @@ args=(-intoto-ci "$out/intoto-ci" -scale "${BENCH_SCALE:-1}" -runs "${BENCH_RUNS
 # own. The test TestKeylessRoundTrips proves one request per service; this prints what they cost.
 if [ "${BENCH_KEYLESS:-1}" = 1 ] && [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
   echo
-  echo "keyless signing on the loopback stack (median of ${BENCH_RUNS:-3}+ signatures):"
+  echo "keyless signing on the loopback stack (mean of ${BENCH_RUNS:-3} signatures each):"
   unshare -n bash -c 'ip link set lo up; GOFLAGS=-mod=mod GOPROXY=off go test -run "^$" -bench KeylessSign \
     -benchtime "${BENCH_RUNS:-3}x" -count 1 ./internal/signing' | grep -E '^Benchmark' || true
 fi
