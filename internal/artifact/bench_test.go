@@ -150,3 +150,14 @@ func BenchmarkReadBigFiles(b *testing.B) { benchmarkRead(b, "big") }
 // with other recorders on the same files).
 func BenchmarkRecordDir(b *testing.B) { benchmarkRecord(b, "env", Options{}) }
 func BenchmarkReadDir(b *testing.B)   { benchmarkRead(b, "env") }
+
+func BenchmarkExcludeDefaults(b *testing.B) {
+	e := newExcluder(defaultExcludePatterns())
+	parts := []string{"src", "internal", "artifact", "record_test.go"}
+	anc := e.ancestorsOf(parts[:3])
+	for b.Loop() {
+		if e.matchIn(anc, parts, false) {
+			b.Fatal("excluded")
+		}
+	}
+}

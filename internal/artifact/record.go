@@ -15,11 +15,9 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
-// DefaultExcludePatterns are in-toto-python's default exclude patterns (settings.ARTIFACT_EXCLUDE_PATTERNS).
-var defaultExcludePatterns = []string{"*.link*", ".git", "*.pyc", "*~"}
-
-// DefaultExcludes returns in-toto-python's default exclude patterns: *.link*, .git, *.pyc, *~.
-func DefaultExcludes() []string { return slices.Clone(defaultExcludePatterns) }
+// defaultExcludePatterns returns in-toto-python's default exclude patterns
+// (settings.ARTIFACT_EXCLUDE_PATTERNS): *.link*, .git, *.pyc, *~.
+func defaultExcludePatterns() []string { return []string{"*.link*", ".git", "*.pyc", "*~"} }
 
 // maxWorkers caps Options.Workers.
 const maxWorkers = 256
@@ -178,7 +176,7 @@ func newRecorder(opts Options) (*recorder, error) {
 	r.base, r.realBase = abs, real
 	var patterns []string
 	if opts.DefaultExcludes {
-		patterns = append(patterns, defaultExcludePatterns...)
+		patterns = append(patterns, defaultExcludePatterns()...)
 	}
 	patterns = append(patterns, opts.Excludes...)
 	r.excl = newExcluder(patterns)

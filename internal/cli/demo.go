@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +29,7 @@ func demoCommand() *command {
 			return err
 		}
 		if _, err := exec.LookPath("tar"); err != nil {
-			return fmt.Errorf("the demo packages with tar, which is not on PATH")
+			return errors.New("the demo packages with tar, which is not on PATH")
 		}
 		root := *dir
 		if root == "" {
@@ -45,16 +47,10 @@ func demoCommand() *command {
 	return c
 }
 
-// demo drives the real commands (the same dispatch as the command line) in a directory of its own.
-type demo struct {
-	ctx  context.Context
-	e    *env
-	root string
-}
-
-// cmd runs one intoto-ci command as a user would type it, echoing it first, and returns its exit code.
-func (d *demo) cmd(workdir string, args ...string) int {
-	fmt.Fprintf(d.e.stdio.Out, "\n$ (cd %s && intoto-ci %s)\n", filepath.Base(workdir), strings.Join(args, " "))
+// demoCmd runs one intoto-ci command as a user would type it (the same dispatch as the command line),
+// echoing it first, and returns its exit code.
+func demoCmd(ctx context.Context, e *env, workdir string, args ...string) int {
+	fmt.Fprintf(e.stdio.Out, "\n$ (cd %s && intoto-ci %s)\n", filepath.Base(workdir), strings.Join(args, " "))
 	// Commands take paths relative to their working directory; the demo passes absolute ones instead
 	// of changing the process's directory.
 	for i, a := range args {
@@ -62,11 +58,11 @@ func (d *demo) cmd(workdir string, args ...string) int {
 			args[i] = filepath.Join(workdir, a[1:])
 		}
 	}
-	return mainEnv(d.ctx, args, d.e)
+	return mainEnv(ctx, args, e)
 }
 
+// runDemo drives the real commands in root, a directory of its own.
 func runDemo(ctx context.Context, e *env, root string) error {
-	d := &demo{ctx: ctx, e: e, root: root}
 	out := e.stdio.Out
 	keys := filepath.Join(root, "keys")
 	work := filepath.Join(root, "project")
@@ -81,7 +77,7 @@ func runDemo(ctx context.Context, e *env, root string) error {
 	fmt.Fprintln(out, "alice owns the layout; bob writes the code; carl packages it. Nothing leaves this machine.")
 
 	for _, who := range []string{"alice", "bob", "carl"} {
-		if code := d.cmd(keys, "key", "generate", "--type", "ed25519", "-o", "@"+who); code != 0 {
+		if code := demoCmd(ctx, e, keys, "key", "generate", "--type", "ed25519", "-o", "@"+who); code != 0 {
 			return fmt.Errorf("generate key %s: exit %d", who, code)
 		}
 	}
@@ -129,7 +125,7 @@ func runDemo(ctx context.Context, e *env, root string) error {
 		return err
 	}
 	fmt.Fprintln(out, "\nalice writes root.layout and signs it:")
-	if code := d.cmd(root, "sign", "--file", "@root.layout", "--key", filepath.Join(keys, "alice")); code != 0 {
+	if code := demoCmd(ctx, e, root, "sign", "--file", "@root.layout", "--key", filepath.Join(keys, "alice")); code != 0 {
 		return fmt.Errorf("sign layout: exit %d", code)
 	}
 
@@ -137,13 +133,13 @@ func runDemo(ctx context.Context, e *env, root string) error {
 	if err := os.WriteFile(filepath.Join(work, "foo.py"), []byte("print('hello from the demo')\n"), 0o644); err != nil {
 		return err
 	}
-	if code := d.cmd(work, "run", "--step", "write-code", "--key", filepath.Join(keys, "bob"),
+	if code := demoCmd(ctx, e, work, "run", "--step", "write-code", "--key", filepath.Join(keys, "bob"),
 		"--base-path", work, "--products", "@foo.py", "--links-dir", links, "--no-command"); code != 0 {
 		return fmt.Errorf("run write-code: exit %d", code)
 	}
 
 	fmt.Fprintln(out, "\ncarl packages it; intoto-ci runs tar and records what went in and out:")
-	if code := d.cmd(work, append([]string{"run", "--step", "package", "--key", filepath.Join(keys, "carl"),
+	if code := demoCmd(ctx, e, work, append([]string{"run", "--step", "package", "--key", filepath.Join(keys, "carl"),
 		"--base-path", work, "--materials", "@foo.py", "--products", "@foo.py", "--products", "@foo.tar.gz",
 		"--links-dir", links, "--"}, packageCmd...)...); code != 0 {
 		return fmt.Errorf("run package: exit %d", code)
@@ -159,7 +155,7 @@ func runDemo(ctx context.Context, e *env, root string) error {
 	fmt.Fprintln(out, "\nThe release gate verifies the chain before publishing foo.tar.gz:")
 	verifyArgs := []string{"verify", "--layout", layoutPath, "--layout-key", filepath.Join(keys, "alice.pub"),
 		"--links-dir", links, "--work-dir", final}
-	if code := d.cmd(final, verifyArgs...); code != ExitOK {
+	if code := demoCmd(ctx, e, final, verifyArgs...); code != ExitOK {
 		return fmt.Errorf("the honest chain was refused (exit %d)", code)
 	}
 
@@ -174,10 +170,10 @@ func runDemo(ctx context.Context, e *env, root string) error {
 	if out, err := exec.CommandContext(ctx, "tar", "-C", evil, "-czf", filepath.Join(final, "foo.tar.gz"), "foo.py").CombinedOutput(); err != nil {
 		return fmt.Errorf("build the tampered package: %w: %s", err, out)
 	}
-	for _, f := range []string{"foo.py"} {
-		os.Remove(filepath.Join(final, f))
+	if err := os.Remove(filepath.Join(final, "foo.py")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
-	code := d.cmd(final, verifyArgs...)
+	code := demoCmd(ctx, e, final, verifyArgs...)
 	if code != ExitRefused {
 		return fmt.Errorf("the tampered chain was not refused (exit %d): this is a bug", code)
 	}

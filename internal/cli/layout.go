@@ -87,6 +87,15 @@ func readLayoutYAML(path string) (*layout.Document, *intoto.Layout, error) {
 	return doc, l, nil
 }
 
+// encodeLayout is the unsigned layout file that layout build writes and layout sign signs.
+func encodeLayout(l *intoto.Layout) ([]byte, error) {
+	data, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode layout: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
 func isYAML(path string) bool {
 	ext := strings.ToLower(filepath.Ext(path))
 	return ext == ".yaml" || ext == ".yml"
@@ -111,11 +120,10 @@ func layoutBuild(e *env, args []string) error {
 	for _, f := range layout.Lint(doc, layout.LintOptions{}) {
 		fmt.Fprintf(e.stdio.Err, "%s: warning: %s\n", pos[0], f)
 	}
-	data, err := json.MarshalIndent(l, "", "  ")
+	data, err := encodeLayout(l)
 	if err != nil {
 		return err
 	}
-	data = append(data, '\n')
 	if out == "-" {
 		_, err := e.stdio.Out.Write(data)
 		return err
@@ -156,7 +164,7 @@ func layoutSign(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		data, err := json.MarshalIndent(l, "", "  ")
+		data, err := encodeLayout(l)
 		if err != nil {
 			return err
 		}
@@ -164,7 +172,7 @@ func layoutSign(ctx context.Context, e *env, args []string) error {
 		if target == "" {
 			target = filepath.Join(filepath.Dir(*file), "root.layout")
 		}
-		if err := writeFileAtomic(target, append(data, '\n')); err != nil {
+		if err := writeFileAtomic(target, data); err != nil {
 			return err
 		}
 		*file, *output = target, ""
@@ -346,12 +354,7 @@ func readEvidence(dir string) ([]*layout.Evidence, []string, error) {
 		if err != nil {
 			continue // not in-toto metadata
 		}
-		var l *intoto.Link
-		if intoto.IsStatement(signed.Payload) {
-			l, err = intoto.StatementToLink(signed.Payload)
-		} else {
-			l, err = intoto.DecodeLink(signed.Payload)
-		}
+		l, err := decodeLinkPayload(signed.Payload)
 		if err != nil {
 			continue // a layout (sublayout) or another document
 		}

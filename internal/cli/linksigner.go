@@ -6,19 +6,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"github.com/sigstore/sigstore-go/pkg/bundle"
 
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/identity"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/signing"
-	"github.com/intoto-ci/intoto-ci/internal/trust"
 )
 
 // linkSigner turns a link into a signed file: DSSE or legacy envelope with keys, or a Sigstore bundle.
@@ -33,7 +29,7 @@ type linkSigner struct {
 
 // newLinkSigner prepares signing before the step runs, so a missing key or token source fails fast,
 // before the command spends time, and so the token variables are known and can be scrubbed.
-func newLinkSigner(ctx context.Context, e *env, f *signFlags) (*linkSigner, error) {
+func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 	mode, err := f.mode()
 	if err != nil {
 		return nil, err
@@ -181,21 +177,9 @@ func (s *linkSigner) signKeyless(ctx context.Context, dir, step string, payload 
 // signature of the same evidence replaces its file, while two matrix legs (or jobs) that recorded
 // different artifacts, or two signers, never share a name.
 func keylessLinkName(step string, bundleJSON, payload []byte) (string, error) {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(bundleJSON); err != nil {
-		return "", fmt.Errorf("read signed bundle: %w", err)
-	}
-	vc, err := b.VerificationContent()
+	signer, err := bundleSigner(bundleJSON)
 	if err != nil {
 		return "", fmt.Errorf("read signed bundle: %w", err)
-	}
-	cert := vc.Certificate()
-	if cert == nil {
-		return "", errors.New("read signed bundle: no certificate")
-	}
-	signer, err := trust.SignerIdentity(cert)
-	if err != nil {
-		return "", err
 	}
 	pd := sha256.Sum256(payload)
 	id := sha256.Sum256([]byte(signer.Subject + "\n" + hex.EncodeToString(pd[:])))
@@ -210,6 +194,9 @@ type unsignedLink struct {
 	RunKey      string `json:"run_key"`
 	PayloadType string `json:"payloadType"`
 	Payload     string `json:"payload"`
+
+	path    string // the file it was read from
+	payload []byte // Payload decoded
 }
 
 const unsignedType = "intoto-ci/unsigned-link/v1"
@@ -227,24 +214,24 @@ func keepUnsigned(dir, step string, info ci.RunInfo, payload []byte) (string, er
 		Payload:     base64.StdEncoding.EncodeToString(payload),
 	}, "", "  ")
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("encode unsigned link: %w", err)
 	}
 	path := unsignedLinkPath(dir, step)
 	return path, writeFileAtomic(path, data)
 }
 
-func readUnsigned(path string) (*unsignedLink, []byte, error) {
+func readUnsigned(path string) (*unsignedLink, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("read unsigned link: %w", err)
 	}
 	var u unsignedLink
 	if err := json.Unmarshal(data, &u); err != nil || u.Type != unsignedType {
-		return nil, nil, fmt.Errorf("%s: not an unsigned link kept by intoto-ci run", path)
+		return nil, fmt.Errorf("%s: not an unsigned link kept by intoto-ci run", path)
 	}
-	payload, err := base64.StdEncoding.DecodeString(u.Payload)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: payload: %w", path, err)
+	if u.payload, err = base64.StdEncoding.DecodeString(u.Payload); err != nil {
+		return nil, fmt.Errorf("%s: payload: %w", path, err)
 	}
-	return &u, payload, nil
+	u.path = path
+	return &u, nil
 }

@@ -66,7 +66,7 @@ func recordStart(ctx context.Context, e *env, f *recordFlags, info ci.RunInfo) e
 		return usagef("record start records materials; give --products to record stop")
 	}
 	// Fail now, not after the step, if signing cannot work.
-	if _, err := newLinkSigner(ctx, e, &f.sign); err != nil {
+	if _, err := newLinkSigner(e, &f.sign); err != nil {
 		return err
 	}
 	materials, err := f.recorder(e).record(ctx, f.materials)
@@ -82,7 +82,7 @@ func recordStart(ctx context.Context, e *env, f *recordFlags, info ci.RunInfo) e
 		},
 	}, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("encode unfinished link: %w", err)
 	}
 	path := unfinishedPath(f.linksDir, f.step)
 	if err := writeFileAtomic(path, data); err != nil {
@@ -104,14 +104,17 @@ func recordStop(ctx context.Context, e *env, f *recordFlags, info ci.RunInfo) er
 		return inputErr(err)
 	}
 	var u unfinishedLink
-	if err := json.Unmarshal(data, &u); err != nil || u.Type != unfinishedType || u.Link == nil {
+	if err := json.Unmarshal(data, &u); err != nil {
+		return inputErr(fmt.Errorf("%s: not an unfinished link written by 'record start': %w", path, err))
+	}
+	if u.Type != unfinishedType || u.Link == nil {
 		return inputErr(fmt.Errorf("%s: not an unfinished link written by 'record start'", path))
 	}
 	if u.RunKey != info.Key() {
 		return usagef("%s was started in another job (%s, this is %s): a link may only be finished by the job that saw the step",
 			path, u.RunKey, info.Key())
 	}
-	signer, err := newLinkSigner(ctx, e, &f.sign)
+	signer, err := newLinkSigner(e, &f.sign)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func runCommand() *command {
 // The wrapped command's exit code is what the caller gets, unless the command succeeded and the link could
 // not be signed or written (exit 3: a green job without its link would be unverifiable).
 func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
-	signer, err := newLinkSigner(ctx, e, &f.sign)
+	signer, err := newLinkSigner(e, &f.sign)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/intoto-ci/intoto-ci/internal/ci"
@@ -49,10 +50,10 @@ func runSign(ctx context.Context, e *env, f *signFlags, file, output string) err
 		return inputErr(err)
 	}
 	// A link that run kept unsigned after a failed keyless signature.
-	if u, payload, err := readUnsigned(file); err == nil {
-		return signUnsigned(ctx, e, f, file, u, payload)
+	if u, err := readUnsigned(file); err == nil {
+		return signUnsigned(ctx, e, f, u)
 	}
-	signer, err := newLinkSigner(ctx, e, f)
+	signer, err := newLinkSigner(e, f)
 	if err != nil {
 		return err
 	}
@@ -131,7 +132,8 @@ func writeSigned(e *env, path string, data []byte) error {
 
 // signUnsigned signs a link that run kept after its keyless signature failed — only in the job that
 // recorded it.
-func signUnsigned(ctx context.Context, e *env, f *signFlags, file string, u *unsignedLink, payload []byte) error {
+func signUnsigned(ctx context.Context, e *env, f *signFlags, u *unsignedLink) error {
+	file, payload := u.path, u.payload
 	if f.signing == "key" || len(f.keys) > 0 {
 		return usagef("%s was recorded for keyless signing: sign it with --signing keyless", file)
 	}
@@ -143,7 +145,7 @@ func signUnsigned(ctx context.Context, e *env, f *signFlags, file string, u *uns
 		return usagef("%s was recorded by another job (%s, this is %s): only the job that saw a step may sign it",
 			file, u.RunKey, here)
 	}
-	signer, err := newLinkSigner(ctx, e, f)
+	signer, err := newLinkSigner(e, f)
 	if err != nil {
 		return err
 	}
@@ -178,16 +180,20 @@ func linkFromFile(path string) (*intoto.Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var l *intoto.Link
-	if intoto.IsStatement(s.Payload) {
-		l, err = intoto.StatementToLink(s.Payload)
-	} else {
-		l, err = intoto.DecodeLink(s.Payload)
-	}
+	l, err := decodeLinkPayload(s.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return l, nil
+}
+
+// decodeLinkPayload reads a signed payload that is either a v0.9 link or a Statement with a link
+// predicate.
+func decodeLinkPayload(payload []byte) (*intoto.Link, error) {
+	if intoto.IsStatement(payload) {
+		return intoto.StatementToLink(payload)
+	}
+	return intoto.DecodeLink(payload)
 }
 
 func matchProductsCommand() *command {
@@ -238,7 +244,7 @@ func matchProductsCommand() *command {
 			}
 		}
 		report := func(label string, names []string) {
-			sortStrings(names)
+			sort.Strings(names)
 			for _, n := range names {
 				fmt.Fprintf(e.stdio.Out, "%s %s\n", label, n)
 			}

@@ -159,7 +159,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 			return inputErr(err)
 		}
 		opts.Layout = data
-		if vsaSigner, err = newLinkSigner(ctx, e, &f.vsa.sign); err != nil {
+		if vsaSigner, err = newLinkSigner(e, &f.vsa.sign); err != nil {
 			return err
 		}
 	}
