@@ -51,7 +51,10 @@ func encodeDSSE(payloadType string, payload []byte, sigs []sigWire) ([]byte, err
 	b = append(b, "{\n \"payload\": \""...)
 	b = base64.StdEncoding.AppendEncode(b, payload)
 	b = append(b, "\",\n \"payloadType\": "...)
-	b = appendPrettyString(b, payloadType)
+	b, err := appendPrettyString(b, payloadType)
+	if err != nil {
+		return nil, err
+	}
 	if sigs == nil {
 		return append(b, ",\n \"signatures\": null\n}\n"...), nil
 	}
@@ -65,9 +68,13 @@ func encodeDSSE(payloadType string, payload []byte, sigs []sigWire) ([]byte, err
 			b = append(b, ',')
 		}
 		b = append(b, "\n  {\n   \"keyid\": "...)
-		b = appendPrettyString(b, s.KeyID)
+		if b, err = appendPrettyString(b, s.KeyID); err != nil {
+			return nil, err
+		}
 		b = append(b, ",\n   \"sig\": "...)
-		b = appendPrettyString(b, s.Sig)
+		if b, err = appendPrettyString(b, s.Sig); err != nil {
+			return nil, err
+		}
 		b = append(b, "\n  }"...)
 	}
 	return append(b, "\n ]\n}\n"...), nil
@@ -75,19 +82,19 @@ func encodeDSSE(payloadType string, payload []byte, sigs []sigWire) ([]byte, err
 
 // appendPrettyString appends s as pretty encodes it (encoding/json without HTML escaping): printable
 // ASCII is copied, anything else goes through encoding/json itself.
-func appendPrettyString(b []byte, s string) []byte {
+func appendPrettyString(b []byte, s string) ([]byte, error) {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
 			raw, err := pretty(s)
-			if err != nil { // a string always encodes
-				panic(err)
+			if err != nil {
+				return nil, err
 			}
-			return append(b, bytes.TrimSuffix(raw, []byte("\n"))...)
+			return append(b, bytes.TrimSuffix(raw, []byte("\n"))...), nil
 		}
 	}
 	b = append(b, '"')
 	b = append(b, s...)
-	return append(b, '"')
+	return append(b, '"'), nil
 }
 
 // SignLegacy wraps the JSON document signed in a legacy in-toto envelope signed by every key (once per

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // github fetches a token from the GitHub Actions OIDC endpoint:
@@ -123,10 +124,17 @@ func (g *github) once(ctx context.Context) (string, error) {
 	return v.Value, nil
 }
 
+// excerpt quotes the start of a server's reply in an error, with anything unprintable (newlines, escape
+// sequences that could forge log lines or CI workflow commands) replaced.
 func excerpt(b []byte) string {
-	s := strings.TrimSpace(string(b))
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}
-	return s
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return '?'
+	}, s)
 }
