@@ -46,8 +46,8 @@ type Options struct {
 	// directory is not descended into. "!" re-includes; the last matching pattern wins.
 	Excludes []string
 	// DefaultExcludes adds in-toto-python's defaults (*.link*, .git, *.pyc, *~) before Excludes.
-	// Python drops its defaults when --exclude is given; a CLI matching it sets this only when
-	// no Excludes were given.
+	// (Python drops its defaults when --exclude is given; the intoto-ci CLI keeps them unless
+	// --no-default-excludes is given, so that links never record each other by accident.)
 	DefaultExcludes bool
 	// ExcludeDirs are directories (absolute or relative to BasePath) never recorded, e.g. the links dir.
 	// One that is the base itself is ignored: excluding it would record nothing.
