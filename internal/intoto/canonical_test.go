@@ -209,6 +209,30 @@ func BenchmarkCJSONLink100k(b *testing.B) {
 // BenchmarkDecodePlainLink100k decodes a link with 100k materials and 100k products, half of them
 // the same artifacts (as in a build step), indented as the peers write it.
 func BenchmarkDecodePlainLink100k(b *testing.B) {
+	data := bigLinkJSON(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := DecodePlainLink(data); !ok {
+			b.Fatal("not plain")
+		}
+	}
+}
+
+// BenchmarkDecodePlainLinkCompact100k is BenchmarkDecodePlainLink100k into ArtifactSets.
+func BenchmarkDecodePlainLinkCompact100k(b *testing.B) {
+	data := bigLinkJSON(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, _, ok := DecodePlainLinkCompact(data); !ok {
+			b.Fatal("not plain")
+		}
+	}
+}
+
+func bigLinkJSON(b *testing.B) []byte {
+	b.Helper()
 	l := &Link{Type: TypeLink, Name: "big", Materials: Artifacts{}, Products: Artifacts{}}
 	for i := range 100_000 {
 		d := Digests{"sha256": fmt.Sprintf("%064x", i)}
@@ -223,11 +247,5 @@ func BenchmarkDecodePlainLink100k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, ok := DecodePlainLink(data); !ok {
-			b.Fatal("not plain")
-		}
-	}
+	return data
 }

@@ -22,6 +22,10 @@ type scanner struct {
 	// with the same digest in both, and decoded artifacts are never modified, so the second set
 	// shares the first one's Digests (and value strings) where they are equal.
 	first Artifacts
+	// compact, when set, decodes materials and products into sets[0] and sets[1] (ArtifactSet)
+	// and leaves the link's maps nil.
+	compact bool
+	sets    [2]ArtifactSet
 }
 
 func (s *scanner) ws() {
@@ -250,6 +254,12 @@ func fastDecodeLinkScan(s *scanner) (*Link, bool) {
 		s.ws()
 		switch linkFields[f] {
 		case "materials":
+			if s.compact {
+				if s.sets[0], ok = s.artifactSet(); !ok {
+					return nil, false
+				}
+				break
+			}
 			if l.Materials, ok = s.artifacts(); !ok {
 				return nil, false
 			}
@@ -257,6 +267,12 @@ func fastDecodeLinkScan(s *scanner) (*Link, bool) {
 				s.first = l.Materials
 			}
 		case "products":
+			if s.compact {
+				if s.sets[1], ok = s.artifactSet(); !ok {
+					return nil, false
+				}
+				break
+			}
 			if l.Products, ok = s.artifacts(); !ok {
 				return nil, false
 			}
@@ -369,6 +385,94 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 		}
 		s.i++
 	}
+}
+
+// artifactSet is artifacts in compact form; null is the empty set. It refuses what artifacts
+// refuses and, with s.valid, what Artifacts.validate refuses.
+func (s *scanner) artifactSet() (ArtifactSet, bool) {
+	if s.lit("null") {
+		return ArtifactSet{}, true
+	}
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return ArtifactSet{}, false
+	}
+	s.i++
+	b := artifactSetBuilder{sorted: true}
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return b.build()
+	}
+	for {
+		s.ws()
+		name, ok := s.str()
+		if !ok {
+			return ArtifactSet{}, false
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' || (s.valid && len(name) == 0) {
+			return ArtifactSet{}, false
+		}
+		s.i++
+		s.ws()
+		var d Digest
+		if s.lit("null") {
+			if s.valid {
+				return ArtifactSet{}, false
+			}
+			d = NewDigest(nil)
+		} else if d, ok = s.digestCompact(); !ok {
+			return ArtifactSet{}, false
+		}
+		b.add(name, d)
+		s.ws()
+		if s.i >= len(s.b) {
+			return ArtifactSet{}, false
+		}
+		if s.b[s.i] == '}' {
+			s.i++
+			return b.build()
+		}
+		if s.b[s.i] != ',' {
+			return ArtifactSet{}, false
+		}
+		s.i++
+	}
+}
+
+// digestCompact reads a digest set: {"sha256": "<64 lowercase hex>"} directly, anything else
+// through digests.
+func (s *scanner) digestCompact() (Digest, bool) {
+	start := s.i
+	if s.i < len(s.b) && s.b[s.i] == '{' {
+		s.i++
+		s.ws()
+		if k, ok := s.str(); ok && string(k) == "sha256" {
+			s.ws()
+			if s.i < len(s.b) && s.b[s.i] == ':' {
+				s.i++
+				s.ws()
+				if v, ok := s.str(); ok {
+					s.ws()
+					if s.i < len(s.b) && s.b[s.i] == '}' {
+						if d, ok := sha256Digest(v); ok {
+							s.i++
+							return d, true
+						}
+					}
+				}
+			}
+		}
+	}
+	s.i = start
+	m, ok := s.digests(nil)
+	if !ok {
+		return Digest{}, false
+	}
+	if s.valid && len(m) == 0 {
+		return Digest{}, false
+	}
+	return NewDigest(m), true
 }
 
 // digests reads {"alg": "digest", …} with plain strings. It returns prev (the same artifact's

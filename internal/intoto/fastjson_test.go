@@ -137,6 +137,7 @@ func FuzzFastPaths(f *testing.F) {
 		checkFastCanonical(t, doc)
 		checkFastLink(t, doc)
 		checkPlainMembers(t, doc)
+		checkPlainCompact(t, doc)
 	})
 }
 
@@ -166,6 +167,58 @@ func TestDecodePlainLinkValidates(t *testing.T) {
 		}
 		if !reflect.DeepEqual(l, g) {
 			t.Fatalf("%q: plain %+v, generic %+v", d, l, g)
+		}
+		checkCompact(t, d, l)
+	}
+}
+
+// checkPlainCompact checks that DecodePlainLinkCompact accepts what DecodePlainLink accepts, with the
+// same result.
+func checkPlainCompact(t *testing.T, doc string) {
+	t.Helper()
+	l, ok := DecodePlainLink([]byte(doc))
+	if _, _, _, okc := DecodePlainLinkCompact([]byte(doc)); okc != ok {
+		t.Fatalf("%q: plain ok=%v, compact ok=%v", doc, ok, okc)
+	}
+	if ok {
+		checkCompact(t, doc, l)
+	}
+}
+
+// checkCompact checks that DecodePlainLinkCompact agrees with DecodePlainLink's result l.
+func checkCompact(t *testing.T, doc string, l *Link) {
+	t.Helper()
+	c, m, p, ok := DecodePlainLinkCompact([]byte(doc))
+	if !ok {
+		t.Fatalf("%q: plain ok, compact not", doc)
+	}
+	if c.Materials != nil || c.Products != nil {
+		t.Fatalf("%q: compact link has artifact maps", doc)
+	}
+	c.Materials, c.Products = l.Materials, l.Products
+	if !reflect.DeepEqual(c, l) {
+		t.Fatalf("%q: compact %+v, plain %+v", doc, c, l)
+	}
+	for _, x := range []struct {
+		set ArtifactSet
+		a   Artifacts
+	}{{m, l.Materials}, {p, l.Products}} {
+		if x.set.Len() != len(x.a) {
+			t.Fatalf("%q: compact has %d artifacts, plain %d", doc, x.set.Len(), len(x.a))
+		}
+		for i, name := range x.set.Names() {
+			if i > 0 && x.set.Name(i-1) >= name {
+				t.Fatalf("%q: compact names not sorted", doc)
+			}
+			if !reflect.DeepEqual(x.set.Digest(i).Digests(), x.a[name]) {
+				t.Fatalf("%q: %q: compact %v, plain %v", doc, name, x.set.Digest(i).Digests(), x.a[name])
+			}
+			if !x.set.Digest(i).Equal(NewDigest(x.a[name])) {
+				t.Fatalf("%q: %q: compact digest differs from NewDigest", doc, name)
+			}
+		}
+		if len(x.a) > 0 && !reflect.DeepEqual(x.set.Artifacts(), x.a) {
+			t.Fatalf("%q: round trip differs", doc)
 		}
 	}
 }

@@ -55,6 +55,17 @@ func DecodePlainLink(data []byte) (l *Link, ok bool) {
 	return l, true
 }
 
+// DecodePlainLinkCompact is DecodePlainLink with the artifacts in compact form: the link's
+// Materials and Products are nil, and its materials and products are returned as sets.
+func DecodePlainLinkCompact(data []byte) (l *Link, materials, products ArtifactSet, ok bool) {
+	s := &scanner{b: data, valid: true, compact: true}
+	l, ok = fastDecodeLinkScan(s)
+	if !ok || l.Type != TypeLink || l.Name == "" {
+		return nil, ArtifactSet{}, ArtifactSet{}, false
+	}
+	return l, s.sets[0], s.sets[1], true
+}
+
 func (a Artifacts) validate() error {
 	// Check without sorting first: only a refusal needs the first bad name in order.
 	ok := true

@@ -1,0 +1,190 @@
+package intoto
+
+import (
+	"encoding/hex"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Digest is one artifact's digest set in compact form. The usual set, exactly {"sha256": 64
+// lowercase hex digits}, is held as the raw 32 bytes; any other set (more algorithms, another
+// algorithm, upper case, odd lengths, not hex, empty or nil) is held as given, so comparisons keep
+// python's dict semantics: the same algorithms with the same, case-sensitive, values.
+type Digest struct {
+	sha256 [32]byte
+	// other points to the digest set when it is not the canonical sha256 one (the map may be nil,
+	// for a null digest set); nil for the canonical one.
+	other *Digests
+}
+
+// NewDigest returns the compact form of d.
+func NewDigest(d Digests) Digest {
+	if len(d) == 1 {
+		if v, ok := d["sha256"]; ok {
+			if dg, ok := sha256Digest([]byte(v)); ok {
+				return dg
+			}
+		}
+	}
+	return Digest{other: &d}
+}
+
+// sha256Digest returns the canonical form of a sha256 value, if v is 64 lowercase hex digits.
+func sha256Digest(v []byte) (Digest, bool) {
+	var dg Digest
+	if len(v) != 64 || !lowerHex(v) {
+		return dg, false
+	}
+	if _, err := hex.Decode(dg.sha256[:], v); err != nil {
+		return dg, false
+	}
+	return dg, true
+}
+
+// Equal is python's dict equality of the two digest sets.
+func (d Digest) Equal(o Digest) bool {
+	if d.other == nil && o.other == nil {
+		return d.sha256 == o.sha256
+	}
+	if d.other == nil || o.other == nil {
+		return false // a canonical set never equals a non-canonical one
+	}
+	return maps.Equal(*d.other, *o.other)
+}
+
+// Digests returns the digest set as a map (a new one for the canonical form).
+func (d Digest) Digests() Digests {
+	if d.other != nil {
+		return *d.other
+	}
+	return Digests{"sha256": hex.EncodeToString(d.sha256[:])}
+}
+
+// ArtifactSet is a set of artifacts in compact form: names sorted (byte order) and unique, each
+// with its Digest. It is what link decoding produces for verification and what the rules read; the
+// zero value is the empty set. An ArtifactSet is never modified once built.
+type ArtifactSet struct {
+	names []string
+	digs  []Digest
+}
+
+// NewArtifactSet returns the compact form of a.
+func NewArtifactSet(a Artifacts) ArtifactSet {
+	names := make([]string, 0, len(a))
+	for name := range a {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	digs := make([]Digest, len(names))
+	for i, name := range names {
+		digs[i] = NewDigest(a[name])
+	}
+	return ArtifactSet{names: names, digs: digs}
+}
+
+// Len is the number of artifacts.
+func (s ArtifactSet) Len() int { return len(s.names) }
+
+// Names returns the sorted names. The slice is shared: do not modify it.
+func (s ArtifactSet) Names() []string { return s.names }
+
+// Name returns the i-th name.
+func (s ArtifactSet) Name(i int) string { return s.names[i] }
+
+// Digest returns the i-th artifact's digest.
+func (s ArtifactSet) Digest(i int) Digest { return s.digs[i] }
+
+// Index returns the position of name, if the set holds it.
+func (s ArtifactSet) Index(name string) (int, bool) {
+	i := sort.SearchStrings(s.names, name)
+	return i, i < len(s.names) && s.names[i] == name
+}
+
+// Artifacts returns the set as the map model.
+func (s ArtifactSet) Artifacts() Artifacts {
+	a := make(Artifacts, len(s.names))
+	for i, name := range s.names {
+		a[name] = s.digs[i].Digests()
+	}
+	return a
+}
+
+// Cursor looks names up in an ArtifactSet, fastest when they come in ascending order (a merge):
+// each lookup gallops forward from the previous one.
+type Cursor struct {
+	set ArtifactSet
+	pos int
+}
+
+// NewCursor returns a cursor at the start of s.
+func NewCursor(s ArtifactSet) *Cursor { return &Cursor{set: s} }
+
+// Find returns the position of name, if the set holds it.
+func (c *Cursor) Find(name string) (int, bool) {
+	names := c.set.names
+	lo := 0
+	if c.pos > 0 && c.pos <= len(names) && names[c.pos-1] < name {
+		lo = c.pos
+	}
+	hi, step := lo, 1
+	for hi < len(names) && names[hi] < name {
+		lo = hi + 1
+		hi += step
+		step *= 2
+	}
+	hi = min(hi, len(names))
+	i := lo + sort.SearchStrings(names[lo:hi], name)
+	c.pos = i
+	return i, i < len(names) && names[i] == name
+}
+
+// artifactSetBuilder collects decoded artifacts: names into one arena, digests compact.
+type artifactSetBuilder struct {
+	arena  []byte
+	ends   []int
+	digs   []Digest
+	sorted bool
+}
+
+func (b *artifactSetBuilder) add(name []byte, d Digest) {
+	if n := len(b.ends); n > 0 && b.sorted {
+		start := 0
+		if n > 1 {
+			start = b.ends[n-2]
+		}
+		b.sorted = string(b.arena[start:b.ends[n-1]]) < string(name)
+	}
+	b.arena = append(b.arena, name...)
+	b.ends = append(b.ends, len(b.arena))
+	b.digs = append(b.digs, d)
+}
+
+// build returns the set; ok=false if a name repeats.
+func (b *artifactSetBuilder) build() (ArtifactSet, bool) {
+	all := string(b.arena) // one allocation for every name
+	names := make([]string, len(b.ends))
+	start := 0
+	for i, end := range b.ends {
+		names[i] = all[start:end]
+		start = end
+	}
+	s := ArtifactSet{names: names, digs: b.digs}
+	if !b.sorted {
+		idx := make([]int, len(names))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(x, y int) int { return strings.Compare(names[x], names[y]) })
+		s.names = make([]string, len(names))
+		s.digs = make([]Digest, len(names))
+		for i, j := range idx {
+			s.names[i], s.digs[i] = names[j], b.digs[j]
+			if i > 0 && s.names[i] == s.names[i-1] {
+				return ArtifactSet{}, false
+			}
+		}
+	}
+	return s, true
+}
