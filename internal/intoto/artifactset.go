@@ -140,6 +140,32 @@ func (c *Cursor) Find(name string) (int, bool) {
 	return i, i < len(names) && names[i] == name
 }
 
+// FindBytes is Find for a name given as bytes, without converting it to a string.
+func (c *Cursor) FindBytes(name []byte) (int, bool) {
+	names := c.set.names
+	lo := 0
+	if c.pos > 0 && c.pos <= len(names) && names[c.pos-1] < string(name) {
+		lo = c.pos
+	}
+	hi, step := lo, 1
+	for hi < len(names) && names[hi] < string(name) {
+		lo = hi + 1
+		hi += step
+		step *= 2
+	}
+	hi = min(hi, len(names))
+	for lo < hi { // first position in [lo, hi) whose name is >= name
+		m := int(uint(lo+hi) >> 1)
+		if names[m] < string(name) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	c.pos = lo
+	return lo, lo < len(names) && names[lo] == string(name)
+}
+
 // artifactSetBuilder collects decoded artifacts: names into one arena, digests compact.
 type artifactSetBuilder struct {
 	arena  []byte

@@ -102,7 +102,9 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte{0xff, 0x10, 0x33, 0x47, 0x90, 0x21, 0x05, 0x77, 0x81, 0x13, 0x42, 0x07})
 	names := []string{"a", "b", "a.go", "src/a", "src/a.go", "src/x/b.go", "out/a", "out/src/a", "src//a",
 		"src\\a", "/a", "é", "a b", "src/", "lib/b"}
-	digs := []intoto.Digests{{"sha256": "aa"}, {"sha256": "bb"}, {"sha256": "aa", "sha512": "cc"}, {}}
+	h := func(c string) string { return strings.Repeat(c, 64) }
+	digs := []intoto.Digests{{"sha256": "aa"}, {"sha256": "bb"}, {"sha256": "aa", "sha512": "cc"}, {},
+		{"sha256": h("a")}, {"sha256": h("b")}, {"sha256": h("A")}, {"sha256": h("a"), "sha512": "cc"}, {"sha512": h("a")}}
 	pats := []string{"*", "*.go", "a", "src/*", "?", "[ab]", "[!a]*", "*/*", "é", "*a*", "[b-a]", "src"}
 	prefixes := []string{"", "src", "src/", "out", "s\\rc", "/"}
 	steps := []string{"build", "self", "missing"}
@@ -167,6 +169,18 @@ func FuzzVerify(f *testing.F) {
 		}
 		if diff := cmp.Diff(wantQ, gotQ, cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("Verify(%q, %v) queues (-reference +got):\n%s", rs, kind, diff)
+		}
+		// The same with the items in compact form.
+		compact := func(it *Item) *Item {
+			return NewItem(it.Name, intoto.NewArtifactSet(it.Materials), intoto.NewArtifactSet(it.Products))
+		}
+		itemC := compact(item)
+		trC, errC := Verify(itemC, kind, rs, map[string]*Item{"self": itemC, "build": compact(links["build"])}, Options{Trace: true})
+		if (err == nil) != (errC == nil) || err != nil && err.Error() != errC.Error() {
+			t.Fatalf("Verify(%q): maps %v, compact %v", rs, err, errC)
+		}
+		if diff := cmp.Diff(tr, trC, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("Verify(%q) traces (-maps +compact):\n%s", rs, diff)
 		}
 		// Deterministic, and the same verdict without tracing.
 		tr2, err2 := Verify(item, kind, rs, links, Options{})

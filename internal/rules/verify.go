@@ -3,32 +3,58 @@ package rules
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
-// Item is the evidence of one step or inspection: its name and the artifacts it reported.
+// Item is the evidence of one step or inspection: its name and the artifacts it reported, as maps
+// (Materials, Products) or, built by NewItem, in compact form.
 type Item struct {
 	Name      string
 	Materials intoto.Artifacts
 	Products  intoto.Artifacts
+	// sets, when NewItem built the item, holds its materials and products (the maps are nil).
+	sets *[2]intoto.ArtifactSet
+}
+
+// NewItem returns an item whose artifacts are given in compact form, which Verify reads without
+// converting them.
+func NewItem(name string, materials, products intoto.ArtifactSet) *Item {
+	return &Item{Name: name, sets: &[2]intoto.ArtifactSet{materials, products}}
 }
 
 // Artifacts returns the item's materials or products (nil for a nil item or an invalid kind).
 func (it *Item) Artifacts(k Kind) intoto.Artifacts {
-	if it == nil {
+	if it == nil || (k != Materials && k != Products) {
 		return nil
 	}
-	switch k {
-	case Materials:
-		return it.Materials
-	case Products:
-		return it.Products
+	if it.sets != nil {
+		return it.Set(k).Artifacts()
 	}
-	return nil
+	if k == Materials {
+		return it.Materials
+	}
+	return it.Products
+}
+
+// Set returns the item's materials or products in compact form (built from the maps unless NewItem
+// built the item; empty for a nil item or an invalid kind).
+func (it *Item) Set(k Kind) intoto.ArtifactSet {
+	if it == nil || (k != Materials && k != Products) {
+		return intoto.ArtifactSet{}
+	}
+	if it.sets != nil {
+		if k == Materials {
+			return it.sets[0]
+		}
+		return it.sets[1]
+	}
+	if k == Materials {
+		return intoto.NewArtifactSet(it.Materials)
+	}
+	return intoto.NewArtifactSet(it.Products)
 }
 
 // Options tune Verify.
@@ -117,11 +143,6 @@ func (e *RuleError) Unwrap() error {
 	return ErrDisallowed
 }
 
-type entry struct {
-	name string
-	dig  intoto.Digests
-}
-
 // Verify applies rules, in order, to item's materials (kind Materials, the step's
 // expected_materials) or products (kind Products, expected_products), exactly as
 // in-toto-python's verify_item_rules does.
@@ -144,7 +165,8 @@ func Verify(item *Item, kind Kind, rules []intoto.Rule, links map[string]*Item, 
 	if err != nil {
 		return nil, fmt.Errorf("step %q expected_%s: %w", item.Name, kind, err)
 	}
-	v := &verifier{item: item, kind: kind, links: links, trace: opts.Trace, src: item.Artifacts(kind)}
+	v := &verifier{item: item, kind: kind, links: links, trace: opts.Trace}
+	v.src = v.set(item, kind)
 	return v.run(parsed)
 }
 
@@ -153,22 +175,41 @@ type verifier struct {
 	kind  Kind
 	links map[string]*Item
 	trace bool
-	src   intoto.Artifacts
+	src   intoto.ArtifactSet
+	// sets caches the compact form of items built from maps, for this call.
+	sets map[*Item]*[2]intoto.ArtifactSet
 
-	queue    []entry
+	queue    []int32  // positions in src, ascending: the queue is always sorted by name
 	consumed []string // names consumed by the current rule, Options.Trace only
 	buf      []byte
 }
 
+// set returns it's materials or products in compact form.
+func (v *verifier) set(it *Item, k Kind) intoto.ArtifactSet {
+	if it.sets != nil {
+		return it.Set(k)
+	}
+	s, ok := v.sets[it]
+	if !ok {
+		if v.sets == nil {
+			v.sets = map[*Item]*[2]intoto.ArtifactSet{}
+		}
+		s = &[2]intoto.ArtifactSet{intoto.NewArtifactSet(it.Materials), intoto.NewArtifactSet(it.Products)}
+		v.sets[it] = s
+	}
+	if k == Materials {
+		return s[0]
+	}
+	return s[1]
+}
+
 func (v *verifier) run(parsed []*Parsed) (*Trace, error) {
 	tr := &Trace{Step: v.item.Name, Kind: v.kind, Entries: make([]TraceEntry, 0, len(parsed))}
-	v.queue = make([]entry, 0, len(v.src))
-	for name, dig := range v.src {
-		v.queue = append(v.queue, entry{name, dig})
+	v.queue = make([]int32, v.src.Len())
+	for i := range v.queue {
+		v.queue[i] = int32(i)
 	}
 	if v.trace {
-		// Sorted once; every later pass keeps the order, so consumed lists come out sorted.
-		slices.SortFunc(v.queue, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 		tr.Queue = v.names()
 	}
 	for i, p := range parsed {
@@ -179,24 +220,22 @@ func (v *verifier) run(parsed []*Parsed) (*Trace, error) {
 		case Match:
 			v.match(p)
 		case Allow:
-			v.consume(p.glob, func(entry) bool { return true })
-		case Create:
-			v.consume(p.glob, func(e entry) bool {
-				_, inM := v.item.Materials[e.name]
-				_, inP := v.item.Products[e.name]
-				return inP && !inM
-			})
-		case Delete:
-			v.consume(p.glob, func(e entry) bool {
-				_, inM := v.item.Materials[e.name]
-				_, inP := v.item.Products[e.name]
-				return inM && !inP
-			})
-		case Modify:
-			v.consume(p.glob, func(e entry) bool {
-				m, inM := v.item.Materials[e.name]
-				pr, inP := v.item.Products[e.name]
-				return inM && inP && !digestsEqual(m, pr)
+			v.consume(p.glob, func(int32) bool { return true })
+		case Create, Delete, Modify:
+			mats, prods := v.set(v.item, Materials), v.set(v.item, Products)
+			mc, pc := intoto.NewCursor(mats), intoto.NewCursor(prods)
+			typ := p.Type
+			v.consume(p.glob, func(e int32) bool {
+				name := v.src.Name(int(e))
+				mi, inM := mc.Find(name)
+				pi, inP := pc.Find(name)
+				switch typ {
+				case Create:
+					return inP && !inM
+				case Delete:
+					return inM && !inP
+				}
+				return inM && inP && !mats.Digest(mi).Equal(prods.Digest(pi))
 			})
 		case Disallow:
 			refused = v.matching(p.glob)
@@ -237,71 +276,52 @@ func (v *verifier) refusal(i int, p *Parsed, names []string) error {
 func (v *verifier) names() []string {
 	out := make([]string, len(v.queue))
 	for i, e := range v.queue {
-		out[i] = e.name
+		out[i] = v.src.Name(int(e))
 	}
 	return out
 }
 
 // consume removes the queued names that match g and satisfy ok, keeping the queue's order.
-func (v *verifier) consume(g *Glob, ok func(entry) bool) {
+func (v *verifier) consume(g *Glob, ok func(int32) bool) {
 	all := g.MatchesAll()
 	w := 0
 	for _, e := range v.queue {
-		if (all || g.Match(e.name)) && ok(e) {
+		if name := v.src.Name(int(e)); (all || g.Match(name)) && ok(e) {
 			if v.trace {
-				v.consumed = append(v.consumed, e.name)
+				v.consumed = append(v.consumed, name)
 			}
 			continue
 		}
 		v.queue[w] = e
 		w++
 	}
-	clear(v.queue[w:])
 	v.queue = v.queue[:w]
 }
 
-// matching returns the sorted queued names that match g, or nil.
+// matching returns the queued names that match g (sorted, as the queue is), or nil.
 func (v *verifier) matching(g *Glob) []string {
-	var out []string
 	if g.MatchesAll() {
 		if len(v.queue) == 0 {
 			return nil
 		}
-		out = v.names()
-	} else {
-		for _, e := range v.queue {
-			if g.Match(e.name) {
-				out = append(out, e.name)
-			}
+		return v.names()
+	}
+	var out []string
+	for _, e := range v.queue {
+		if name := v.src.Name(int(e)); g.Match(name) {
+			out = append(out, name)
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
 func (v *verifier) queued(name string) bool {
-	for _, e := range v.queue {
-		if e.name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// digestsEqual is python's dict equality of two digest sets: the same algorithms with the
-// same (case-sensitive) values. The usual single-algorithm case avoids hashing.
-func digestsEqual(a, b intoto.Digests) bool {
-	if len(a) != len(b) {
+	i, ok := v.src.Index(name)
+	if !ok {
 		return false
 	}
-	if len(a) == 1 {
-		for ka, va := range a {
-			for kb, vb := range b {
-				return va == vb && ka == kb
-			}
-		}
-	}
-	return maps.Equal(a, b)
+	_, ok = slices.BinarySearch(v.queue, int32(i))
+	return ok
 }
 
 // normPrefix is python's os.path.join(prefix, "").replace("\\", "/").
@@ -344,10 +364,13 @@ func (v *verifier) match(p *Parsed) {
 	if dest == nil {
 		return // no link for that step: consumes nothing
 	}
-	dst := dest.Artifacts(p.DestKind)
-	if len(dst) == 0 {
+	dst := v.set(dest, p.DestKind)
+	if dst.Len() == 0 {
 		return
 	}
+	// Queued names come in ascending order, and so do their destination names when the prefixes
+	// are plain: the cursor makes the lookups a merge.
+	cur := intoto.NewCursor(dst)
 	var srcNorm, dstNorm string
 	if p.SourcePrefix != "" {
 		srcNorm = normPrefix(p.SourcePrefix)
@@ -363,7 +386,8 @@ func (v *verifier) match(p *Parsed) {
 	var other map[string]struct{}
 	w := 0
 	for _, e := range v.queue {
-		path := e.name
+		name := v.src.Name(int(e))
+		path := name
 		if srcNorm != "" {
 			if !strings.HasPrefix(path, srcNorm) {
 				v.queue[w] = e
@@ -377,32 +401,33 @@ func (v *verifier) match(p *Parsed) {
 			w++
 			continue
 		}
-		srcName, srcDig := e.name, e.dig
+		srcName, srcDig := name, v.src.Digest(int(e))
 		if p.SourcePrefix != "" && !plainPath(path) {
 			srcName = pyJoin(p.SourcePrefix, path)
-			srcDig, ok = v.src[srcName]
+			i, ok := v.src.Index(srcName)
 			if !ok {
 				v.queue[w] = e
 				w++
 				continue
 			}
+			srcDig = v.src.Digest(i)
 		}
-		var d intoto.Digests
+		var di int
 		switch {
 		case p.DestPrefix == "":
-			d, ok = dst[path]
+			di, ok = cur.Find(path)
 		case plainPath(path):
 			v.buf = append(append(v.buf[:0], dstNorm...), path...)
-			d, ok = dst[string(v.buf)]
+			di, ok = cur.FindBytes(v.buf)
 		default:
-			d, ok = dst[pyJoin(p.DestPrefix, path)]
+			di, ok = cur.Find(pyJoin(p.DestPrefix, path))
 		}
-		if !ok || !digestsEqual(srcDig, d) {
+		if !ok || !srcDig.Equal(dst.Digest(di)) {
 			v.queue[w] = e
 			w++
 			continue
 		}
-		if srcName != e.name {
+		if srcName != name {
 			if other == nil {
 				other = map[string]struct{}{}
 			}
@@ -412,14 +437,13 @@ func (v *verifier) match(p *Parsed) {
 			continue
 		}
 		if v.trace {
-			v.consumed = append(v.consumed, e.name)
+			v.consumed = append(v.consumed, name)
 		}
 	}
-	clear(v.queue[w:])
 	v.queue = v.queue[:w]
 	if len(other) > 0 {
-		v.consume(CompileGlob("*"), func(e entry) bool {
-			_, hit := other[e.name]
+		v.consume(CompileGlob("*"), func(e int32) bool {
+			_, hit := other[v.src.Name(int(e))]
 			return hit
 		})
 	}
