@@ -146,15 +146,15 @@ func subjectNames(s []vsaSubject) string {
 
 // finalProducts lists the artifacts produced by the steps and consumed by none, sorted by name.
 func finalProducts(res *verify.Result) []vsaSubject {
-	var steps []*intoto.Link
+	var steps []*verify.Evidence
 	for _, s := range res.Steps {
 		if s.Kind == verify.KindStep && res.Evidence[s.Name] != nil {
 			steps = append(steps, res.Evidence[s.Name])
 		}
 	}
 	consumed := func(name string, d intoto.Digests) bool {
-		for _, l := range steps {
-			if m, ok := l.Materials[name]; ok && digestsAgree(m, d) {
+		for _, ev := range steps {
+			if i, ok := ev.Materials.Index(name); ok && digestsAgree(ev.Materials.Digest(i).Digests(), d) {
 				return true
 			}
 		}
@@ -162,8 +162,9 @@ func finalProducts(res *verify.Result) []vsaSubject {
 	}
 	seen := map[string]bool{}
 	var out []vsaSubject
-	for _, l := range steps {
-		for name, d := range l.Products {
+	for _, ev := range steps {
+		for i, name := range ev.Products.Names() {
+			d := ev.Products.Digest(i).Digests()
 			if consumed(name, d) {
 				continue
 			}

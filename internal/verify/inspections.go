@@ -23,13 +23,13 @@ const inspectionKillGrace = 2 * time.Second
 // a refusal; a command that cannot be started is an error. The inspections' links join the reduced
 // links (an inspection named like a step replaces it, as in the reference) for stage 10.
 func (v *verification) runInspections(ctx context.Context) (*Failure, error) {
-	links := map[string]*intoto.Link{}
+	links := map[string]*Evidence{}
 	for _, in := range v.layout.Inspections {
 		l, f, err := v.runInspection(ctx, in)
 		if err != nil || f != nil {
 			return f, err
 		}
-		links[in.Name] = l
+		links[in.Name] = newEvidence(l)
 	}
 	for name, l := range links {
 		v.reduced[name] = l

@@ -39,8 +39,8 @@ func TestCheckCandidateLimits(t *testing.T) {
 	if err := l.checkCandidate(c); !errors.Is(err, ErrLimit) {
 		t.Errorf("two signatures, max 1: got %v", err)
 	}
-	c = &candidate{signed: &envelope.Signed{}, link: &intoto.Link{
-		Materials: intoto.Artifacts{"a": {}, "b": {}}, Products: intoto.Artifacts{"c": {}}}}
+	c = &candidate{signed: &envelope.Signed{}, link: &intoto.Link{},
+		materials: intoto.NewArtifactSet(intoto.Artifacts{"a": {}, "b": {}}), products: intoto.NewArtifactSet(intoto.Artifacts{"c": {}})}
 	if err := l.checkCandidate(c); !errors.Is(err, ErrLimit) {
 		t.Errorf("three artifacts, max 2: got %v", err)
 	}

@@ -29,6 +29,8 @@ type keptLink struct {
 	signer      string // keyid or "subject (issuer)"
 	format      string
 	link        *intoto.Link // for a sublayout: the summary link, once stage 5 ran
+	// materials and products are the link's artifacts (its maps may be nil).
+	materials, products intoto.ArtifactSet
 	// sublayout holds the raw signed layout when the file delegates the step.
 	sublayout []byte
 	key       *intoto.Key      // the functionary's key, for key-signed links
@@ -50,6 +52,9 @@ type candidate struct {
 	stepName string
 	link     *intoto.Link
 	isLayout bool
+	// materials and products are the link's artifacts; link.Materials and link.Products are nil
+	// when the link was decoded into this compact form only.
+	materials, products intoto.ArtifactSet
 }
 
 // isCandidateName tells whether a file name may hold a link: *.link, *.link.sigstore.json, *.json.
@@ -222,8 +227,9 @@ func decodeCandidate(file, name string, data []byte, maxJSONDepth int) (*candida
 
 // decode reads the payload: a v0.9 link, a Statement v1 with a link v0.3 predicate, or a layout.
 func (c *candidate) decode(payload []byte) error {
-	if l, ok := intoto.DecodePlainLink(payload); ok { // the common case, decoded and validated in one pass
-		c.link, c.stepName = l, l.Name
+	// The common case, decoded and validated in one pass.
+	if l, m, p, ok := intoto.DecodePlainLinkCompact(payload); ok {
+		c.link, c.stepName, c.materials, c.products = l, l.Name, m, p
 		return nil
 	}
 	var head struct {
@@ -251,7 +257,11 @@ func (c *candidate) decode(payload []byte) error {
 	default:
 		return fmt.Errorf("payload _type %q is neither a link nor a layout", head.Type)
 	}
-	return c.link.Validate()
+	if err := c.link.Validate(); err != nil {
+		return err
+	}
+	c.materials, c.products = intoto.NewArtifactSet(c.link.Materials), intoto.NewArtifactSet(c.link.Products)
+	return nil
 }
 
 // sublayoutStepName extracts <step> from <step>.<id>.link or <step>.<id>.link.sigstore.json.
@@ -436,7 +446,7 @@ func (v *verification) authorizeKeyless(ctx context.Context, step *intoto.Step, 
 func (v *verification) newKept(c *candidate, functionary, signer string, key *intoto.Key, id *intoto.Identity) *keptLink {
 	k := &keptLink{
 		file: c.file, functionary: functionary, signer: signer, format: c.signed.Kind.String(),
-		link: c.link, key: key, identity: id,
+		link: c.link, materials: c.materials, products: c.products, key: key, identity: id,
 	}
 	_, k.id8 = splitLinkName(filepath.Base(c.file))
 	if c.isLayout {

@@ -555,8 +555,8 @@ func TestRedTeamEnvelope(t *testing.T) {
 			return
 		}
 		t.Logf("verified on the honest payload")
-		if got := res.Evidence["build"].Products["app"]["sha256"]; got != digest("BINARY")["sha256"] {
-			t.Fatalf("FALSE ACCEPT: verified on products %v that no signature covers", res.Evidence["build"].Products)
+		if got := res.Evidence["build"].Products.Artifacts()["app"]["sha256"]; got != digest("BINARY")["sha256"] {
+			t.Fatalf("FALSE ACCEPT: verified on products %v that no signature covers", res.Evidence["build"].Products.Artifacts())
 		}
 	}
 

@@ -23,12 +23,26 @@ type Result struct {
 
 	// Evidence holds, after a pass, the one link per step (and inspection) the rules were applied
 	// to, by name: what a verification summary is made from. Not part of the JSON report.
-	Evidence map[string]*intoto.Link `json:"-"`
+	Evidence map[string]*Evidence `json:"-"`
 
 	// bound and boundKeyed are, after a pass, the keyless links of this layout and its sublayouts and
 	// the number of key-signed ones: a superlayout's run binding covers them.
 	bound      []boundLink
 	boundKeyed int
+}
+
+// Evidence is the link the rules were applied to for one step or inspection, with its artifacts in
+// compact form. Links are decoded into the compact form only, so Link.Materials and Link.Products
+// may be nil: read Materials and Products.
+type Evidence struct {
+	Link      *intoto.Link
+	Materials intoto.ArtifactSet
+	Products  intoto.ArtifactSet
+}
+
+// newEvidence returns l's evidence, converting its artifact maps.
+func newEvidence(l *intoto.Link) *Evidence {
+	return &Evidence{Link: l, Materials: intoto.NewArtifactSet(l.Materials), Products: intoto.NewArtifactSet(l.Products)}
 }
 
 // LayoutInfo identifies the verified layout.

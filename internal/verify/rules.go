@@ -83,8 +83,8 @@ func (v *verification) applyItemRules(kind Kind, name string, o itemOutcome) (*F
 func (v *verification) evalItemRules(kind Kind, name string, materials, products []intoto.Rule) itemOutcome {
 	traces := &RuleTraces{}
 	items := make(map[string]*rules.Item, len(v.reduced))
-	for n, l := range v.reduced {
-		items[n] = &rules.Item{Name: n, Materials: l.Materials, Products: l.Products}
+	for n, ev := range v.reduced {
+		items[n] = rules.NewItem(n, ev.Materials, ev.Products)
 	}
 	item := items[name]
 	if item == nil {

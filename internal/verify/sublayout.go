@@ -60,7 +60,8 @@ func (v *verification) verifySublayouts(ctx context.Context) (*Failure, error) {
 				f.Signer = k.signer
 				return f, nil
 			}
-			k.link = summaryLink(s.Name, stepNames(res), reduced)
+			sum := summaryLink(s.Name, stepNames(res), reduced)
+			k.link, k.materials, k.products = sum.Link, sum.Materials, sum.Products
 			k.subBound, k.subKeyed = res.bound, res.boundKeyed
 		}
 	}
@@ -70,21 +71,22 @@ func (v *verification) verifySublayouts(ctx context.Context) (*Failure, error) {
 // summaryLink is what a verified sublayout stands for in its superlayout (get_summary_link): the
 // materials of its first step, the products, byproducts and command of its last step, named after the
 // delegated step. A sublayout without steps summarizes to an empty link.
-func summaryLink(name string, steps []string, reduced map[string]*intoto.Link) *intoto.Link {
-	l := &intoto.Link{Type: intoto.TypeLink, Name: name, Materials: intoto.Artifacts{}, Products: intoto.Artifacts{}}
+func summaryLink(name string, steps []string, reduced map[string]*Evidence) *Evidence {
+	l := &intoto.Link{Type: intoto.TypeLink, Name: name}
+	ev := &Evidence{Link: l}
 	if len(steps) == 0 {
-		return l
+		return ev
 	}
 	first, last := reduced[steps[0]], reduced[steps[len(steps)-1]]
 	if first != nil {
-		l.Materials = first.Materials
+		ev.Materials = first.Materials
 	}
 	if last != nil {
-		l.Products = last.Products
-		l.ByProducts = last.ByProducts
-		l.Command = last.Command
+		ev.Products = last.Products
+		l.ByProducts = last.Link.ByProducts
+		l.Command = last.Link.Command
 	}
-	return l
+	return ev
 }
 
 // shortID is the first 8 hex digits of a keyid, as in link file and sublayout directory names.

@@ -3,7 +3,6 @@ package verify
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
@@ -72,8 +71,8 @@ func (v *verification) checkConsistency() *Failure {
 		}
 		ref := links[0]
 		for _, k := range links[1:] {
-			diff := append(artifactDiff("materials", ref.link.Materials, k.link.Materials),
-				artifactDiff("products", ref.link.Products, k.link.Products)...)
+			diff := append(artifactDiff("materials", ref.materials, k.materials),
+				artifactDiff("products", ref.products, k.products)...)
 			if len(diff) == 0 {
 				continue
 			}
@@ -88,32 +87,39 @@ func (v *verification) checkConsistency() *Failure {
 }
 
 // artifactDiff lists "kind:name" for every artifact present in one map only or with other digests.
-func artifactDiff(kind string, a, b intoto.Artifacts) []string {
+func artifactDiff(kind string, a, b intoto.ArtifactSet) []string {
 	var out []string
-	for _, name := range slices.Sorted(maps.Keys(a)) {
-		if d, ok := b[name]; !ok || !maps.Equal(d, a[name]) {
-			out = append(out, kind+":"+name)
+	i, j := 0, 0
+	for i < a.Len() || j < b.Len() {
+		switch {
+		case j == b.Len() || i < a.Len() && a.Name(i) < b.Name(j):
+			out = append(out, kind+":"+a.Name(i))
+			i++
+		case i == a.Len() || b.Name(j) < a.Name(i):
+			out = append(out, kind+":"+b.Name(j))
+			j++
+		default:
+			if !a.Digest(i).Equal(b.Digest(j)) {
+				out = append(out, kind+":"+a.Name(i))
+			}
+			i++
+			j++
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(b)) {
-		if _, ok := a[name]; !ok {
-			out = append(out, kind+":"+name)
-		}
-	}
-	slices.Sort(out)
 	return out
 }
 
 // reduce keeps one link per step for the rules (reduce_chain_links); all of them agree by now.
 // A step without any link (threshold 0) gets an empty link, so its own rules see no artifacts.
 func (v *verification) reduce() {
-	v.reduced = map[string]*intoto.Link{}
+	v.reduced = map[string]*Evidence{}
 	for _, s := range v.layout.Steps {
 		if links := v.kept[s.Name]; len(links) > 0 {
-			v.reduced[s.Name] = links[0].link
+			k := links[0]
+			v.reduced[s.Name] = &Evidence{Link: k.link, Materials: k.materials, Products: k.products}
 			continue
 		}
-		v.reduced[s.Name] = &intoto.Link{Type: intoto.TypeLink, Name: s.Name,
-			Materials: intoto.Artifacts{}, Products: intoto.Artifacts{}}
+		v.reduced[s.Name] = newEvidence(&intoto.Link{Type: intoto.TypeLink, Name: s.Name,
+			Materials: intoto.Artifacts{}, Products: intoto.Artifacts{}})
 	}
 }

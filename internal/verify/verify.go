@@ -164,12 +164,12 @@ type verification struct {
 	// kept holds the accepted links per step name, in file order.
 	kept map[string][]*keptLink
 	// reduced holds one link per step (and later per inspection) for the rules.
-	reduced map[string]*intoto.Link
+	reduced map[string]*Evidence
 }
 
 // verifyLayout verifies one layout and returns, when verified, the reduced links of its steps (for a
 // summary link). It is called recursively for sublayouts.
-func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[string]*intoto.Link, error) {
+func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[string]*Evidence, error) {
 	v := &verification{
 		opts:  opts,
 		depth: depth,
