@@ -34,14 +34,31 @@ func NewDigest(d Digests) Digest {
 // sha256Digest returns the canonical form of a sha256 value, if v is 64 lowercase hex digits.
 func sha256Digest(v []byte) (Digest, bool) {
 	var dg Digest
-	if len(v) != 64 || !lowerHex(v) {
+	if len(v) != 64 {
 		return dg, false
 	}
-	if _, err := hex.Decode(dg.sha256[:], v); err != nil {
-		return dg, false
+	bad := byte(0)
+	for i := range dg.sha256 {
+		hi, lo := lowerHexValue[v[2*i]], lowerHexValue[v[2*i+1]]
+		bad |= hi | lo
+		dg.sha256[i] = hi<<4 | lo&0x0f
 	}
-	return dg, true
+	return dg, bad&0x80 == 0
 }
+
+// lowerHexValue maps '0'-'9' and 'a'-'f' to their value, anything else to 0xff.
+var lowerHexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+	}
+	return t
+}()
 
 // Equal is python's dict equality of the two digest sets.
 func (d Digest) Equal(o Digest) bool {

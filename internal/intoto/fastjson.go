@@ -452,10 +452,12 @@ func (s *scanner) digestCompact() (Digest, bool) {
 			if s.i < len(s.b) && s.b[s.i] == ':' {
 				s.i++
 				s.ws()
-				if v, ok := s.str(); ok {
-					s.ws()
-					if s.i < len(s.b) && s.b[s.i] == '}' {
-						if d, ok := sha256Digest(v); ok {
+				// The value is read straight off the bytes: 64 hex digits between quotes.
+				if r := s.b[s.i:]; len(r) >= 66 && r[0] == '"' && r[65] == '"' {
+					if d, ok := sha256Digest(r[1:65]); ok {
+						s.i += 66
+						s.ws()
+						if s.i < len(s.b) && s.b[s.i] == '}' {
 							s.i++
 							return d, true
 						}
