@@ -23,7 +23,7 @@ type Digest struct {
 func NewDigest(d Digests) Digest {
 	if len(d) == 1 {
 		if v, ok := d["sha256"]; ok {
-			if dg, ok := sha256Digest([]byte(v)); ok {
+			if dg, ok := sha256Digest(v); ok {
 				return dg
 			}
 		}
@@ -32,7 +32,7 @@ func NewDigest(d Digests) Digest {
 }
 
 // sha256Digest returns the canonical form of a sha256 value, if v is 64 lowercase hex digits.
-func sha256Digest(v []byte) (Digest, bool) {
+func sha256Digest[T string | []byte](v T) (Digest, bool) {
 	var dg Digest
 	if len(v) != 64 {
 		return dg, false
