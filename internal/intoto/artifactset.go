@@ -60,6 +60,9 @@ var lowerHexValue = func() (t [256]byte) {
 	return t
 }()
 
+// SHA256Digest is the compact form of {"sha256": hex(sum)}.
+func SHA256Digest(sum [32]byte) Digest { return Digest{sha256: sum} }
+
 // Equal is python's dict equality of the two digest sets.
 func (d Digest) Equal(o Digest) bool {
 	if d.other == nil && o.other == nil {
@@ -99,6 +102,20 @@ func NewArtifactSet(a Artifacts) ArtifactSet {
 		digs[i] = NewDigest(a[name])
 	}
 	return ArtifactSet{names: names, digs: digs}
+}
+
+// NewSortedArtifactSet returns the set of names and their digests; names must be sorted and unique
+// (ok=false otherwise). It keeps both slices.
+func NewSortedArtifactSet(names []string, digs []Digest) (ArtifactSet, bool) {
+	if len(names) != len(digs) {
+		return ArtifactSet{}, false
+	}
+	for i := 1; i < len(names); i++ {
+		if names[i-1] >= names[i] {
+			return ArtifactSet{}, false
+		}
+	}
+	return ArtifactSet{names: names, digs: digs}, true
 }
 
 // Len is the number of artifacts.

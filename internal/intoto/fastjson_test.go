@@ -1,10 +1,12 @@
 package intoto
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -78,6 +80,33 @@ func checkFastLink(t *testing.T, doc string) {
 	}
 	if !reflect.DeepEqual(*fast, slow) {
 		t.Fatalf("%q: fast %+v, generic %+v", doc, *fast, slow)
+	}
+	checkMarshalSets(t, fast)
+}
+
+// checkMarshalSets fails when MarshalLinkSets of l's artifacts differs from MarshalLink(l).
+func checkMarshalSets(t *testing.T, l *Link) {
+	t.Helper()
+	want, err := MarshalLink(l)
+	if err != nil {
+		return
+	}
+	got, err := MarshalLinkSets(l, NewArtifactSet(l.Materials), NewArtifactSet(l.Products))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("MarshalLinkSets = %s, %v; MarshalLink = %s", got, err, want)
+	}
+}
+
+func TestMarshalLinkSets(t *testing.T) {
+	t.Parallel()
+	h := strings.Repeat("ab", 32)
+	for _, l := range []*Link{
+		{Type: TypeLink, Name: "a"},
+		{Type: TypeLink, Name: "a<b>", Command: []string{"x"}, Materials: Artifacts{"é": {"sha256": h}, "a&": nil},
+			Products: Artifacts{"p": {"sha256": strings.ToUpper(h)}, "q": {}, "r": {"sha512": "x", "sha256": h}, "s": {"sha256": h[:10]}}},
+		{Type: TypeLink, Name: "x", Products: Artifacts{"p": {"sha256": h}}, Extra: map[string]json.RawMessage{"z": []byte(`1`)}},
+	} {
+		checkMarshalSets(t, l)
 	}
 }
 

@@ -1,6 +1,7 @@
 package intoto
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"unicode/utf8"
@@ -9,7 +10,8 @@ import (
 // appendLinkJSON writes l exactly as encoding/json writes linkAlias (struct field order, map keys
 // sorted, HTML-escaped strings) without reflection and into one buffer: the artifact maps of a large
 // link are most of its bytes. Links with unknown fields take the generic path (encodeObject).
-func appendLinkJSON(b []byte, a *linkAlias) ([]byte, error) {
+// With sets, the artifacts are sets[0] and sets[1] rather than a's maps.
+func appendLinkJSON(b []byte, a *linkAlias, sets *[2]ArtifactSet) ([]byte, error) {
 	b = append(b, `{"_type":`...)
 	b = appendJSONString(b, a.Type)
 	b = append(b, `,"name":`...)
@@ -22,9 +24,17 @@ func appendLinkJSON(b []byte, a *linkAlias) ([]byte, error) {
 		b = appendJSONString(b, c)
 	}
 	b = append(b, `],"materials":`...)
-	b = appendArtifactsJSON(b, a.Materials)
+	if sets != nil {
+		b = appendArtifactSetJSON(b, sets[0])
+	} else {
+		b = appendArtifactsJSON(b, a.Materials)
+	}
 	b = append(b, `,"products":`...)
-	b = appendArtifactsJSON(b, a.Products)
+	if sets != nil {
+		b = appendArtifactSetJSON(b, sets[1])
+	} else {
+		b = appendArtifactsJSON(b, a.Products)
+	}
 	for _, f := range []struct {
 		name string
 		v    map[string]any
@@ -68,28 +78,52 @@ func appendArtifactsJSON(b []byte, a Artifacts) []byte {
 		}
 		b = appendJSONString(b, name)
 		b = append(b, ':')
-		d := a[name]
-		if d == nil {
-			b = append(b, "null"...)
-			continue
+		b, algs = appendDigestsJSON(b, a[name], algs)
+	}
+	return append(b, '}')
+}
+
+// appendDigestsJSON writes d with sorted algorithms (null for nil); algs is scratch space.
+func appendDigestsJSON(b []byte, d Digests, algs []string) ([]byte, []string) {
+	if d == nil {
+		return append(b, "null"...), algs
+	}
+	algs = algs[:0]
+	for alg := range d {
+		algs = append(algs, alg)
+	}
+	if len(algs) > 1 {
+		slices.Sort(algs)
+	}
+	b = append(b, '{')
+	for j, alg := range algs {
+		if j > 0 {
+			b = append(b, ',')
 		}
-		algs = algs[:0]
-		for alg := range d {
-			algs = append(algs, alg)
+		b = appendJSONString(b, alg)
+		b = append(b, ':')
+		b = appendJSONString(b, d[alg])
+	}
+	return append(b, '}'), algs
+}
+
+// appendArtifactSetJSON writes s as appendArtifactsJSON writes s.Artifacts().
+func appendArtifactSetJSON(b []byte, s ArtifactSet) []byte {
+	b = append(b, '{')
+	var algs []string
+	for i, name := range s.names {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		if len(algs) > 1 {
-			slices.Sort(algs)
+		b = appendJSONString(b, name)
+		b = append(b, ':')
+		if d := s.digs[i]; d.other == nil {
+			b = append(b, `{"sha256":"`...)
+			b = hex.AppendEncode(b, d.sha256[:])
+			b = append(b, `"}`...)
+		} else {
+			b, algs = appendDigestsJSON(b, *d.other, algs)
 		}
-		b = append(b, '{')
-		for j, alg := range algs {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, alg)
-			b = append(b, ':')
-			b = appendJSONString(b, d[alg])
-		}
-		b = append(b, '}')
 	}
 	return append(b, '}')
 }
@@ -120,4 +154,31 @@ func MarshalLink(l *Link) ([]byte, error) {
 		return json.Marshal(l)
 	}
 	return l.MarshalJSON()
+}
+
+// MarshalLinkSets is MarshalLink of l with the given materials and products (l's own are ignored),
+// encoded straight from the sets.
+func MarshalLinkSets(l *Link, materials, products ArtifactSet) ([]byte, error) {
+	if len(l.Extra) != 0 {
+		c := *l
+		c.Materials, c.Products = materials.Artifacts(), products.Artifacts()
+		return json.Marshal(&c)
+	}
+	a := l.alias()
+	size := 256 + artifactSetJSONSize(materials) + artifactSetJSONSize(products)
+	return appendLinkJSON(make([]byte, 0, size), &a, &[2]ArtifactSet{materials, products})
+}
+
+// artifactSetJSONSize estimates the encoded size of s, to size the buffer once.
+func artifactSetJSONSize(s ArtifactSet) int {
+	n := 2
+	for i, name := range s.names {
+		n += len(name) + 4
+		if d := s.digs[i]; d.other == nil {
+			n += len(`{"sha256":""}`) + 64
+		} else {
+			n += artifactsJSONSize(Artifacts{name: *d.other})
+		}
+	}
+	return n
 }

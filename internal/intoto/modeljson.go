@@ -104,7 +104,17 @@ func (l *Link) genericUnmarshalJSON(data []byte) error {
 
 // MarshalJSON encodes a link with empty lists and objects (never null) where the peers expect them.
 func (l Link) MarshalJSON() ([]byte, error) {
-	a := linkAlias(l)
+	a := l.alias()
+	if len(l.Extra) == 0 {
+		size := 256 + artifactsJSONSize(a.Materials) + artifactsJSONSize(a.Products)
+		return appendLinkJSON(make([]byte, 0, size), &a, nil)
+	}
+	return encodeObject(a, l.Extra)
+}
+
+// alias is l with empty lists and objects (never null) where the peers expect them.
+func (l *Link) alias() linkAlias {
+	a := linkAlias(*l)
 	if a.Command == nil {
 		a.Command = []string{}
 	}
@@ -120,11 +130,7 @@ func (l Link) MarshalJSON() ([]byte, error) {
 	if a.Environment == nil {
 		a.Environment = map[string]any{}
 	}
-	if len(l.Extra) == 0 {
-		size := 256 + artifactsJSONSize(a.Materials) + artifactsJSONSize(a.Products)
-		return appendLinkJSON(make([]byte, 0, size), &a)
-	}
-	return encodeObject(a, l.Extra)
+	return a
 }
 
 type layoutAlias Layout
