@@ -88,6 +88,20 @@ func (h *hasher) update(p []byte) {
 	}
 }
 
+// digest finishes the current file, in compact form.
+func (h *hasher) digest() intoto.Digest {
+	if len(h.algs) == 1 && h.algs[0] == "sha256" {
+		if h.pendingCR {
+			h.write(lf)
+			h.pendingCR = false
+		}
+		var sum [32]byte
+		h.hs[0].Sum(sum[:0])
+		return intoto.SHA256Digest(sum)
+	}
+	return intoto.NewDigest(h.digests())
+}
+
 // digests finishes the current file.
 func (h *hasher) digests() intoto.Digests {
 	if h.pendingCR {

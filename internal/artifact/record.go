@@ -104,20 +104,29 @@ type Options struct {
 // Output is a map, so it does not depend on Workers or scheduling; errors are those of the first
 // failure met.
 func Record(ctx context.Context, paths []string, opts Options) (intoto.Artifacts, error) {
-	r, err := newRecorder(opts)
+	set, err := RecordSet(ctx, paths, opts)
 	if err != nil {
 		return nil, err
 	}
+	return set.Artifacts(), nil
+}
+
+// RecordSet is Record with the artifacts in compact form (what link encoding reads directly).
+func RecordSet(ctx context.Context, paths []string, opts Options) (intoto.ArtifactSet, error) {
+	r, err := newRecorder(opts)
+	if err != nil {
+		return intoto.ArtifactSet{}, err
+	}
 	if len(paths) == 0 {
-		return intoto.Artifacts{}, nil
+		return intoto.ArtifactSet{}, nil
 	}
 	roots, err := r.resolveRoots(paths)
 	if err != nil {
-		return nil, err
+		return intoto.ArtifactSet{}, err
 	}
 	entries, err := r.run(ctx, roots)
 	if err != nil {
-		return nil, err
+		return intoto.ArtifactSet{}, err
 	}
 	return r.assemble(entries)
 }
@@ -337,10 +346,16 @@ func (r *recorder) resolveRoots(paths []string) ([]root, error) {
 }
 
 // assemble sorts, de-duplicates and left-strips the recorded entries.
-func (r *recorder) assemble(entries []entry) (intoto.Artifacts, error) {
+func (r *recorder) assemble(entries []entry) (intoto.ArtifactSet, error) {
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
-	out := make(intoto.Artifacts, len(entries))
-	from := make(map[string]string, 0)
+	names := make([]string, 0, len(entries))
+	digs := make([]intoto.Digest, 0, len(entries))
+	// Left-stripping can make names collide and change their order; without it the sorted,
+	// de-duplicated names are the set's.
+	var from map[string]string // stripped name -> name before stripping ("" if not stripped)
+	if len(r.opts.LStripPaths) > 0 {
+		from = make(map[string]string, len(entries))
+	}
 	for i, e := range entries {
 		if i > 0 && entries[i-1].name == e.name {
 			continue // the same file reached through overlapping path arguments
@@ -355,19 +370,38 @@ func (r *recorder) assemble(entries []entry) (intoto.Artifacts, error) {
 			}
 		}
 		if stripped && key == "" {
-			return nil, fmt.Errorf("lstrip of %q leaves an empty name", e.name)
+			return intoto.ArtifactSet{}, fmt.Errorf("lstrip of %q leaves an empty name", e.name)
 		}
-		if _, dup := out[key]; dup {
-			other := from[key]
-			if other == "" {
-				other = key
+		if from != nil {
+			if other, dup := from[key]; dup {
+				if other == "" {
+					other = key
+				}
+				return intoto.ArtifactSet{}, fmt.Errorf("%w %q: both %q and %q", ErrNameCollision, key, other, e.name)
 			}
-			return nil, fmt.Errorf("%w %q: both %q and %q", ErrNameCollision, key, other, e.name)
+			from[key] = ""
+			if stripped {
+				from[key] = e.name
+			}
 		}
-		if stripped {
-			from[key] = e.name
-		}
-		out[key] = e.digests
+		names = append(names, key)
+		digs = append(digs, e.digest)
 	}
-	return out, nil
+	if from != nil {
+		idx := make([]int, len(names))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+		sn, sd := make([]string, len(names)), make([]intoto.Digest, len(names))
+		for i, j := range idx {
+			sn[i], sd[i] = names[j], digs[j]
+		}
+		names, digs = sn, sd
+	}
+	set, ok := intoto.NewSortedArtifactSet(names, digs)
+	if !ok { // cannot happen: names are sorted and unique
+		return intoto.ArtifactSet{}, errors.New("recorded names are not unique")
+	}
+	return set, nil
 }

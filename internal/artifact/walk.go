@@ -19,7 +19,7 @@ import (
 // entry is one recorded file, named before left-stripping.
 type entry struct {
 	name    string
-	digests intoto.Digests
+	digest  intoto.Digest
 }
 
 type fileJob struct {
@@ -430,7 +430,7 @@ func (w *worker) hashFile(ctx context.Context, f fileJob) error {
 			return ctx.Err()
 		}
 	}
-	w.entries = append(w.entries, entry{name: f.name, digests: h.digests()})
+	w.entries = append(w.entries, entry{name: f.name, digest: h.digest()})
 	w.nFiles.Add(1)
 	w.nBytes.Add(total)
 	return nil

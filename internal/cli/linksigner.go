@@ -121,13 +121,31 @@ func (s *linkSigner) sensitiveEnv() []string { return s.sensitive }
 // writeLink signs link and writes it into dir under its conventional name; it returns the path.
 // When keyless signing fails the link is kept unsigned (see keepUnsigned) for `intoto-ci sign`.
 func (s *linkSigner) writeLink(ctx context.Context, dir string, link *intoto.Link) (string, error) {
+	return s.write(ctx, dir, link, nil)
+}
+
+// writeLinkSets is writeLink of link with the given materials and products (link's own are
+// ignored); a v0.9 link is encoded straight from the sets.
+func (s *linkSigner) writeLinkSets(ctx context.Context, dir string, link *intoto.Link, materials, products intoto.ArtifactSet) (string, error) {
+	return s.write(ctx, dir, link, &[2]intoto.ArtifactSet{materials, products})
+}
+
+func (s *linkSigner) write(ctx context.Context, dir string, link *intoto.Link, sets *[2]intoto.ArtifactSet) (string, error) {
+	if sets != nil && (s.mode != "key" || s.flags.format == "statement") {
+		c := *link
+		c.Materials, c.Products = sets[0].Artifacts(), sets[1].Artifacts()
+		link, sets = &c, nil
+	}
 	switch s.mode {
 	case "key":
 		var payload []byte
 		var err error
-		if s.flags.format == "statement" {
+		switch {
+		case s.flags.format == "statement":
 			payload, err = intoto.LinkToStatement(link)
-		} else {
+		case sets != nil:
+			payload, err = intoto.MarshalLinkSets(link, sets[0], sets[1])
+		default:
 			payload, err = intoto.MarshalLink(link)
 		}
 		if err != nil {

@@ -57,7 +57,7 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 		return err
 	}
 	rec := f.recorder(e)
-	materials, err := rec.record(ctx, f.materials)
+	materials, err := rec.recordSet(ctx, f.materials)
 	if err != nil {
 		return inputErr(fmt.Errorf("record materials: %w", err))
 	}
@@ -66,7 +66,6 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 		Type:        intoto.TypeLink,
 		Name:        f.step,
 		Command:     argv,
-		Materials:   materials,
 		ByProducts:  map[string]any{},
 		Environment: f.environment(),
 	}
@@ -103,13 +102,12 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 		}
 	}
 
-	products, err := rec.record(ctx, f.products)
+	products, err := rec.recordSet(ctx, f.products)
 	if err != nil {
 		return withCommandCode(code, fmt.Errorf("record products: %w", err))
 	}
-	link.Products = products
 
-	path, err := signer.writeLink(ctx, f.linksDir, link)
+	path, err := signer.writeLinkSets(ctx, f.linksDir, link, materials, products)
 	if err != nil {
 		return withCommandCode(code, err)
 	}
@@ -161,6 +159,17 @@ func (r *recorder) record(ctx context.Context, paths []string) (intoto.Artifacts
 	opts.Progress = r.progress.Hashing("hashing " + strings.Join(paths, " "))
 	defer r.progress.Done()
 	return artifact.Record(ctx, paths, opts)
+}
+
+// recordSet is record with the artifacts in compact form.
+func (r *recorder) recordSet(ctx context.Context, paths []string) (intoto.ArtifactSet, error) {
+	if len(paths) == 0 {
+		return intoto.ArtifactSet{}, nil
+	}
+	opts := r.opts
+	opts.Progress = r.progress.Hashing("hashing " + strings.Join(paths, " "))
+	defer r.progress.Done()
+	return artifact.RecordSet(ctx, paths, opts)
 }
 
 // scrubEnv removes the named variables (ID tokens and the means to request them) from the environment
