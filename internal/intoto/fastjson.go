@@ -3,6 +3,7 @@ package intoto
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 )
 
@@ -396,6 +397,7 @@ func (s *scanner) artifactSet() (ArtifactSet, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return ArtifactSet{}, false
 	}
+	start := s.i
 	s.i++
 	b := artifactSetBuilder{sorted: true}
 	s.ws()
@@ -425,6 +427,15 @@ func (s *scanner) artifactSet() (ArtifactSet, bool) {
 			return ArtifactSet{}, false
 		}
 		b.add(name, d)
+		if len(b.ends) == 256 {
+			// Size the set for the rest of the document at the density seen so far (an
+			// overestimate when another set follows), rather than growing it step by step.
+			per := max(1, (s.i-start)/256)
+			n := 256 + (len(s.b)-s.i)/per
+			b.digs = slices.Grow(b.digs, n-len(b.digs))
+			b.ends = slices.Grow(b.ends, n-len(b.ends))
+			b.arena = slices.Grow(b.arena, n*len(b.arena)/256-len(b.arena))
+		}
 		s.ws()
 		if s.i >= len(s.b) {
 			return ArtifactSet{}, false
