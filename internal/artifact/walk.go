@@ -18,8 +18,8 @@ import (
 
 // entry is one recorded file, named before left-stripping.
 type entry struct {
-	name    string
-	digest  intoto.Digest
+	name   string
+	digest intoto.Digest
 }
 
 type fileJob struct {
