@@ -226,13 +226,20 @@ func TestVerifyRefusesProductAlteredAfterStep(t *testing.T) {
 	}
 	var rep struct {
 		Verified bool
-		Failure  struct{ Stage, Step string }
+		Failure  struct {
+			Stage, Step string
+			Hints       []string
+		}
 	}
 	if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
 		t.Fatalf("json report: %v\n%s", err, r.out)
 	}
 	if rep.Verified || rep.Failure.Stage != "rules" || rep.Failure.Step != "check" {
 		t.Errorf("got verified=%v failure %+v, want a rules refusal at step check", rep.Verified, rep.Failure)
+	}
+	// The refusal says why the MATCH did not hold, not only that DISALLOW * caught the leftover.
+	if len(rep.Failure.Hints) != 1 || !strings.Contains(rep.Failure.Hints[0], `digest differs from "out.txt" in the products of "build"`) {
+		t.Errorf("got hints %q, want one saying out.txt's digest differs from build's product", rep.Failure.Hints)
 	}
 }
 

@@ -56,6 +56,12 @@ func Refusal(res *verify.Result) string {
 	if f.Rule != "" && f.Step != "" && strings.Contains(f.Reason, f.Rule) && strings.Contains(f.Reason, f.Step) {
 		// The rule engine's reason already names the step, the rule and the artifacts.
 		fmt.Fprintf(&b, ": %s", f.Reason)
+		if len(f.Hints) > 0 {
+			fmt.Fprintf(&b, " — %s", f.Hints[0])
+			if len(f.Hints) > 1 {
+				fmt.Fprintf(&b, " (and %d more in the report)", len(f.Hints)-1)
+			}
+		}
 		return b.String()
 	}
 	if f.Step != "" {

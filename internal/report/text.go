@@ -173,6 +173,9 @@ func (t *textWriter) trace(kind string, tr []verify.RuleTrace, refusing bool, f 
 		t.printf("\n")
 		if mark == "✗" && len(f.Artifacts) > 0 {
 			t.printf("%s      refused %s\n", in, quoteList(f.Artifacts, 10))
+			for _, h := range f.Hints {
+				t.printf("%s      why: %s\n", in, h)
+			}
 		}
 	}
 }

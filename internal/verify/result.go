@@ -190,8 +190,11 @@ type Failure struct {
 	Step      string   `json:"step,omitempty"`
 	Rule      string   `json:"rule,omitempty"`
 	Artifacts []string `json:"artifacts,omitempty"`
-	Signer    string   `json:"signer,omitempty"`
-	Reason    string   `json:"reason"`
+	// Hints explain a rules refusal: for refused artifacts, what the MATCH rules that covered them
+	// found at their destination (no link, no such artifact, another digest).
+	Hints  []string `json:"hints,omitempty"`
+	Signer string   `json:"signer,omitempty"`
+	Reason string   `json:"reason"`
 
 	errs []error // sentinel first, then causes
 }

@@ -15,6 +15,9 @@ import (
 // holds the *rules.RuleError).
 var ErrRules = errors.New("artifact rules not satisfied")
 
+// maxHints bounds the explanations of one rule refusal.
+const maxHints = 10
+
 // verifyStepRules applies every step's material rules then product rules to the reduced links
 // (stage 8, verify_all_item_rules over layout.steps). Steps are evaluated by GOMAXPROCS goroutines
 // (the rules only read the links) and their outcomes applied in layout order up to the first
@@ -117,6 +120,7 @@ func (v *verification) evalItemRules(kind Kind, name string, materials, products
 		f := newFailure(ErrRules, StageRules, name, err.Error(), err)
 		f.Rule = re.Rule
 		f.Artifacts = re.Artifacts
+		f.Hints = rules.Explain(item, pass.kind, pass.rules, items, re.Artifacts, maxHints)
 		return itemOutcome{traces: traces, f: f}
 	}
 	return itemOutcome{traces: traces}
