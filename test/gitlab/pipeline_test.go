@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/layouttest"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 )
@@ -51,7 +52,7 @@ func signLayout(tb testing.TB, bin, project, issuer string) {
 	keys := tb.TempDir()
 	intotoCI(tb, project, bin, "key", "generate", "--type", "ed25519", "-o", filepath.Join(keys, "layout"))
 	unsigned := filepath.Join(keys, "layout.json")
-	writeLayoutJSON(tb, src, unsigned)
+	layouttest.WriteJSON(tb, src, unsigned)
 	intotoCI(tb, project, bin, "sign", "--file", unsigned, "--key", filepath.Join(keys, "layout"),
 		"--output", filepath.Join(project, ".intoto", "root.layout"))
 	pub, err := os.ReadFile(filepath.Join(keys, "layout.pub"))

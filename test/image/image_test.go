@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/layouttest"
 	"io"
 	"io/fs"
 	"os"
@@ -271,7 +272,7 @@ func chain(tb testing.TB, bin string) string {
 	}
 	run("run", "--step", "build", "--signing", "key", "--key", filepath.Join(keys, "alice"), "--links-dir", "links",
 		"--materials", "src", "--products", "dist/app.txt", "--", "sh", "-c", "mkdir -p dist && cp src/hello.txt dist/app.txt")
-	writeLayoutJSON(tb, filepath.Join(dir, "layout.yaml"), filepath.Join(keys, "layout.json"))
+	layouttest.WriteJSON(tb, filepath.Join(dir, "layout.yaml"), filepath.Join(keys, "layout.json"))
 	run("sign", "--file", filepath.Join(keys, "layout.json"), "--key", filepath.Join(keys, "owner"), "--output", "root.layout")
 	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

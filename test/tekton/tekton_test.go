@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/layouttest"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 )
@@ -323,7 +324,7 @@ func signLayout(tb testing.TB, bin, source, issuer string) {
 	}
 	keys := tb.TempDir()
 	layout := filepath.Join(keys, "layout.json")
-	if err := os.WriteFile(layout, compileLayout(tb, []byte(strings.Replace(string(b), "issuer: ISSUER", "issuer: "+issuer, 1)), keys), 0o644); err != nil {
+	if err := os.WriteFile(layout, layouttest.Compile(tb, []byte(strings.Replace(string(b), "issuer: ISSUER", "issuer: "+issuer, 1)), keys), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	run := func(args ...string) {
