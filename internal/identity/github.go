@@ -45,7 +45,7 @@ func newGitHub(reqURL, reqToken string, opts Options) (*github, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &github{url: u.String(), requestToken: reqToken, client: client, retry: opts.Retry.withDefaults(), log: log}, nil
+	return &github{url: u.String(), requestToken: reqToken, client: client, retry: opts.Retry.Or(retryDefaults()), log: log}, nil
 }
 
 func (g *github) Name() string { return "github-actions" }
@@ -63,7 +63,7 @@ func (g *github) Token(ctx context.Context) (string, error) {
 	var last error
 	for n := 0; n < g.retry.Attempts; n++ {
 		if n > 0 {
-			d := g.retry.delay(n - 1)
+			d := g.retry.Delay(n - 1)
 			g.log.Debug("retrying github oidc token request", "attempt", n+1, "backoff", d, "error", last)
 			t := time.NewTimer(d)
 			select {

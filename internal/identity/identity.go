@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/intoto-ci/intoto-ci/internal/backoff"
 )
 
 // Environment variables read by Detect.
@@ -76,46 +78,13 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Retry bounds a network request: Attempts tries in all, each limited to Timeout, separated by a
-// backoff that starts at Backoff and doubles up to MaxBackoff.
-type Retry struct {
-	Attempts   int
-	Timeout    time.Duration
-	Backoff    time.Duration
-	MaxBackoff time.Duration
-}
+// Retry bounds the GitHub token request: Attempts tries in all, each limited to Timeout, separated by a
+// backoff that starts at Backoff and doubles up to MaxBackoff. Zero fields take retryDefaults.
+type Retry = backoff.Policy
 
-// Defaults for the fields of Options.Retry left zero.
-const (
-	defaultAttempts   = 4
-	defaultTimeout    = 20 * time.Second
-	defaultBackoff    = 500 * time.Millisecond
-	defaultMaxBackoff = 8 * time.Second
-)
-
-func (r Retry) withDefaults() Retry {
-	if r.Attempts <= 0 {
-		r.Attempts = defaultAttempts
-	}
-	if r.Timeout <= 0 {
-		r.Timeout = defaultTimeout
-	}
-	if r.Backoff <= 0 {
-		r.Backoff = defaultBackoff
-	}
-	if r.MaxBackoff <= 0 {
-		r.MaxBackoff = defaultMaxBackoff
-	}
-	return r
-}
-
-// delay is the backoff after failed attempt n (0-based).
-func (r Retry) delay(n int) time.Duration {
-	d := r.Backoff
-	for i := 0; i < n && d < r.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, r.MaxBackoff)
+// retryDefaults fill the fields of Options.Retry left zero.
+func retryDefaults() backoff.Policy {
+	return backoff.Policy{Attempts: 4, Timeout: 20 * time.Second, Backoff: 500 * time.Millisecond, MaxBackoff: 8 * time.Second}
 }
 
 // SensitiveEnv returns the environment variables that carry a token or the means to get one; the

@@ -96,7 +96,7 @@ func NewKeyless(opts KeylessOptions) (*Keyless, error) {
 	}
 	k := &Keyless{
 		token:     opts.Token,
-		retry:     opts.Retry.withDefaults(),
+		retry:     opts.Retry.Or(retryDefaults()),
 		transport: opts.Transport,
 		log:       opts.Logger,
 	}

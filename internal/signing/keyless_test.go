@@ -370,7 +370,7 @@ func TestRetryDelay(t *testing.T) {
 	r := Retry{Attempts: 5, Timeout: time.Second, Backoff: time.Second, MaxBackoff: 3 * time.Second}
 	var got []time.Duration
 	for n := 0; n < 4; n++ {
-		got = append(got, r.delay(n))
+		got = append(got, r.Delay(n))
 	}
 	want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -41,7 +41,7 @@ func (k *Keyless) rekorFor(ctx context.Context, s root.Service) (sign.Transparen
 		return sign.NewRekor(&sign.RekorOptions{
 			BaseURL: s.URL,
 			Version: 1,
-			Timeout: k.retry.budget(), // the whole operation; each attempt is bounded by the transport
+			Timeout: k.retry.Budget(), // the whole operation; each attempt is bounded by the transport
 			Client:  c.Entries,
 		}), nil
 	case 2:

@@ -11,57 +11,18 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/intoto-ci/intoto-ci/internal/backoff"
 )
 
 // Retry bounds the requests to one service: Attempts tries in all, each limited to Timeout (headers
 // and body), separated by a backoff starting at Backoff and doubling up to MaxBackoff. Network errors,
-// HTTP 5xx and 429 are retried; other answers are final.
-type Retry struct {
-	Attempts   int
-	Timeout    time.Duration
-	Backoff    time.Duration
-	MaxBackoff time.Duration
-}
+// HTTP 5xx and 429 are retried; other answers are final. Zero fields take retryDefaults.
+type Retry = backoff.Policy
 
-// Defaults for the fields of an Options.Retry left zero.
-const (
-	defaultAttempts   = 4
-	defaultTimeout    = 30 * time.Second
-	defaultBackoff    = time.Second
-	defaultMaxBackoff = 8 * time.Second
-)
-
-func (r Retry) withDefaults() Retry {
-	if r.Attempts <= 0 {
-		r.Attempts = defaultAttempts
-	}
-	if r.Timeout <= 0 {
-		r.Timeout = defaultTimeout
-	}
-	if r.Backoff <= 0 {
-		r.Backoff = defaultBackoff
-	}
-	if r.MaxBackoff <= 0 {
-		r.MaxBackoff = defaultMaxBackoff
-	}
-	return r
-}
-
-func (r Retry) delay(n int) time.Duration {
-	d := r.Backoff
-	for i := 0; i < n && d < r.MaxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, r.MaxBackoff)
-}
-
-// budget is the longest all attempts may take.
-func (r Retry) budget() time.Duration {
-	total := time.Duration(r.Attempts) * r.Timeout
-	for n := 0; n < r.Attempts-1; n++ {
-		total += r.delay(n)
-	}
-	return total + time.Second
+// retryDefaults fill the fields of an Options.Retry left zero.
+func retryDefaults() backoff.Policy {
+	return backoff.Policy{Attempts: 4, Timeout: 30 * time.Second, Backoff: time.Second, MaxBackoff: 8 * time.Second}
 }
 
 // maxBody bounds a request body kept in memory for replay.
@@ -94,7 +55,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for n := 0; ; n++ {
 		if n > 0 {
-			d := t.retry.delay(n - 1)
+			d := t.retry.Delay(n - 1)
 			timer := time.NewTimer(d)
 			select {
 			case <-t.call.Done():
