@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 )
@@ -36,12 +37,7 @@ func newRelease(t *testing.T) *release {
 	standIns(t)
 	stack := sigstack.Shared(t)
 	r := &release{stack: stack, action: actionSource(t), keyDir: t.TempDir()}
-	r.cli = filepath.Join(t.TempDir(), "intoto-ci")
-	build := exec.Command("go", "build", "-o", r.cli, "./cmd/intoto-ci")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build intoto-ci: %v\n%s", err, out)
-	}
+	r.cli = buildtest.IntotoCI(t)
 	r.intotoCI(t, "key", "generate", "--type", "ed25519", "-o", filepath.Join(r.keyDir, "owner"))
 	return r
 }

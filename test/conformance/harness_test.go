@@ -19,10 +19,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 )
 
@@ -43,45 +43,15 @@ func mustAbs(p string) string {
 	return abs
 }
 
-// The intoto-ci binary is built once per test binary.
-var built struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	flag.Parse()
-	code := m.Run()
-	if built.dir != "" {
-		if err := os.RemoveAll(built.dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-		}
-	}
-	os.Exit(code)
+	os.Exit(buildtest.Main(m))
 }
 
 // intotoCI returns the path of an intoto-ci binary built from this checkout.
 func intotoCI(t testing.TB) string {
 	t.Helper()
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "intoto-ci-conformance-")
-		if err != nil {
-			built.err = err
-			return
-		}
-		built.dir = dir
-		built.path = filepath.Join(dir, "intoto-ci")
-		cmd := exec.Command("go", "build", "-o", built.path, "github.com/intoto-ci/intoto-ci/cmd/intoto-ci")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.path
+	return buildtest.IntotoCI(t)
 }
 
 // inCI reports whether a missing peer is a failure rather than a reason to skip.

@@ -3,16 +3,16 @@ package gitlab
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
 
 // repoRoot is the repository root, relative to this package's directory.
@@ -51,39 +51,12 @@ func gitlabCILocal(tb testing.TB) string {
 }
 
 // TestMain removes the binary built for the tests (shared by them, so no single test's TempDir).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built.dir != "" {
-		if err := os.RemoveAll(built.dir); err != nil {
-			fmt.Fprintf(os.Stderr, "remove %s: %v\n", built.dir, err)
-		}
-	}
-	os.Exit(code)
-}
-
-var built struct {
-	once sync.Once
-	dir  string
-	err  error
-	out  []byte
-}
+func TestMain(m *testing.M) { os.Exit(buildtest.Main(m)) }
 
 // binaryDir builds the static intoto-ci binary once per test binary and returns the directory holding it.
 func binaryDir(tb testing.TB) string {
 	tb.Helper()
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "intoto-ci-gitlab-bin-")
-		if built.err != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(built.dir, "intoto-ci"), "./cmd/intoto-ci")
-		cmd.Dir = repoRoot
-		built.out, built.err = cmd.CombinedOutput()
-	})
-	if built.err != nil {
-		tb.Fatalf("build intoto-ci: %v\n%s", built.err, built.out)
-	}
-	return built.dir
+	return filepath.Dir(buildtest.IntotoCI(tb))
 }
 
 // copyTree copies the regular files and directories under src into dst.

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
 
 // hostPath is the PATH every step gets (the tools a minimal image has); the intoto-ci image adds the
@@ -19,39 +19,12 @@ import (
 const hostPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // TestMain removes the binary built for the tests (shared by them, so no single test's TempDir).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built.dir != "" {
-		if err := os.RemoveAll(built.dir); err != nil {
-			fmt.Fprintf(os.Stderr, "remove %s: %v\n", built.dir, err)
-		}
-	}
-	os.Exit(code)
-}
-
-var built struct {
-	once sync.Once
-	dir  string
-	err  error
-	out  []byte
-}
+func TestMain(m *testing.M) { os.Exit(buildtest.Main(m)) }
 
 // binaryDir builds the static intoto-ci binary once and returns its directory: the "step image".
 func binaryDir(tb testing.TB) string {
 	tb.Helper()
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "intoto-ci-tekton-bin-")
-		if built.err != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(built.dir, "intoto-ci"), "./cmd/intoto-ci")
-		cmd.Dir = repoRoot
-		built.out, built.err = cmd.CombinedOutput()
-	})
-	if built.err != nil {
-		tb.Fatalf("build intoto-ci: %v\n%s", built.err, built.out)
-	}
-	return built.dir
+	return filepath.Dir(buildtest.IntotoCI(tb))
 }
 
 // stepRun is the outcome of one step.

@@ -15,51 +15,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
 
-var built struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
 // Main runs the tests and removes the binary built for them. Call it from TestMain.
-func Main(m *testing.M) int {
-	code := m.Run()
-	if built.dir != "" {
-		if err := os.RemoveAll(built.dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-		}
-	}
-	return code
-}
+func Main(m *testing.M) int { return buildtest.Main(m) }
 
 // Binary returns the path of an intoto-ci binary built from this checkout (once per test binary).
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "intoto-ci-harness-")
-		if err != nil {
-			built.err = err
-			return
-		}
-		built.dir = dir
-		built.path = filepath.Join(dir, "intoto-ci")
-		cmd := exec.Command("go", "build", "-o", built.path, "github.com/intoto-ci/intoto-ci/cmd/intoto-ci")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		tb.Fatal(built.err)
-	}
-	return built.path
+	return buildtest.IntotoCI(tb)
 }
 
 // Cmd is one invocation of intoto-ci.
