@@ -40,6 +40,24 @@ func (s *scanner) ws() {
 	}
 }
 
+// more consumes what follows an object member or array element: whitespace, then the closing byte
+// (more is false) or a comma (more is true). ok is false for anything else.
+func (s *scanner) more(closing byte) (more, ok bool) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return false, false
+	}
+	switch s.b[s.i] {
+	case closing:
+		s.i++
+		return false, true
+	case ',':
+		s.i++
+		return true, true
+	}
+	return false, false
+}
+
 // str reads a plain string (printable ASCII, no escapes) and returns its contents.
 func (s *scanner) str() ([]byte, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
@@ -154,18 +172,13 @@ func (s *scanner) canonValue(out []byte, depth int) ([]byte, bool) {
 			if out, ok = s.canonValue(out, depth+1); !ok {
 				return nil, false
 			}
-			s.ws()
-			if s.i >= len(s.b) {
+			more, ok := s.more('}')
+			if !ok {
 				return nil, false
 			}
-			if s.b[s.i] == '}' {
-				s.i++
+			if !more {
 				return append(out, '}'), true
 			}
-			if s.b[s.i] != ',' {
-				return nil, false
-			}
-			s.i++
 		}
 	case c == '[':
 		s.i++
@@ -184,18 +197,13 @@ func (s *scanner) canonValue(out []byte, depth int) ([]byte, bool) {
 			if out, ok = s.canonValue(out, depth+1); !ok {
 				return nil, false
 			}
-			s.ws()
-			if s.i >= len(s.b) {
+			more, ok := s.more(']')
+			if !ok {
 				return nil, false
 			}
-			if s.b[s.i] == ']' {
-				s.i++
+			if !more {
 				return append(out, ']'), true
 			}
-			if s.b[s.i] != ',' {
-				return nil, false
-			}
-			s.i++
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
 		num, ok := s.integer()
@@ -308,18 +316,13 @@ func fastDecodeLinkScan(s *scanner) (*Link, bool) {
 				return nil, false
 			}
 		}
-		s.ws()
-		if s.i >= len(s.b) {
+		more, ok := s.more('}')
+		if !ok {
 			return nil, false
 		}
-		if s.b[s.i] == '}' {
-			s.i++
+		if !more {
 			break
 		}
-		if s.b[s.i] != ',' {
-			return nil, false
-		}
-		s.i++
 	}
 	s.ws()
 	if s.i != len(s.b) {
@@ -373,18 +376,13 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 			return nil, false
 		}
 		a[string(name)] = d
-		s.ws()
-		if s.i >= len(s.b) {
+		more, ok := s.more('}')
+		if !ok {
 			return nil, false
 		}
-		if s.b[s.i] == '}' {
-			s.i++
+		if !more {
 			return a, true
 		}
-		if s.b[s.i] != ',' {
-			return nil, false
-		}
-		s.i++
 	}
 }
 
@@ -436,18 +434,13 @@ func (s *scanner) artifactSet() (ArtifactSet, bool) {
 			b.ends = slices.Grow(b.ends, n-len(b.ends))
 			b.arena = slices.Grow(b.arena, n*len(b.arena)/256-len(b.arena))
 		}
-		s.ws()
-		if s.i >= len(s.b) {
+		more, ok := s.more('}')
+		if !ok {
 			return ArtifactSet{}, false
 		}
-		if s.b[s.i] == '}' {
-			s.i++
+		if !more {
 			return b.build()
 		}
-		if s.b[s.i] != ',' {
-			return ArtifactSet{}, false
-		}
-		s.i++
 	}
 }
 
@@ -535,18 +528,13 @@ func (s *scanner) digests(prev Digests) (Digests, bool) {
 			}
 			d[algName(alg)] = string(v)
 		}
-		s.ws()
-		if s.i >= len(s.b) {
+		more, ok := s.more('}')
+		if !ok {
 			return nil, false
 		}
-		if s.b[s.i] == '}' {
-			s.i++
+		if !more {
 			break
 		}
-		if s.b[s.i] != ',' {
-			return nil, false
-		}
-		s.i++
 	}
 	if d != nil {
 		return d, true
@@ -663,18 +651,13 @@ func PlainObjectMembers(data []byte) (keys []string, vals [][]byte, ok bool) {
 				return nil, nil, false
 			}
 			keys, vals = append(keys, string(k)), append(vals, data[start:s.i:s.i])
-			s.ws()
-			if s.i >= len(s.b) {
+			more, ok := s.more('}')
+			if !ok {
 				return nil, nil, false
 			}
-			if s.b[s.i] == '}' {
-				s.i++
+			if !more {
 				break
 			}
-			if s.b[s.i] != ',' {
-				return nil, nil, false
-			}
-			s.i++
 		}
 	}
 	s.ws()
@@ -720,18 +703,13 @@ func (s *scanner) plainValue(depth int) bool {
 			if !s.plainValue(depth + 1) {
 				return false
 			}
-			s.ws()
-			if s.i >= len(s.b) {
+			more, ok := s.more(end)
+			if !ok {
 				return false
 			}
-			if s.b[s.i] == end {
-				s.i++
+			if !more {
 				return true
 			}
-			if s.b[s.i] != ',' {
-				return false
-			}
-			s.i++
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
 		_, ok := s.integer()
