@@ -17,8 +17,10 @@ var ErrDuplicateKey = errors.New("duplicate JSON object member")
 // increasing order — canonical JSON, every link the peers write — are checked against their predecessor
 // only; an object out of order falls back to a set. Malformed JSON is left to the decoder.
 func checkDuplicateKeys(data []byte) error {
-	var stack []*jsonObject // nil entries are arrays
-	expectKey := false      // the next string in the innermost object is a member name
+	// One frame per open container, reused (with its key slice) by the next container at the same
+	// depth: a link's 100k digest objects cost no allocation each.
+	var stack []jsonObject
+	expectKey := false // the next string in the innermost object is a member name
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
 		case '"':
@@ -37,11 +39,11 @@ func checkDuplicateKeys(data []byte) error {
 					break
 				}
 			}
-			if !expectKey || len(stack) == 0 || stack[len(stack)-1] == nil {
+			if !expectKey || len(stack) == 0 || stack[len(stack)-1].array {
 				continue
 			}
 			expectKey = false
-			o := stack[len(stack)-1]
+			o := &stack[len(stack)-1]
 			key := data[start:i]
 			if bytes.IndexByte(key, '\\') >= 0 {
 				var s string
@@ -60,28 +62,37 @@ func checkDuplicateKeys(data []byte) error {
 				return fmt.Errorf("%w %q", ErrDuplicateKey, key)
 			}
 			o.set[string(key)] = struct{}{}
-		case '{':
-			stack = append(stack, &jsonObject{})
-			expectKey = true
-		case '[':
-			stack = append(stack, nil)
-			expectKey = false
+		case '{', '[':
+			stack = push(stack, data[i] == '[')
+			expectKey = data[i] == '{'
 		case '}', ']':
 			if len(stack) > 0 {
 				stack = stack[:len(stack)-1]
 			}
 			expectKey = false
 		case ',':
-			expectKey = len(stack) > 0 && stack[len(stack)-1] != nil
+			expectKey = len(stack) > 0 && !stack[len(stack)-1].array
 		}
 	}
 	return nil
 }
 
-// jsonObject tracks the member names of one object during checkDuplicateKeys.
+// jsonObject tracks the member names of one open container during checkDuplicateKeys.
 type jsonObject struct {
-	keys [][]byte            // names seen while they arrive in strictly increasing order
-	set  map[string]struct{} // every name seen, once the order broke
+	array bool                // an array: its strings are values, never names
+	keys  [][]byte            // names seen while they arrive in strictly increasing order
+	set   map[string]struct{} // every name seen, once the order broke
+}
+
+// push opens a container, reusing the frame (and its key slice) left at that depth.
+func push(stack []jsonObject, array bool) []jsonObject {
+	if len(stack) < cap(stack) {
+		stack = stack[:len(stack)+1]
+		f := &stack[len(stack)-1]
+		f.array, f.keys, f.set = array, f.keys[:0], nil
+		return stack
+	}
+	return append(stack, jsonObject{array: array})
 }
 
 // toSet switches o from the sorted fast path to a set holding every name seen so far.
