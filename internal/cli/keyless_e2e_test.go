@@ -1,7 +1,14 @@
 package cli
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,15 +193,51 @@ func TestKeylessChainVerifies(t *testing.T) {
 	if stage, _ := failure(t, r); r.code != ExitRefused || stage != "runbinding" {
 		t.Fatalf("mixed-platform chain with --same-run: got exit %d stage %q, want 1 runbinding", r.code, stage)
 	}
-	// Another trust root (a second stack's would do; an empty CA set is refused outright) fails.
-	other := filepath.Join(k.dir, "other_root.json")
-	if err := os.WriteFile(other, []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), 0o644); err != nil {
+	// Another trust root: the stack's own, with its Fulcio CA swapped for one of ours. Everything else
+	// (logs, timestamp authority) still matches, so the refusal comes from the certificate chain.
+	r = k.verify(t, "--trusted-root", otherCARoot(t, k.stack.TrustedRootPath, k.dir), "--json")
+	if stage, reason := failure(t, r); r.code != ExitRefused || stage != "threshold" {
+		t.Fatalf("another trust root: got exit %d stage %q (%s), want 1 at threshold", r.code, stage, reason)
+	}
+}
+
+// otherCARoot writes a copy of the trusted root at path whose certificate authority is a new, unrelated
+// self-signed CA.
+func otherCARoot(t *testing.T, path, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	r = k.verify(t, "--trusted-root", other, "--json")
-	if r.code == ExitOK {
-		t.Fatalf("verified against a trust root that does not hold the CA")
+	var root map[string]any
+	if err := json.Unmarshal(data, &root); err != nil {
+		t.Fatal(err)
 	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{Organization: []string{"not sigstore"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cas := root["certificateAuthorities"].([]any)
+	chain := cas[0].(map[string]any)["certChain"].(map[string]any)
+	chain["certificates"] = []any{map[string]any{"rawBytes": base64.StdEncoding.EncodeToString(der)}}
+	out, err := json.Marshal(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "other_root.json")
+	if err := os.WriteFile(other, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return other
 }
 
 func TestKeylessRefusals(t *testing.T) {
