@@ -1,11 +1,12 @@
-# The intoto-ci step image: a static intoto-ci binary compiled on the host, on a small base that has a
+# The intoto-ci step image: the static intoto-ci binary and its keyless helper intoto-ci-sigstore (which
+# intoto-ci runs, from beside itself, for keyless signing and bundle verification), compiled on the host, on a small base that has a
 # shell (GitLab runs `script:` through one; the Tekton StepActions use `script:`), run as a non-root user.
 #
 # Build (offline: the binary comes from the build context, nothing is downloaded):
 #   CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w -buildid= \
-#     -X github.com/intoto-ci/intoto-ci/internal/cli.version=v0.1.0" -o dist/linux_amd64/intoto-ci ./cmd/intoto-ci
+#     -X github.com/intoto-ci/intoto-ci/internal/cli.version=v0.1.0" -o dist/linux_amd64/ ./cmd/intoto-ci ./cmd/intoto-ci-sigstore
 #   docker build --build-arg VERSION=v0.1.0 --build-arg REVISION=$(git rev-parse HEAD) -t intoto-ci .
-# Multi-arch: build one binary per dist/<os>_<arch>/ and `docker buildx build --platform linux/amd64,linux/arm64`;
+# Multi-arch: build the two binaries per dist/<os>_<arch>/ and `docker buildx build --platform linux/amd64,linux/arm64`;
 # BuildKit fills TARGETOS/TARGETARCH, the classic builder uses the defaults below.
 # Reproducible: pin BASE_IMAGE by digest for releases, build with -trimpath -buildid=, and set
 # SOURCE_DATE_EPOCH (BuildKit) so the image's timestamps come from the commit.
@@ -30,7 +31,7 @@ LABEL org.opencontainers.image.title="intoto-ci" \
 
 # The binary must be executable in the build context (go build makes it so); the classic builder has no
 # COPY --chmod.
-COPY dist/${TARGETOS}_${TARGETARCH}/intoto-ci /usr/local/bin/intoto-ci
+COPY dist/${TARGETOS}_${TARGETARCH}/intoto-ci dist/${TARGETOS}_${TARGETARCH}/intoto-ci-sigstore /usr/local/bin/
 
 # 65532 is the conventional "nonroot" uid/gid of distroless images; no passwd entry is needed.
 USER 65532:65532

@@ -4,7 +4,7 @@ GO ?= go
 .PHONY: demo test setup build bench fuzz
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/intoto-ci ./cmd/intoto-ci
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/intoto-ci ./cmd/intoto-ci-sigstore
 
 demo: build
 	./bin/intoto-ci demo

@@ -42,3 +42,41 @@ func TestEngineImports(t *testing.T) {
 		})
 	}
 }
+
+// TestLeanBinary keeps sigstore-go's signing and verification (and what they pull in: Rekor's
+// OpenAPI client, gRPC, govalidator) out of the intoto-ci binary, so that their package initialisers
+// do not run in every key-signed step. They belong in intoto-ci-sigstore, which intoto-ci runs only
+// for keyless work (internal/keyless).
+func TestLeanBinary(t *testing.T) {
+	t.Parallel()
+	deps := func(pkg string) map[string]bool {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		m := map[string]bool{}
+		for _, d := range strings.Fields(string(out)) {
+			m[d] = true
+		}
+		return m
+	}
+	heavy := []string{
+		"github.com/intoto-ci/intoto-ci/internal/signing",
+		"github.com/sigstore/sigstore-go/pkg/sign",
+		"github.com/sigstore/sigstore-go/pkg/verify",
+		"github.com/sigstore/sigstore-go/pkg/bundle",
+		"github.com/go-openapi/strfmt",
+		"github.com/asaskevich/govalidator",
+		"google.golang.org/grpc",
+	}
+	lean, full := deps("../cmd/intoto-ci"), deps("../cmd/intoto-ci-sigstore")
+	for _, h := range heavy {
+		if lean[h] {
+			t.Errorf("cmd/intoto-ci depends on %s", h)
+		}
+		// The check would prove nothing if the names were wrong: the helper must have them.
+		if !full[h] {
+			t.Errorf("cmd/intoto-ci-sigstore does not depend on %s: is the name right?", h)
+		}
+	}
+}

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 export PATH="$(go env GOPATH)/bin:$PATH"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-CGO_ENABLED=0 go build -trimpath -o "$out/intoto-ci" ./cmd/intoto-ci
+CGO_ENABLED=0 go build -trimpath -o "$out/" ./cmd/intoto-ci ./cmd/intoto-ci-sigstore
 go build -o "$out/bench" ./scripts/bench
 args=(-intoto-ci "$out/intoto-ci" -scale "${BENCH_SCALE:-1}" -runs "${BENCH_RUNS:-3}"
   -dir "${BENCH_DIR:-${TMPDIR:-/tmp}/intoto-ci-bench}" -peers "${BENCH_PEERS:-python,golang}")

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 )
 
 // Exit codes, defined once. verify: 0 verified, 1 refused, 2 usage or unreadable input, 3 operational
@@ -34,6 +36,9 @@ type env struct {
 	getenv  func(string) string
 	environ func() []string
 	logger  *slog.Logger
+	// keyless signs and verifies Sigstore bundles: in intoto-ci it runs intoto-ci-sigstore, in
+	// intoto-ci-sigstore (and the tests) it is sigstore-go in-process.
+	keyless keyless.Backend
 }
 
 // command is one subcommand: its flags are declared by setup on a fresh FlagSet for every invocation.
@@ -99,12 +104,16 @@ func commands() []*command {
 	}
 }
 
-// Main runs intoto-ci with args (without the program name) and returns the process exit code.
-func Main(ctx context.Context, args []string, stdio Stdio) int {
-	return mainEnv(ctx, args, &env{stdio: stdio, getenv: osGetenv, environ: osEnviron})
+// Main runs intoto-ci with args (without the program name) and returns the process exit code. kb does
+// the keyless work (see package keyless).
+func Main(ctx context.Context, args []string, stdio Stdio, kb keyless.Backend) int {
+	return mainEnv(ctx, args, &env{stdio: stdio, getenv: osGetenv, environ: osEnviron, keyless: kb})
 }
 
 func mainEnv(ctx context.Context, args []string, e *env) int {
+	if e.keyless == nil {
+		e.keyless = keyless.Exec{Stderr: e.stdio.Err}
+	}
 	if e.logger == nil {
 		e.logger = slog.New(slog.NewTextHandler(e.stdio.Err, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/signing"
 )
 
 // result is what one in-process invocation produced.
@@ -35,6 +36,7 @@ func invoke(t testing.TB, environ map[string]string, args ...string) result {
 		stdio:   Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
 		getenv:  func(k string) string { return environ[k] },
 		environ: func() []string { return list },
+		keyless: signing.Backend{},
 	}
 	code := mainEnv(context.Background(), args, e)
 	return result{code: code, out: out.String(), err: errb.String()}

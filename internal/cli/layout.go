@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,8 +12,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/sigstore/sigstore-go/pkg/bundle"
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
@@ -381,19 +380,37 @@ func readEvidence(dir string) ([]*layout.Evidence, []string, error) {
 	return out, skipped, nil
 }
 
-// bundleSigner reads the certificate identity of a bundle without verifying it.
+// bundleSigner reads the certificate identity of a bundle without verifying it (for file names and
+// layout proposals; verification is the keyless verifier's). The leaf certificate sits in
+// verificationMaterial.certificate (bundle v0.3) or first in x509CertificateChain (v0.1, v0.2).
 func bundleSigner(data []byte) (*intoto.SignerIdentity, error) {
-	var b bundle.Bundle
-	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, err
+	type rawCert struct {
+		RawBytes []byte `json:"rawBytes"`
 	}
-	vc, err := b.VerificationContent()
-	if err != nil {
-		return nil, err
+	var b struct {
+		VerificationMaterial struct {
+			Certificate *rawCert `json:"certificate"`
+			Chain       *struct {
+				Certificates []rawCert `json:"certificates"`
+			} `json:"x509CertificateChain"`
+		} `json:"verificationMaterial"`
 	}
-	cert := vc.Certificate()
-	if cert == nil {
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("read bundle: %w", err)
+	}
+	var der []byte
+	switch vm := b.VerificationMaterial; {
+	case vm.Certificate != nil:
+		der = vm.Certificate.RawBytes
+	case vm.Chain != nil && len(vm.Chain.Certificates) > 0:
+		der = vm.Chain.Certificates[0].RawBytes
+	}
+	if len(der) == 0 {
 		return nil, errors.New("bundle has no certificate")
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("bundle certificate: %w", err)
 	}
 	return trust.SignerIdentity(cert)
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/identity"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
-	"github.com/intoto-ci/intoto-ci/internal/signing"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 )
 
 // linkSigner turns a link into a signed file: DSSE or legacy envelope with keys, or a Sigstore bundle.
@@ -24,7 +24,7 @@ type linkSigner struct {
 	flags     *signFlags
 	platform  ci.Platform
 	sensitive []string
-	keyless   *signing.Keyless // nil until needed (keyless only)
+	keyless   keyless.Signer // nil until needed (keyless only)
 }
 
 // newLinkSigner prepares signing before the step runs, so a missing key or token source fails fast,
@@ -64,19 +64,25 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 		if err != nil {
 			return nil, usagef("%w", err)
 		}
-		s.keyless, err = signing.NewKeyless(signing.KeylessOptions{
-			Token:         &maskingSource{src: src, platform: platform},
+		services, err := keyless.Resolve(keyless.Options{
 			FulcioURL:     f.fulcioURL,
 			RekorURL:      f.rekorURL,
 			RekorVersion:  uint32(f.rekorVersion),
 			TSAURLs:       f.tsaURLs,
 			SigningConfig: f.signingConfig,
 			Private:       f.private,
-			Retry:         signing.Retry{Timeout: f.serviceTimeout},
-			Logger:        e.logger,
 		})
 		if err != nil {
 			return nil, usagef("keyless signing: %w", err)
+		}
+		s.keyless, err = e.keyless.NewSigner(keyless.SignerConfig{
+			Services: services,
+			Token:    &maskingSource{src: src, platform: platform},
+			Timeout:  f.serviceTimeout,
+			Logger:   e.logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("keyless signing: %w", err)
 		}
 	}
 	return s, nil

@@ -8,15 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
-
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/report"
-	"github.com/intoto-ci/intoto-ci/internal/signing"
-	"github.com/intoto-ci/intoto-ci/internal/trust"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
 
@@ -145,7 +141,9 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 	if st, err := os.Stat(f.linksDir); err != nil || !st.IsDir() {
 		return inputErr(fmt.Errorf("links dir %s: not a readable directory", f.linksDir))
 	}
-	opts.Keyless = &lazyKeyless{trustedRoot: f.trustedRoot, requireTlog: f.requireTlog}
+	kv := e.keyless.NewVerifier(keyless.VerifierConfig{TrustedRoot: f.trustedRoot, RequireTransparencyLog: f.requireTlog})
+	defer kv.Close()
+	opts.Keyless = kv
 
 	// With --vsa: prepare the signer before verifying (a missing key fails fast) and verify the very
 	// layout bytes whose digest the summary names.
@@ -209,41 +207,6 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 		fmt.Fprintf(e.stdio.Err, "wrote verification summary %s\n", f.vsa.path)
 	}
 	return nil
-}
-
-// lazyKeyless loads the trust root only when a bundle is met, so key-only verification never touches
-// Sigstore material (nor the network for the public-good root).
-type lazyKeyless struct {
-	trustedRoot string
-	requireTlog bool
-	once        sync.Once
-	v           *signing.KeylessVerifier
-	err         error
-}
-
-func (l *lazyKeyless) VerifyBundle(ctx context.Context, data []byte) (*verify.Verified, error) {
-	l.once.Do(func() {
-		var tr *root.TrustedRoot
-		if l.trustedRoot != "" {
-			tr, l.err = trust.LoadTrustedRoot(l.trustedRoot)
-		} else {
-			tr, l.err = trust.FetchPublicGood(ctx, trust.PublicGoodOptions{})
-		}
-		if l.err == nil {
-			l.v, l.err = signing.NewKeylessVerifier(tr)
-			if l.v != nil {
-				l.v.RequireTransparencyLog = l.requireTlog
-			}
-		}
-	})
-	if l.err != nil {
-		return nil, fmt.Errorf("%w: keyless trust root: %w", verify.ErrVerifierUnavailable, l.err)
-	}
-	got, err := l.v.VerifyBundle(ctx, data)
-	if err != nil {
-		return nil, err
-	}
-	return &verify.Verified{PayloadType: got.PayloadType, Payload: got.Payload, Signer: got.Signer, Time: got.Time}, nil
 }
 
 // isInputError tells unreadable or malformed input (exit 2) from an operational failure (exit 3).

@@ -16,6 +16,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
 
@@ -263,7 +264,9 @@ func verifyVSACommand() *command {
 		if err != nil {
 			return inputErr(err)
 		}
-		payload, signer, err := verifyVSASignature(ctx, data, keys, id, *trustedRoot)
+		kv := e.keyless.NewVerifier(keyless.VerifierConfig{TrustedRoot: *trustedRoot})
+		defer kv.Close()
+		payload, signer, err := verifyVSASignature(ctx, data, keys, id, kv)
 		if err != nil {
 			return err
 		}
@@ -316,7 +319,7 @@ func pluralS(n int) string {
 
 // verifyVSASignature checks the envelope: every key must have signed (DSSE), or the bundle verifies
 // and its signer matches id. It returns the verified payload and who signed.
-func verifyVSASignature(ctx context.Context, data []byte, keys []string, id *intoto.Identity, trustedRoot string) ([]byte, string, error) {
+func verifyVSASignature(ctx context.Context, data []byte, keys []string, id *intoto.Identity, kv verify.BundleVerifier) ([]byte, string, error) {
 	signed, err := envelope.Parse(data)
 	if err != nil {
 		return nil, "", inputErr(fmt.Errorf("vsa: %w", err))
@@ -325,8 +328,7 @@ func verifyVSASignature(ctx context.Context, data []byte, keys []string, id *int
 		if id == nil {
 			return nil, "", &refusedError{reason: "the VSA is a Sigstore bundle: pin its signer with --identity and --issuer"}
 		}
-		lk := &lazyKeyless{trustedRoot: trustedRoot}
-		got, err := lk.VerifyBundle(ctx, data)
+		got, err := kv.VerifyBundle(ctx, data)
 		if err != nil {
 			if errors.Is(err, verify.ErrVerifierUnavailable) {
 				return nil, "", err

@@ -11,60 +11,47 @@ import (
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 )
 
 // Public-good Sigstore endpoints, used when neither a URL nor a signing config names the service.
 const (
-	PublicGoodFulcioURL = "https://fulcio.sigstore.dev"
-	PublicGoodRekorURL  = "https://rekor.sigstore.dev"
+	PublicGoodFulcioURL = keyless.PublicGoodFulcioURL
+	PublicGoodRekorURL  = keyless.PublicGoodRekorURL
 )
 
 // Errors naming the service that failed; Sign wraps the cause in one of them, so a message reads
-// "fulcio: …", "timestamp authority: …" or "rekor: …".
+// "fulcio: …", "timestamp authority: …" or "rekor: …". They are keyless's, so a caller on the other
+// side of the helper process tests for the same values.
 var (
-	ErrToken  = errors.New("identity token")
-	ErrFulcio = errors.New("fulcio")
-	ErrTSA    = errors.New("timestamp authority")
-	ErrRekor  = errors.New("rekor")
+	ErrToken  = keyless.ErrToken
+	ErrFulcio = keyless.ErrFulcio
+	ErrTSA    = keyless.ErrTSA
+	ErrRekor  = keyless.ErrRekor
 )
 
 // Signer signs a payload into a self-contained signed document (here a Sigstore bundle JSON).
-type Signer interface {
-	Sign(ctx context.Context, payloadType string, payload []byte) ([]byte, error)
-}
+type Signer = keyless.Signer
 
 // TokenSource yields an OIDC identity token; identity.Source implements it.
-type TokenSource interface {
-	Token(ctx context.Context) (string, error)
-	Name() string
-}
+type TokenSource = keyless.TokenSource
 
-// KeylessOptions configure a Keyless signer. Explicit URLs win over the signing config, which wins
-// over the public-good defaults (Fulcio and Rekor v1 of sigstore.dev, no TSA).
+// KeylessOptions configure a Keyless signer: the services (resolved by keyless.Resolve) and how to
+// reach them.
 type KeylessOptions struct {
 	// Token supplies the OIDC identity token presented to Fulcio. Required.
 	Token TokenSource
-	// FulcioURL is the Fulcio base URL (--fulcio-url).
-	FulcioURL string
-	// RekorURL is the Rekor base URL (--rekor-url); RekorVersion is its major API version, 1 (default) or 2
-	// (--rekor-version). Rekor v2 gives no integrated time, so it needs a timestamp authority.
-	RekorURL     string
-	RekorVersion uint32
-	// TSAURLs are full RFC 3161 endpoint URLs, e.g. https://timestamp.sigstore.dev/api/v1/timestamp (--tsa-url).
-	TSAURLs []string
-	// SigningConfig is the path of a Sigstore signing_config.json (media type
-	// application/vnd.dev.sigstore.signingconfig.v0.2+json) choosing the services (--signing-config).
+	// FulcioURL, RekorURL, RekorVersion, TSAURLs, SigningConfig and Private are keyless.Options'.
+	FulcioURL     string
+	RekorURL      string
+	RekorVersion  uint32
+	TSAURLs       []string
 	SigningConfig string
-	// Private signs without any transparency log: the signature is timestamped by the TSA(s) only, and
-	// nothing about the signer is published to Rekor (--private). It requires a TSA and refuses a Rekor
-	// URL. The Fulcio URL must then be given explicitly (flag or signing config): public-good Fulcio
-	// publishes every certificate, and so the repository names in it, to a public CT log.
-	Private bool
+	Private       bool
 	// Retry bounds every request to every service; zero fields take the defaults (4 attempts
 	// of at most 30s each, backoff from 1s doubling up to 8s).
 	Retry Retry
@@ -79,9 +66,7 @@ type KeylessOptions struct {
 // Keyless signs with a short-lived Fulcio certificate for a fresh ephemeral key.
 type Keyless struct {
 	token     TokenSource
-	fulcio    string
-	rekors    []root.Service
-	tsas      []string
+	services  *keyless.Services
 	retry     Retry
 	transport http.RoundTripper
 	log       *slog.Logger
@@ -94,119 +79,40 @@ func NewKeyless(opts KeylessOptions) (*Keyless, error) {
 	if opts.Token == nil {
 		return nil, errors.New("keyless signing needs an identity token source")
 	}
-	k := &Keyless{
-		token:     opts.Token,
-		retry:     opts.Retry.Or(retryDefaults()),
-		transport: opts.Transport,
-		log:       opts.Logger,
+	s, err := keyless.Resolve(keyless.Options{
+		FulcioURL:     opts.FulcioURL,
+		RekorURL:      opts.RekorURL,
+		RekorVersion:  opts.RekorVersion,
+		TSAURLs:       opts.TSAURLs,
+		SigningConfig: opts.SigningConfig,
+		Private:       opts.Private,
+		Now:           opts.Now,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if k.transport == nil {
-		k.transport = http.DefaultTransport
-	}
-	if k.log == nil {
-		k.log = slog.New(slog.DiscardHandler)
-	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
-	if opts.RekorVersion != 0 && opts.RekorVersion != 1 && opts.RekorVersion != 2 {
-		return nil, fmt.Errorf("rekor version %d: want 1 or 2", opts.RekorVersion)
-	}
-	if opts.Private && opts.RekorURL != "" {
-		return nil, errors.New("private signing uses no transparency log: drop the rekor url")
-	}
+	return newKeyless(s, opts.Token, opts.Retry, opts.Transport, opts.Logger)
+}
 
-	var cfg *root.SigningConfig
-	if opts.SigningConfig != "" {
-		var err error
-		cfg, err = root.NewSigningConfigFromPath(opts.SigningConfig)
-		if err != nil {
-			return nil, fmt.Errorf("load signing config %q: %w", opts.SigningConfig, err)
-		}
+func newKeyless(s *keyless.Services, token TokenSource, retry Retry, transport http.RoundTripper, log *slog.Logger) (*Keyless, error) {
+	if token == nil {
+		return nil, errors.New("keyless signing needs an identity token source")
 	}
-
-	// Fulcio.
-	switch {
-	case opts.FulcioURL != "":
-		k.fulcio = opts.FulcioURL
-	case cfg != nil:
-		s, err := root.SelectService(cfg.FulcioCertificateAuthorityURLs(), sign.FulcioAPIVersions, now())
-		if err != nil {
-			return nil, fmt.Errorf("signing config: fulcio: %w", err)
-		}
-		k.fulcio = s.URL
-	case opts.Private:
-		return nil, errors.New("private signing needs an explicit fulcio url or signing config " +
-			"(public-good fulcio publishes certificates to a public ct log)")
-	default:
-		k.fulcio = PublicGoodFulcioURL
+	if s == nil || s.Fulcio == "" {
+		return nil, errors.New("keyless signing needs a fulcio url")
 	}
-
-	// Timestamp authorities.
-	switch {
-	case len(opts.TSAURLs) > 0:
-		k.tsas = append(k.tsas, opts.TSAURLs...)
-	case cfg != nil && len(cfg.TimestampAuthorityURLs()) > 0:
-		ss, err := root.SelectServices(cfg.TimestampAuthorityURLs(), cfg.TimestampAuthorityURLsConfig(),
-			sign.TimestampAuthorityAPIVersions, now())
-		if err != nil {
-			return nil, fmt.Errorf("signing config: timestamp authority: %w", err)
-		}
-		for _, s := range ss {
-			k.tsas = append(k.tsas, s.URL)
-		}
+	if transport == nil {
+		transport = http.DefaultTransport
 	}
-
-	// Transparency logs.
-	switch {
-	case opts.Private:
-	case opts.RekorURL != "":
-		v := opts.RekorVersion
-		if v == 0 {
-			v = 1
-		}
-		k.rekors = []root.Service{{URL: opts.RekorURL, MajorAPIVersion: v}}
-	case cfg != nil:
-		versions := sign.RekorAPIVersions
-		if opts.RekorVersion != 0 {
-			versions = []uint32{opts.RekorVersion}
-		}
-		ss, err := root.SelectServices(cfg.RekorLogURLs(), cfg.RekorLogURLsConfig(), versions, now())
-		if err != nil {
-			return nil, fmt.Errorf("signing config: rekor: %w", err)
-		}
-		k.rekors = ss
-	default:
-		v := opts.RekorVersion
-		if v == 0 {
-			v = 1
-		}
-		if v == 2 {
-			return nil, errors.New("rekor v2 needs a rekor url or signing config (public-good default is v1)")
-		}
-		k.rekors = []root.Service{{URL: PublicGoodRekorURL, MajorAPIVersion: 1}}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-
-	if opts.Private && len(k.tsas) == 0 {
-		return nil, errors.New("private signing needs a timestamp authority (tsa url or signing config)")
-	}
-	if len(k.tsas) == 0 {
-		for _, r := range k.rekors {
-			if r.MajorAPIVersion == 2 {
-				return nil, errors.New("rekor v2 gives no integrated time: a timestamp authority is required")
-			}
-		}
-	}
-	return k, nil
+	return &Keyless{token: token, services: s, retry: retry.Or(retryDefaults()), transport: transport, log: log}, nil
 }
 
 // Services describes the resolved endpoints, for logs and --verbose.
 func (k *Keyless) Services() (fulcio string, rekors []string, tsas []string) {
-	for _, r := range k.rekors {
-		rekors = append(rekors, fmt.Sprintf("%s (v%d)", r.URL, r.MajorAPIVersion))
-	}
-	return k.fulcio, rekors, append([]string(nil), k.tsas...)
+	return k.services.Describe()
 }
 
 // Sign gets a token, a Fulcio certificate for an ephemeral key, signs payload as DSSE, timestamps
@@ -226,9 +132,9 @@ func (k *Keyless) Sign(ctx context.Context, payloadType string, payload []byte) 
 		return nil, fmt.Errorf("generate ephemeral key: %w", err)
 	}
 
-	k.log.Debug("requesting certificate", "service", "fulcio", "url", k.fulcio, "token_source", k.token.Name())
+	k.log.Debug("requesting certificate", "service", "fulcio", "url", k.services.Fulcio, "token_source", k.token.Name())
 	fulcio := sign.NewFulcio(&sign.FulcioOptions{
-		BaseURL:   k.fulcio,
+		BaseURL:   k.services.Fulcio,
 		Timeout:   -1, // the transport bounds each attempt
 		Transport: k.transportFor(ctx, "fulcio"),
 	})
@@ -247,7 +153,7 @@ func (k *Keyless) Sign(ctx context.Context, payloadType string, payload []byte) 
 	}
 	sig := env.GetSignatures()[0].GetSig()
 
-	for _, u := range k.tsas {
+	for _, u := range k.services.TSAs {
 		k.log.Debug("requesting timestamp", "service", "timestamp authority", "url", u)
 		ta := sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{
 			URL:       u,
@@ -262,8 +168,8 @@ func (k *Keyless) Sign(ctx context.Context, payloadType string, payload []byte) 
 	}
 
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert})
-	for _, r := range k.rekors {
-		k.log.Debug("uploading to transparency log", "service", "rekor", "url", r.URL, "version", r.MajorAPIVersion)
+	for _, r := range k.services.Rekors {
+		k.log.Debug("uploading to transparency log", "service", "rekor", "url", r.URL, "version", r.Version)
 		tl, err := k.rekorFor(ctx, r)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrRekor, r.URL, err)

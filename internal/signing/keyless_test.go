@@ -17,14 +17,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 )
 
 const fakeJWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvYXBwIn0.c2ln"
@@ -375,5 +378,22 @@ func TestRetryDelay(t *testing.T) {
 	want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("delays mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// keyless chooses signing-config services by the API versions sigstore-go speaks, without linking its
+// sign package; the lists must stay sigstore-go's.
+func TestAPIVersionsAreSigstoreGos(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		ours, them []uint32
+	}{
+		{"fulcio", keyless.FulcioAPIVersions, sign.FulcioAPIVersions},
+		{"tsa", keyless.TimestampAuthorityAPIVersions, sign.TimestampAuthorityAPIVersions},
+		{"rekor", keyless.RekorAPIVersions, sign.RekorAPIVersions},
+	} {
+		if !slices.Equal(c.ours, c.them) {
+			t.Errorf("%s api versions: keyless has %v, sigstore-go %v", c.name, c.ours, c.them)
+		}
 	}
 }

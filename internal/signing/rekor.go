@@ -15,16 +15,17 @@ import (
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	rekortilespb "github.com/sigstore/rekor-tiles/v2/pkg/generated/protobuf"
 	rekorclient "github.com/sigstore/rekor/pkg/generated/client"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 )
 
 // rekorFor builds a sign.Rekor whose HTTP requests go through the retrying transport: sigstore-go
 // would otherwise build its own clients (v1: go-retryablehttp; v2: no retries, no transport hook).
-func (k *Keyless) rekorFor(ctx context.Context, s root.Service) (sign.Transparency, error) {
+func (k *Keyless) rekorFor(ctx context.Context, s keyless.Log) (sign.Transparency, error) {
 	hc := &http.Client{Transport: k.transportFor(ctx, "rekor")}
-	switch s.MajorAPIVersion {
+	switch s.Version {
 	case 1:
 		u, err := url.Parse(s.URL)
 		if err != nil {
@@ -51,7 +52,7 @@ func (k *Keyless) rekorFor(ctx context.Context, s root.Service) (sign.Transparen
 			ClientV2: &rekorV2Client{base: s.URL, client: hc},
 		}), nil
 	default:
-		return nil, fmt.Errorf("unsupported rekor api version %d", s.MajorAPIVersion)
+		return nil, fmt.Errorf("unsupported rekor api version %d", s.Version)
 	}
 }
 

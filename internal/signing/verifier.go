@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/trust"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -16,8 +17,8 @@ import (
 // Verification outcomes a caller branches on. Both mean "refuse this bundle"; ErrMalformedBundle
 // says it could not even be read as a keyless DSSE bundle.
 var (
-	ErrMalformedBundle = errors.New("malformed sigstore bundle")
-	ErrVerification    = errors.New("sigstore verification failed")
+	ErrMalformedBundle = keyless.ErrMalformedBundle
+	ErrVerification    = keyless.ErrVerification
 )
 
 // Verified is what a bundle proves once verification succeeded.

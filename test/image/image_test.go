@@ -219,13 +219,14 @@ func rootfs(tb testing.TB) io.Reader {
 	return &buf
 }
 
-// buildBinary compiles the static binary for the daemon's platform into ctxDir/dist/linux_<arch>/.
+// buildBinary compiles the static binaries (intoto-ci and intoto-ci-sigstore) for the daemon's platform
+// into ctxDir/dist/linux_<arch>/ and returns intoto-ci's path.
 func buildBinary(tb testing.TB, ctxDir string) string {
 	tb.Helper()
 	out := filepath.Join(ctxDir, "dist", "linux_"+runtime.GOARCH, "intoto-ci")
 	cmd := exec.Command("go", "build", "-trimpath",
 		"-ldflags", "-s -w -buildid= -X github.com/intoto-ci/intoto-ci/internal/cli.version="+version,
-		"-o", out, "./cmd/intoto-ci")
+		"-o", filepath.Dir(out)+string(filepath.Separator), "./cmd/intoto-ci", "./cmd/intoto-ci-sigstore")
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -277,9 +277,11 @@ func TestInstall(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("install exited %d\n%s", res.code, res.stderr)
 	}
-	fi, err := os.Stat(filepath.Join(vol, "intoto-ci"))
-	if err != nil || fi.Mode().Perm()&0o111 == 0 {
-		t.Fatalf("installed binary: %v, mode %v; want an executable", err, fi)
+	for _, name := range []string{"intoto-ci", "intoto-ci-sigstore"} {
+		fi, err := os.Stat(filepath.Join(vol, name))
+		if err != nil || fi.Mode().Perm()&0o111 == 0 {
+			t.Fatalf("installed %s: %v, mode %v; want an executable", name, err, fi)
+		}
 	}
 	if !strings.Contains(res.stderr, "intoto-ci ") {
 		t.Errorf("install did not run the installed binary's version: %q", res.stderr)

@@ -20,7 +20,8 @@ var built struct {
 }
 
 // IntotoCI returns the path of a static intoto-ci binary built from this checkout (CGO_ENABLED=0, so
-// it also runs in a minimal image or another step's container).
+// it also runs in a minimal image or another step's container). Its keyless helper, intoto-ci-sigstore,
+// is built beside it, as a release installs them.
 func IntotoCI(tb testing.TB) string {
 	tb.Helper()
 	built.once.Do(func() {
@@ -31,10 +32,11 @@ func IntotoCI(tb testing.TB) string {
 		}
 		built.dir = dir
 		built.path = filepath.Join(dir, "intoto-ci")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", built.path, "github.com/intoto-ci/intoto-ci/cmd/intoto-ci")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", dir+string(filepath.Separator),
+			"github.com/intoto-ci/intoto-ci/cmd/intoto-ci", "github.com/intoto-ci/intoto-ci/cmd/intoto-ci-sigstore")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("build intoto-ci: %w\n%s", err, out)
+			built.err = fmt.Errorf("build intoto-ci and intoto-ci-sigstore: %w\n%s", err, out)
 		}
 	})
 	if built.err != nil {

@@ -1,0 +1,32 @@
+// Command intoto-ci-sigstore is intoto-ci with sigstore-go linked in. intoto-ci runs it (with the
+// argument keyless.ServeArg) for every keyless signature and Sigstore bundle verification, so that the
+// key-signed path does not pay sigstore-go's start-up; it must sit beside intoto-ci. Run by hand it is a
+// complete intoto-ci that does the keyless work in-process.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/intoto-ci/intoto-ci/internal/cli"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/signing"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	var code int
+	if len(os.Args) == 2 && os.Args[1] == keyless.ServeArg {
+		if err := keyless.Serve(ctx, os.Stdin, os.Stdout, os.Stderr, signing.Backend{}); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", keyless.HelperName, err)
+			code = cli.ExitFailure
+		}
+	} else {
+		code = cli.Main(ctx, os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, signing.Backend{})
+	}
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,232 @@
+// Package keyless is the boundary between intoto-ci and Sigstore. It holds what every keyless
+// operation shares and costs nothing to link: the sentinel errors, the choice of services, and the
+// Backend interface that signs and verifies bundles.
+//
+// Two backends implement it. internal/signing does the work in-process with sigstore-go; it is linked
+// into intoto-ci-sigstore only. Exec, in this package, runs intoto-ci-sigstore and talks to it over a
+// pipe; intoto-ci uses it. The split keeps sigstore-go's dependency tree (and its package initialisers,
+// a few milliseconds per process) out of every key-signed step: nothing keyless runs, or is even
+// initialised, unless a keyless signature is made or a Sigstore bundle is met.
+package keyless
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/intoto-ci/intoto-ci/internal/verify"
+	"github.com/sigstore/sigstore-go/pkg/root"
+)
+
+// Errors name the service that failed, so a caller can say which one (and the run log can too).
+var (
+	ErrToken  = errors.New("identity token")
+	ErrFulcio = errors.New("fulcio")
+	ErrTSA    = errors.New("timestamp authority")
+	ErrRekor  = errors.New("rekor")
+
+	// ErrMalformedBundle says a bundle could not even be read as a keyless DSSE bundle; ErrVerification
+	// that it was read and did not verify. Both mean "refuse this bundle".
+	ErrMalformedBundle = errors.New("malformed sigstore bundle")
+	ErrVerification    = errors.New("sigstore verification failed")
+)
+
+// Public-good service defaults.
+const (
+	PublicGoodFulcioURL = "https://fulcio.sigstore.dev"
+	PublicGoodRekorURL  = "https://rekor.sigstore.dev"
+)
+
+// API versions intoto-ci (through sigstore-go v1.3.0) speaks to each service; a signing config's
+// entries are chosen among these. internal/signing's tests hold them equal to sigstore-go's own lists.
+var (
+	FulcioAPIVersions             = []uint32{1}
+	TimestampAuthorityAPIVersions = []uint32{1}
+	RekorAPIVersions              = []uint32{1, 2}
+)
+
+// Options choose the signing services. Explicit URLs win over the signing config, which wins over
+// the public-good defaults (Fulcio and Rekor v1 of sigstore.dev, no TSA).
+type Options struct {
+	// FulcioURL is the Fulcio base URL (--fulcio-url).
+	FulcioURL string
+	// RekorURL is the Rekor base URL (--rekor-url); RekorVersion is its major API version, 1 (default) or 2
+	// (--rekor-version). Rekor v2 gives no integrated time, so it needs a timestamp authority.
+	RekorURL     string
+	RekorVersion uint32
+	// TSAURLs are full RFC 3161 endpoint URLs, e.g. https://timestamp.sigstore.dev/api/v1/timestamp (--tsa-url).
+	TSAURLs []string
+	// SigningConfig is the path of a Sigstore signing_config.json (media type
+	// application/vnd.dev.sigstore.signingconfig.v0.2+json) choosing the services (--signing-config).
+	SigningConfig string
+	// Private signs without any transparency log: the signature is timestamped by the TSA(s) only, and
+	// nothing about the signer is published to Rekor (--private). It requires a TSA and refuses a Rekor
+	// URL. The Fulcio URL must then be given explicitly (flag or signing config): public-good Fulcio
+	// publishes every certificate, and so the repository names in it, to a public CT log.
+	Private bool
+	// Now is the clock used to pick services from a signing config; nil means time.Now.
+	Now func() time.Time
+}
+
+// Log is one transparency log to write to.
+type Log struct {
+	URL     string `json:"url"`
+	Version uint32 `json:"version"`
+}
+
+// Services are the endpoints a signature goes through, resolved and checked.
+type Services struct {
+	Fulcio string   `json:"fulcio"`
+	TSAs   []string `json:"tsas,omitempty"`
+	Rekors []Log    `json:"rekors,omitempty"`
+}
+
+// Describe lists the services for logs and --verbose.
+func (s *Services) Describe() (fulcio string, rekors []string, tsas []string) {
+	for _, r := range s.Rekors {
+		rekors = append(rekors, fmt.Sprintf("%s (v%d)", r.URL, r.Version))
+	}
+	return s.Fulcio, rekors, append([]string(nil), s.TSAs...)
+}
+
+// Resolve picks the services from opts and checks that they make a verifiable signature: a Rekor v2
+// or private signature needs a timestamp authority, private signing no log and an explicit Fulcio. It
+// reads the signing config but does no network I/O, so a bad combination fails before a step runs.
+func Resolve(opts Options) (*Services, error) {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	if opts.RekorVersion != 0 && opts.RekorVersion != 1 && opts.RekorVersion != 2 {
+		return nil, fmt.Errorf("rekor version %d: want 1 or 2", opts.RekorVersion)
+	}
+	if opts.Private && opts.RekorURL != "" {
+		return nil, errors.New("private signing uses no transparency log: drop the rekor url")
+	}
+	var cfg *root.SigningConfig
+	if opts.SigningConfig != "" {
+		var err error
+		cfg, err = root.NewSigningConfigFromPath(opts.SigningConfig)
+		if err != nil {
+			return nil, fmt.Errorf("load signing config %q: %w", opts.SigningConfig, err)
+		}
+	}
+	s := &Services{}
+
+	switch {
+	case opts.FulcioURL != "":
+		s.Fulcio = opts.FulcioURL
+	case cfg != nil:
+		svc, err := root.SelectService(cfg.FulcioCertificateAuthorityURLs(), FulcioAPIVersions, now())
+		if err != nil {
+			return nil, fmt.Errorf("signing config: fulcio: %w", err)
+		}
+		s.Fulcio = svc.URL
+	case opts.Private:
+		return nil, errors.New("private signing needs an explicit fulcio url or signing config " +
+			"(public-good fulcio publishes certificates to a public ct log)")
+	default:
+		s.Fulcio = PublicGoodFulcioURL
+	}
+
+	switch {
+	case len(opts.TSAURLs) > 0:
+		s.TSAs = append(s.TSAs, opts.TSAURLs...)
+	case cfg != nil && len(cfg.TimestampAuthorityURLs()) > 0:
+		ss, err := root.SelectServices(cfg.TimestampAuthorityURLs(), cfg.TimestampAuthorityURLsConfig(),
+			TimestampAuthorityAPIVersions, now())
+		if err != nil {
+			return nil, fmt.Errorf("signing config: timestamp authority: %w", err)
+		}
+		for _, svc := range ss {
+			s.TSAs = append(s.TSAs, svc.URL)
+		}
+	}
+
+	version := opts.RekorVersion
+	switch {
+	case opts.Private:
+	case opts.RekorURL != "":
+		if version == 0 {
+			version = 1
+		}
+		s.Rekors = []Log{{URL: opts.RekorURL, Version: version}}
+	case cfg != nil:
+		versions := RekorAPIVersions
+		if version != 0 {
+			versions = []uint32{version}
+		}
+		ss, err := root.SelectServices(cfg.RekorLogURLs(), cfg.RekorLogURLsConfig(), versions, now())
+		if err != nil {
+			return nil, fmt.Errorf("signing config: rekor: %w", err)
+		}
+		for _, svc := range ss {
+			s.Rekors = append(s.Rekors, Log{URL: svc.URL, Version: svc.MajorAPIVersion})
+		}
+	default:
+		if version == 2 {
+			return nil, errors.New("rekor v2 needs a rekor url or signing config (public-good default is v1)")
+		}
+		s.Rekors = []Log{{URL: PublicGoodRekorURL, Version: 1}}
+	}
+
+	if opts.Private && len(s.TSAs) == 0 {
+		return nil, errors.New("private signing needs a timestamp authority (tsa url or signing config)")
+	}
+	if len(s.TSAs) == 0 {
+		for _, r := range s.Rekors {
+			if r.Version == 2 {
+				return nil, errors.New("rekor v2 gives no integrated time: a timestamp authority is required")
+			}
+		}
+	}
+	return s, nil
+}
+
+// Signer signs a payload into a self-contained signed document (here a Sigstore bundle JSON).
+type Signer interface {
+	Sign(ctx context.Context, payloadType string, payload []byte) ([]byte, error)
+}
+
+// TokenSource yields an OIDC identity token; identity.Source implements it.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+	Name() string
+}
+
+// SignerConfig is everything a keyless signer needs.
+type SignerConfig struct {
+	Services *Services
+	// Token supplies the OIDC identity token presented to Fulcio. Required.
+	Token TokenSource
+	// Timeout bounds every attempt of every request to a service; zero means the default (30s).
+	Timeout time.Duration
+	// Logger receives progress (never tokens); nil discards.
+	Logger *slog.Logger
+}
+
+// VerifierConfig is everything a keyless bundle verifier needs.
+type VerifierConfig struct {
+	// TrustedRoot is a trusted_root.json path; empty means the public-good root, fetched through TUF.
+	TrustedRoot string
+	// RequireTransparencyLog refuses bundles without a log entry (verify --require-tlog).
+	RequireTransparencyLog bool
+}
+
+// Verifier is a verify.BundleVerifier that holds resources (a helper process) until closed.
+type Verifier interface {
+	verify.BundleVerifier
+	Close() error
+}
+
+// Backend makes keyless signers and verifiers. A verifier loads its trust root lazily, on the first
+// bundle: key-only verification never touches Sigstore material (nor the network for the public-good
+// root). An error from a verifier that cannot verify anything (trust root unreadable, helper missing)
+// wraps verify.ErrVerifierUnavailable; a bundle that is refused wraps ErrMalformedBundle or
+// ErrVerification.
+type Backend interface {
+	NewSigner(cfg SignerConfig) (Signer, error)
+	NewVerifier(cfg VerifierConfig) Verifier
+}

@@ -1,0 +1,94 @@
+package keyless
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/intoto-ci/intoto-ci/internal/verify"
+)
+
+// Serve answers the requests read from r with b, writing the responses to w, until r ends. Logs go to
+// logs. It is the main loop of intoto-ci-sigstore started by Exec; errors of a request are answered,
+// only a broken pipe ends the loop with an error.
+func Serve(ctx context.Context, r io.Reader, w io.Writer, logs io.Writer, b Backend) error {
+	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<20))
+	out := bufio.NewWriterSize(w, 1<<16)
+	enc := json.NewEncoder(out)
+	var v Verifier
+	defer func() {
+		if v != nil {
+			v.Close()
+		}
+	}()
+	for {
+		var req request
+		if err := dec.Decode(&req); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("read request: %w", err)
+		}
+		var resp response
+		var err error
+		log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: req.LogLevel}))
+		switch {
+		case req.Proto != Proto:
+			err = fmt.Errorf("protocol %d, this %s speaks %d: install intoto-ci and %s of the same release",
+				req.Proto, HelperName, Proto, HelperName)
+		case req.Op == "sign":
+			var s Signer
+			s, err = b.NewSigner(SignerConfig{
+				Services: req.Services,
+				Token:    fixedToken{token: req.Token, name: req.TokenSource},
+				Timeout:  req.Timeout,
+				Logger:   log,
+			})
+			if err == nil {
+				resp.Bundle, err = s.Sign(ctx, req.PayloadType, req.Payload)
+			}
+		case req.Op == "verify":
+			if v == nil {
+				if req.Verifier == nil {
+					err = errors.New("first verify request without a verifier configuration")
+					break
+				}
+				v = b.NewVerifier(*req.Verifier)
+			}
+			var got *verify.Verified
+			got, err = v.VerifyBundle(ctx, req.Bundle)
+			if err == nil && got == nil {
+				err = errors.New("verifier returned no result")
+			}
+			if err == nil {
+				resp.PayloadType, resp.Payload, resp.Signer, resp.Time = got.PayloadType, got.Payload, got.Signer, got.Time
+			}
+		default:
+			err = fmt.Errorf("unknown request %q", req.Op)
+		}
+		if err != nil {
+			resp = response{Error: err.Error(), Kinds: kindsOf(err)}
+		}
+		if err := enc.Encode(&resp); err != nil {
+			return fmt.Errorf("write response: %w", err)
+		}
+		if err := out.Flush(); err != nil {
+			return fmt.Errorf("write response: %w", err)
+		}
+	}
+}
+
+// fixedToken hands out the token the client fetched (and masked in the CI log) for this signature.
+type fixedToken struct{ token, name string }
+
+func (t fixedToken) Token(context.Context) (string, error) {
+	if t.token == "" {
+		return "", errors.New("no identity token was passed to the helper")
+	}
+	return t.token, nil
+}
+func (t fixedToken) Name() string { return t.name }
