@@ -1,8 +1,11 @@
 package gitlab
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,22 +92,18 @@ func TestPipelineVerifies(t *testing.T) {
 	t.Parallel()
 	var sum string
 	project, res := pipeline(t, func(s string) string {
-		// The build job fetches the binary (install: download) and checks its checksum; package and
-		// verify run it from the image's PATH (install: image, the default).
-		bin := filepath.Join(binaryDir(t), "intoto-ci")
-		b, err := os.ReadFile(bin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := sha256.Sum256(b)
-		sum = hex.EncodeToString(h[:])
+		// The build job fetches the release archive (install: download), checks its checksum and signs
+		// keyless with the two binaries it holds; package and verify run them from the image's PATH
+		// (install: image, the default).
+		var archive string
+		archive, sum = releaseArchive(t)
 		return strings.Replace(s, "      products: dist/app.txt\n",
-			"      products: dist/app.txt\n      install: download\n      download-url: file://"+bin+"\n      sha256: "+sum+"\n", 1)
+			"      products: dist/app.txt\n      install: download\n      download-url: file://"+archive+"\n      sha256: "+sum+"\n", 1)
 	})
 	if res.code != 0 {
 		t.Fatalf("pipeline exited %d, want 0\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
-	if log := jobLog(res.stdout+res.stderr, "build"); !strings.Contains(log, "intoto-ci: OK") {
+	if log := jobLog(res.stdout+res.stderr, "build"); !strings.Contains(log, "release.tar.gz: OK") {
 		t.Errorf("build job log has no checksum OK line:\n%s", log)
 	}
 	report := filepath.Join(project, ".gitlab-ci-local", "artifacts", "intoto-ci-verify", "intoto-ci-junit.xml")
@@ -149,11 +148,11 @@ func TestPipelineRefusesTamperedProduct(t *testing.T) {
 	}
 }
 
-// TestDownloadChecksumMismatch: with install: download, a binary whose SHA-256 differs from the pinned
+// TestDownloadChecksumMismatch: with install: download, an archive whose SHA-256 differs from the pinned
 // one is refused before anything runs, and the job fails.
 func TestDownloadChecksumMismatch(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(binaryDir(t), "intoto-ci")
+	bin, _ := releaseArchive(t)
 	wrong := strings.Repeat("ab", 32)
 	project := newProject(t, func(s string) string {
 		return strings.Replace(s, "      products: dist/app.txt\n",
@@ -171,4 +170,36 @@ func TestDownloadChecksumMismatch(t *testing.T) {
 	if strings.Contains(log, "links/build.") {
 		t.Errorf("build job wrote a link despite the mismatch:\n%s", log)
 	}
+}
+
+// releaseArchive packs the two binaries as a release archive (intoto-ci_<version>_linux_amd64.tar.gz)
+// and returns its path and SHA-256.
+func releaseArchive(t testing.TB) (string, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "intoto-ci_v0.1.0_linux_amd64.tar.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	gz := gzip.NewWriter(io.MultiWriter(f, h))
+	tw := tar.NewWriter(gz)
+	for _, name := range []string{"intoto-ci", "intoto-ci-sigstore"} {
+		b, err := os.ReadFile(filepath.Join(binaryDir(t), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []io.Closer{tw, gz, f} {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path, hex.EncodeToString(h.Sum(nil))
 }
