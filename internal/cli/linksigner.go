@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 
 	"github.com/intoto-ci/intoto-ci/internal/ci"
-	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/identity"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
@@ -144,30 +143,7 @@ func (s *linkSigner) write(ctx context.Context, dir string, link *intoto.Link, s
 	}
 	switch s.mode {
 	case "key":
-		var payload []byte
-		var err error
-		switch {
-		case s.flags.format == "statement":
-			payload, err = intoto.LinkToStatement(link)
-		case sets != nil:
-			payload, err = intoto.MarshalLinkSets(link, sets[0], sets[1])
-		default:
-			payload, err = intoto.MarshalLink(link)
-		}
-		if err != nil {
-			return "", fmt.Errorf("encode link: %w", err)
-		}
-		var data []byte
-		if s.flags.envelope == "legacy" {
-			data, err = envelope.SignLegacy(payload, s.keys...)
-		} else {
-			data, err = envelope.SignDSSE(intoto.PayloadType, payload, s.keys...)
-		}
-		if err != nil {
-			return "", fmt.Errorf("sign link %s: %w", link.Name, err)
-		}
-		path := filepath.Join(dir, intoto.LinkFileName(link.Name, s.keys[0].ID()))
-		return path, writeFileAtomic(path, data)
+		return s.writeKeyLink(dir, link, sets)
 	default:
 		payload, err := intoto.LinkToStatement(link)
 		if err != nil {

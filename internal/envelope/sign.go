@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/secure-systems-lab/go-securesystemslib/dsse"
-
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
@@ -24,20 +22,11 @@ type sigWire struct {
 // SignDSSE wraps payload in a DSSE envelope signed by every key (once per keyid) and returns the
 // envelope file content, pretty-printed.
 func SignDSSE(payloadType string, payload []byte, keys ...*intoto.Key) ([]byte, error) {
-	keys = dedupe(keys)
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("sign dsse: %w", errNoKeys)
+	s, err := SealDSSE(payloadType, payload, keys...)
+	if err != nil {
+		return nil, err
 	}
-	pae := dsse.PAE(payloadType, payload)
-	sigs := make([]sigWire, 0, len(keys))
-	for _, k := range keys {
-		sig, err := k.Sign(pae)
-		if err != nil {
-			return nil, fmt.Errorf("sign dsse with key %s: %w", k.ShortID(), err)
-		}
-		sigs = append(sigs, sigWire{KeyID: k.ID(), Sig: base64.StdEncoding.EncodeToString(sig)})
-	}
-	return encodeDSSE(payloadType, payload, sigs)
+	return s.Bytes()
 }
 
 // encodeDSSE writes the envelope as pretty(map{payload, payloadType, signatures}) would, but encodes
@@ -48,36 +37,9 @@ func encodeDSSE(payloadType string, payload []byte, sigs []sigWire) ([]byte, err
 		size += len(s.KeyID) + len(s.Sig)
 	}
 	b := make([]byte, 0, size)
-	b = append(b, "{\n \"payload\": \""...)
+	b = append(b, dsseHead...)
 	b = base64.StdEncoding.AppendEncode(b, payload)
-	b = append(b, "\",\n \"payloadType\": "...)
-	b, err := appendPrettyString(b, payloadType)
-	if err != nil {
-		return nil, err
-	}
-	if sigs == nil {
-		return append(b, ",\n \"signatures\": null\n}\n"...), nil
-	}
-	if len(sigs) == 0 {
-		b = append(b, ",\n \"signatures\": []\n}\n"...)
-		return b, nil
-	}
-	b = append(b, ",\n \"signatures\": ["...)
-	for i, s := range sigs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, "\n  {\n   \"keyid\": "...)
-		if b, err = appendPrettyString(b, s.KeyID); err != nil {
-			return nil, err
-		}
-		b = append(b, ",\n   \"sig\": "...)
-		if b, err = appendPrettyString(b, s.Sig); err != nil {
-			return nil, err
-		}
-		b = append(b, "\n  }"...)
-	}
-	return append(b, "\n ]\n}\n"...), nil
+	return appendDSSETail(b, payloadType, sigs)
 }
 
 // appendPrettyString appends s as pretty encodes it (encoding/json without HTML escaping): printable
@@ -101,31 +63,22 @@ func appendPrettyString(b []byte, s string) ([]byte, error) {
 // keyid): the signatures are over its canonical JSON. The output is pretty-printed with sorted keys, as
 // in-toto-python writes it.
 func SignLegacy(signed []byte, keys ...*intoto.Key) ([]byte, error) {
-	keys = dedupe(keys)
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("sign legacy envelope: %w", errNoKeys)
-	}
-	canon, err := intoto.CanonicalJSON(signed)
-	if err != nil {
-		return nil, fmt.Errorf("sign legacy envelope: %w", err)
-	}
-	sigs := make([]sigWire, 0, len(keys))
-	for _, k := range keys {
-		sig, err := k.Sign(canon)
-		if err != nil {
-			return nil, fmt.Errorf("sign legacy envelope with key %s: %w", k.ShortID(), err)
-		}
-		sigs = append(sigs, sigWire{KeyID: k.ID(), Sig: hex.EncodeToString(sig)})
-	}
-	return encodeLegacy(signed, sigs)
-}
-
-func encodeLegacy(signed []byte, sigs []sigWire) ([]byte, error) {
-	doc, err := decodeGeneric(signed)
+	s, err := SealLegacy(signed, keys...)
 	if err != nil {
 		return nil, err
 	}
-	return pretty(map[string]any{"signed": doc, "signatures": sigs})
+	return s.Bytes()
+}
+
+// encodeLegacy returns pretty(map{"signatures": sigs, "signed": signed decoded}) without decoding the
+// document: writePretty re-indents it as that would print it.
+func encodeLegacy(signed []byte, sigs []sigWire) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(len(signed) + len(signed)/4 + 256*(len(sigs)+1))
+	if err := writeLegacy(&b, signed, sigs); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // AppendSignature adds a signature by key to an existing legacy or DSSE envelope (a layout signed by
@@ -179,17 +132,6 @@ func dedupe(keys []*intoto.Key) []*intoto.Key {
 		out = append(out, k)
 	}
 	return out
-}
-
-// decodeGeneric decodes JSON keeping numbers exact, so that re-encoding changes only formatting.
-func decodeGeneric(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("decode signed document: %w", err)
-	}
-	return v, nil
 }
 
 // pretty encodes v like in-toto-python writes metadata: keys sorted, one-space indent, no HTML

@@ -1,0 +1,148 @@
+package intoto
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// AppendLinkSetsCanonical appends CanonicalJSON(MarshalLinkSets(l, materials, products)) to b, encoded
+// from the sets rather than by decoding the link's JSON (which, its members not being in canonical
+// order, would go through generic maps: several times the link's size for a large one). As
+// AppendLinkSetsJSON, it works out the size first and grows b at most once.
+func AppendLinkSetsCanonical(b []byte, l *Link, materials, products ArtifactSet) ([]byte, error) {
+	if len(l.Extra) != 0 || !validUTF8Names(materials) || !validUTF8Names(products) {
+		// Unknown fields, or names that JSON turns into others (an invalid byte becomes U+FFFD, which
+		// can change their order or make two one): the general way.
+		raw, err := MarshalLinkSets(l, materials, products)
+		if err != nil {
+			return nil, err
+		}
+		canon, err := CanonicalJSON(raw)
+		if err != nil {
+			return nil, err
+		}
+		return append(b, canon...), nil
+	}
+	a := l.alias()
+	// byproducts and environment hold anything: they take the way the whole link took before, their
+	// JSON made canonical, so that numbers and odd values come out (or are refused) exactly as then.
+	var parts [2][]byte
+	for i, v := range []map[string]any{a.ByProducts, a.Environment} {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		if parts[i], err = CanonicalJSON(raw); err != nil {
+			return nil, err
+		}
+	}
+	byproducts, environment := parts[0], parts[1]
+	command := appendCanonicalStrings(nil, a.Command)
+
+	// Members in canonical (sorted) order: _type, byproducts, command, environment, materials, name, products.
+	need := len(`{"_type":,"byproducts":,"command":,"environment":,"materials":,"name":,"products":}`) +
+		canonicalStringLen(a.Type) + len(byproducts) + len(command) + len(environment) +
+		canonicalSetLen(materials) + canonicalStringLen(a.Name) + canonicalSetLen(products)
+	if cap(b)-len(b) < need {
+		grown := make([]byte, len(b), len(b)+need)
+		copy(grown, b)
+		b = grown
+	}
+	b = append(b, `{"_type":`...)
+	b = appendCanonicalString(b, a.Type)
+	b = append(b, `,"byproducts":`...)
+	b = append(b, byproducts...)
+	b = append(b, `,"command":`...)
+	b = append(b, command...)
+	b = append(b, `,"environment":`...)
+	b = append(b, environment...)
+	b = append(b, `,"materials":`...)
+	b = appendCanonicalSet(b, materials)
+	b = append(b, `,"name":`...)
+	b = appendCanonicalString(b, a.Name)
+	b = append(b, `,"products":`...)
+	b = appendCanonicalSet(b, products)
+	return append(b, '}'), nil
+}
+
+func validUTF8Names(s ArtifactSet) bool {
+	for _, name := range s.names {
+		if !utf8.ValidString(name) {
+			return false
+		}
+	}
+	return true
+}
+
+func appendCanonicalStrings(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCanonicalString(b, s)
+	}
+	return append(b, ']')
+}
+
+// canonicalStringLen is the length of appendCanonicalString's output for s.
+func canonicalStringLen(s string) int {
+	if !utf8.ValidString(s) {
+		return len(appendCanonicalString(nil, s))
+	}
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			n++
+		}
+	}
+	return n
+}
+
+// appendCanonicalSet writes s in canonical JSON. Its names are sorted bytewise and, being valid
+// UTF-8, are their own decoded form: canonical order is theirs.
+func appendCanonicalSet(b []byte, s ArtifactSet) []byte {
+	b = append(b, '{')
+	for i, name := range s.names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCanonicalString(b, name)
+		b = append(b, ':')
+		b = appendCanonicalDigest(b, s.digs[i])
+	}
+	return append(b, '}')
+}
+
+func appendCanonicalDigest(b []byte, d Digest) []byte {
+	switch {
+	case d.other == nil:
+		b = append(b, `{"sha256":"`...)
+		b = hex.AppendEncode(b, d.sha256[:])
+		return append(b, `"}`...)
+	case *d.other == nil:
+		return append(b, "null"...) // a null digest set
+	}
+	// Strings only: appendCanonicalMap cannot fail on them.
+	b, _ = appendCanonicalMap(b, map[string]string(*d.other))
+	return b
+}
+
+func canonicalSetLen(s ArtifactSet) int {
+	n := len("{}")
+	if len(s.names) > 1 {
+		n += len(s.names) - 1
+	}
+	var scratch []byte
+	for i, name := range s.names {
+		n += canonicalStringLen(name) + len(":")
+		if d := s.digs[i]; d.other == nil {
+			n += len(`{"sha256":""}`) + 2*len(d.sha256)
+		} else {
+			scratch = appendCanonicalDigest(scratch[:0], d)
+			n += len(scratch)
+		}
+	}
+	return n
+}
