@@ -95,9 +95,8 @@ func (h *hasher) digest() intoto.Digest {
 			h.write(lf)
 			h.pendingCR = false
 		}
-		var sum [32]byte
-		h.hs[0].Sum(sum[:0])
-		return intoto.SHA256Digest(sum)
+		h.sum = h.hs[0].Sum(h.sum[:0]) // into the reused buffer: a local array would escape through the interface
+		return intoto.SHA256Digest([32]byte(h.sum))
 	}
 	return intoto.NewDigest(h.digests())
 }

@@ -11,10 +11,8 @@ import (
 // handle is an open file.
 type handle = *os.File
 
-func openFile(_ *dirHandle, _, path string, _ bool) (handle, error) { return os.Open(path) }
-
-// dirFD is unused outside unix.
-func dirFD(*os.File) int { return -1 }
+// openFile opens f by its path.
+func openFile(f *fileJob, _ *[]byte) (handle, error) { return os.Open(f.fullPath()) }
 
 // readFile reads once; 0, nil means end of file.
 func readFile(f handle, buf []byte) (int, error) {
@@ -27,4 +25,8 @@ func readFile(f handle, buf []byte) (int, error) {
 
 func closeFile(f handle) { _ = f.Close() } // read-only: nothing to lose on close
 
-func openDir(path string, _ bool) (*os.File, error) { return os.Open(path) }
+// openDirFile opens a directory for listing.
+func openDirFile(path string, _ bool) (*os.File, int, error) {
+	f, err := os.Open(path)
+	return f, -1, err
+}

@@ -5,6 +5,7 @@ package artifact
 import (
 	"os"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,29 +13,45 @@ import (
 // handle is an open file descriptor.
 type handle int
 
-// openFile opens a file for reading; with nofollow a symlink in the last component fails (the entry
-// changed since it was listed as a regular file). With dir set, name is opened relative to that directory's descriptor (openat): one path component to
-// look up instead of the whole path, and no way for a directory swapped for a symlink since the listing
-// to redirect the open outside the tree. path is then only used in errors.
-func openFile(dir *dirHandle, name, path string, nofollow bool) (handle, error) {
+// openFile opens f for reading; with f.nofollow a symlink in the last component fails (the entry
+// changed since it was listed as a regular file). A file found while walking is opened relative to its
+// directory's descriptor (openat): one path component to look up instead of the whole path, and no way
+// for a directory swapped for a symlink since the listing to redirect the open outside the tree. cname
+// is scratch space for the NUL-terminated name, reused across calls so that opening allocates nothing.
+func openFile(f *fileJob, cname *[]byte) (handle, error) {
 	flags := unix.O_RDONLY | unix.O_CLOEXEC
-	if nofollow {
+	if f.nofollow {
 		flags |= unix.O_NOFOLLOW
 	}
-	dirfd, target := unix.AT_FDCWD, path
-	if dir != nil {
-		dirfd, target = dir.fd, name
+	dirfd, target := unix.AT_FDCWD, f.path
+	if f.dir != nil {
+		dirfd, target = f.dir.sys.fd, f.base
 	}
+	if indexNUL(target) >= 0 {
+		return -1, &os.PathError{Op: "open", Path: f.fullPath(), Err: syscall.EINVAL}
+	}
+	b := append(append((*cname)[:0], target...), 0)
+	*cname = b
 	for {
-		fd, err := unix.Openat(dirfd, target, flags, 0)
-		if err == syscall.EINTR {
+		fd, _, errno := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(&b[0])),
+			uintptr(flags), 0, 0, 0)
+		if errno == syscall.EINTR {
 			continue
 		}
-		if err != nil {
-			return -1, &os.PathError{Op: "open", Path: path, Err: err}
+		if errno != 0 {
+			return -1, &os.PathError{Op: "open", Path: f.fullPath(), Err: errno}
 		}
 		return handle(fd), nil
 	}
+}
+
+func indexNUL(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // readFile reads once; 0, nil means end of file.
@@ -53,23 +70,20 @@ func readFile(fd handle, buf []byte) (int, error) {
 
 func closeFile(fd handle) { _ = syscall.Close(int(fd)) } // read-only: nothing to lose on close
 
-// dirFD returns the descriptor openFile uses for files of the open directory f.
-func dirFD(f *os.File) int { return int(f.Fd()) }
-
-// openDir opens a directory; with nofollow a symlink in the last component fails.
-func openDir(path string, nofollow bool) (*os.File, error) {
-	flags := syscall.O_RDONLY | syscall.O_CLOEXEC | syscall.O_DIRECTORY
+// openDirFD opens a directory; with nofollow a symlink in the last component fails.
+func openDirFD(path string, nofollow bool) (int, error) {
+	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_DIRECTORY
 	if nofollow {
-		flags |= syscall.O_NOFOLLOW
+		flags |= unix.O_NOFOLLOW
 	}
 	for {
-		fd, err := syscall.Open(path, flags, 0)
+		fd, err := unix.Open(path, flags, 0)
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+			return -1, &os.PathError{Op: "open", Path: path, Err: err}
 		}
-		return os.NewFile(uintptr(fd), path), nil
+		return fd, nil
 	}
 }

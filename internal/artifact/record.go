@@ -124,11 +124,11 @@ func RecordSet(ctx context.Context, paths []string, opts Options) (intoto.Artifa
 	if err != nil {
 		return intoto.ArtifactSet{}, err
 	}
-	entries, err := r.run(ctx, roots)
+	lists, err := r.run(ctx, roots)
 	if err != nil {
 		return intoto.ArtifactSet{}, err
 	}
-	return r.assemble(entries)
+	return r.assemble(lists)
 }
 
 type recorder struct {
@@ -345,21 +345,31 @@ func (r *recorder) resolveRoots(paths []string) ([]root, error) {
 	return roots, nil
 }
 
-// assemble sorts, de-duplicates and left-strips the recorded entries.
-func (r *recorder) assemble(entries []entry) (intoto.ArtifactSet, error) {
-	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
-	names := make([]string, 0, len(entries))
-	digs := make([]intoto.Digest, 0, len(entries))
+// assemble merges what the workers recorded, de-duplicates and left-strips it.
+func (r *recorder) assemble(lists []recorded) (intoto.ArtifactSet, error) {
+	total := 0
+	for _, l := range lists {
+		total += len(l.entries)
+	}
+	names := make([]string, 0, total)
+	digs := make([]intoto.Digest, 0, total)
 	// Left-stripping can make names collide and change their order; without it the sorted,
 	// de-duplicated names are the set's.
 	var from map[string]string // stripped name -> name before stripping ("" if not stripped)
 	if len(r.opts.LStripPaths) > 0 {
-		from = make(map[string]string, len(entries))
+		from = make(map[string]string, total)
 	}
-	for i, e := range entries {
-		if i > 0 && entries[i-1].name == e.name {
+	m := newMerger(lists)
+	prev := ""
+	for i := 0; ; i++ {
+		e, dig, ok := m.next()
+		if !ok {
+			break
+		}
+		if i > 0 && prev == e.name {
 			continue // the same file reached through overlapping path arguments
 		}
+		prev = e.name
 		key := e.name
 		stripped := false
 		for _, prefix := range r.opts.LStripPaths {
@@ -385,7 +395,7 @@ func (r *recorder) assemble(entries []entry) (intoto.ArtifactSet, error) {
 			}
 		}
 		names = append(names, key)
-		digs = append(digs, e.digest)
+		digs = append(digs, dig)
 	}
 	if from != nil {
 		idx := make([]int, len(names))
@@ -404,4 +414,63 @@ func (r *recorder) assemble(entries []entry) (intoto.ArtifactSet, error) {
 		return intoto.ArtifactSet{}, errors.New("recorded names are not unique")
 	}
 	return set, nil
+}
+
+// merger yields the entries of several lists sorted by name in order: a binary heap of the lists,
+// keyed by their first names.
+type merger struct {
+	lists []recorded
+	heap  []int // indices into lists, all with entries left
+}
+
+func newMerger(lists []recorded) *merger {
+	m := &merger{lists: lists}
+	for i, l := range lists {
+		if len(l.entries) > 0 {
+			m.heap = append(m.heap, i)
+		}
+	}
+	for i := len(m.heap)/2 - 1; i >= 0; i-- {
+		m.down(i)
+	}
+	return m
+}
+
+func (m *merger) less(a, b int) bool {
+	return m.lists[m.heap[a]].entries[0].name < m.lists[m.heap[b]].entries[0].name
+}
+
+func (m *merger) down(i int) {
+	n := len(m.heap)
+	for {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if c+1 < n && m.less(c+1, c) {
+			c++
+		}
+		if !m.less(c, i) {
+			return
+		}
+		m.heap[i], m.heap[c] = m.heap[c], m.heap[i]
+		i = c
+	}
+}
+
+// next returns the first entry left and its digest.
+func (m *merger) next() (entry, intoto.Digest, bool) {
+	if len(m.heap) == 0 {
+		return entry{}, intoto.Digest{}, false
+	}
+	l := &m.lists[m.heap[0]]
+	e := l.entries[0]
+	l.entries = l.entries[1:]
+	if len(l.entries) == 0 {
+		last := len(m.heap) - 1
+		m.heap[0] = m.heap[last]
+		m.heap = m.heap[:last]
+	}
+	m.down(0)
+	return e, l.digs[e.i], true
 }

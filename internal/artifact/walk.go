@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,31 +17,53 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
-// entry is one recorded file, named before left-stripping.
+// entry is one recorded file, named before left-stripping; its digest is digs[i] of the list holding
+// it. Kept small because sorting moves entries around.
 type entry struct {
-	name   string
-	digest intoto.Digest
+	name string
+	i    int
 }
 
+// recorded is what one worker recorded: entries sorted by name once the walk is over.
+type recorded struct {
+	entries []entry
+	digs    []intoto.Digest
+}
+
+// fileJob is a file to hash.
 type fileJob struct {
 	name     string
-	path     string
-	dir      *dirHandle // if set, the file is opened relative to it by its last component base
-	base     string
+	base     string     // with dir: the last component of name, opened relative to dir
+	dir      *dirHandle // the listed directory holding the file, if found while walking
+	path     string     // without dir: the path to open
 	nofollow bool
+}
+
+// fullPath is the file's path, for messages.
+func (f *fileJob) fullPath() string {
+	if f.dir != nil {
+		return f.dir.path + string(filepath.Separator) + f.base
+	}
+	return f.path
 }
 
 // dirHandle is a listed directory kept open while its files wait to be hashed.
 type dirHandle struct {
-	f    *os.File
-	fd   int
+	sys  dirSys // platform part: the open directory
+	path string
 	refs atomic.Int32
 }
 
 func (d *dirHandle) release() {
 	if d != nil && d.refs.Add(-1) == 0 {
-		_ = d.f.Close() // read-only directory: nothing to lose on close
+		d.closeDir()
 	}
+}
+
+// dirEnt is one listed directory entry; name is only valid until the next listing call.
+type dirEnt struct {
+	name []byte
+	typ  fs.FileMode // type bits only
 }
 
 type dirJob struct {
@@ -52,10 +75,6 @@ type dirJob struct {
 	nofollow bool
 	parent   *dirJob
 }
-
-// readDirBatch is how many directory entries are listed before they are handed to the pool, so that
-// hashing starts before a huge directory is fully listed.
-const readDirBatch = 1024
 
 // queue holds pending work. Workers prefer files over directories, so memory stays bounded by about
 // one directory batch while there is always work for every worker.
@@ -76,10 +95,14 @@ func newQueue(workers int) *queue {
 	return q
 }
 
-// pop returns the next job (exactly one of the results is set) or false when all work is done or failed.
-func (q *queue) pop() (fileJob, *dirJob, bool) {
+// next marks the job the caller took last as complete if finished is set, then returns the next job
+// (exactly one of the results is set) or false when all work is done or failed. One lock for both.
+func (q *queue) next(finished bool) (fileJob, *dirJob, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if finished {
+		q.active--
+	}
 	for {
 		if q.done {
 			return fileJob{}, nil, false
@@ -123,17 +146,6 @@ func (q *queue) push(files []fileJob, dirs []*dirJob) {
 	}
 }
 
-// finish marks the job taken by pop as complete.
-func (q *queue) finish() {
-	q.mu.Lock()
-	q.active--
-	if q.active == 0 && len(q.files) == 0 && len(q.dirs) == 0 {
-		q.done = true
-		q.cond.Broadcast()
-	}
-	q.mu.Unlock()
-}
-
 // fail stops all workers; the first error wins.
 func (q *queue) fail(err error) {
 	q.mu.Lock()
@@ -149,16 +161,23 @@ type worker struct {
 	r       *recorder
 	q       *queue
 	h       *hasher
-	entries []entry
+	rec     recorded
 	parts   []string
 	files   []fileJob
 	dirs    []*dirJob
-	nFiles  *atomic.Int64
-	nBytes  *atomic.Int64
+	ents    []dirEnt
+	dirBuf  []byte // listing buffer
+	nameBuf []byte // scratch for building names
+	cname   []byte // scratch for NUL-terminated names
+	// Progress counters, read by the progress goroutine; each worker has its own, so counting does not
+	// bounce a cache line between workers.
+	nFiles, nBytes atomic.Int64
+	_              [64]byte
 }
 
-// run walks the roots and hashes every file on r.workers goroutines.
-func (r *recorder) run(ctx context.Context, roots []root) ([]entry, error) {
+// run walks the roots and hashes every file on r.workers goroutines. It returns what each worker
+// recorded.
+func (r *recorder) run(ctx context.Context, roots []root) ([]recorded, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -178,13 +197,22 @@ func (r *recorder) run(ctx context.Context, roots []root) ([]entry, error) {
 	stop := context.AfterFunc(ctx, func() { q.fail(ctx.Err()) })
 	defer stop()
 
-	var nFiles, nBytes atomic.Int64
+	workers := make([]*worker, r.workers)
+	for i := range workers {
+		workers[i] = &worker{r: r, q: q, h: newHasher(r.algs, r.opts.NormalizeLineEndings)}
+	}
+	progress := func() {
+		var files, bytes int64
+		for _, w := range workers {
+			files += w.nFiles.Load()
+			bytes += w.nBytes.Load()
+		}
+		r.opts.Progress(int(files), bytes)
+	}
 	progressDone := make(chan struct{})
 	var progressWG sync.WaitGroup
 	if r.opts.Progress != nil {
-		progressWG.Add(1)
-		go func() {
-			defer progressWG.Done()
+		progressWG.Go(func() {
 			t := time.NewTicker(200 * time.Millisecond)
 			defer t.Stop()
 			for {
@@ -192,22 +220,15 @@ func (r *recorder) run(ctx context.Context, roots []root) ([]entry, error) {
 				case <-progressDone:
 					return
 				case <-t.C:
-					r.opts.Progress(int(nFiles.Load()), nBytes.Load())
+					progress()
 				}
 			}
-		}()
+		})
 	}
 
-	workers := make([]*worker, r.workers)
 	var wg sync.WaitGroup
-	for i := range workers {
-		w := &worker{r: r, q: q, h: newHasher(r.algs, r.opts.NormalizeLineEndings), nFiles: &nFiles, nBytes: &nBytes}
-		workers[i] = w
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.loop(ctx)
-		}()
+	for _, w := range workers {
+		wg.Go(func() { w.loop(ctx) })
 	}
 	wg.Wait()
 	for _, f := range q.files { // left over after a failure
@@ -216,7 +237,7 @@ func (r *recorder) run(ctx context.Context, roots []root) ([]entry, error) {
 	close(progressDone)
 	progressWG.Wait()
 	if r.opts.Progress != nil {
-		r.opts.Progress(int(nFiles.Load()), nBytes.Load())
+		progress()
 	}
 	stop()
 	q.mu.Lock()
@@ -225,15 +246,13 @@ func (r *recorder) run(ctx context.Context, roots []root) ([]entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := 0
+	lists := make([]recorded, 0, len(workers))
 	for _, w := range workers {
-		n += len(w.entries)
+		if len(w.rec.entries) > 0 {
+			lists = append(lists, w.rec)
+		}
 	}
-	entries := make([]entry, 0, n)
-	for _, w := range workers {
-		entries = append(entries, w.entries...)
-	}
-	return entries, nil
+	return lists, nil
 }
 
 func splitName(name string) []string {
@@ -253,33 +272,34 @@ func splitName(name string) []string {
 }
 
 func (w *worker) loop(ctx context.Context) {
+	finished := false
 	for {
-		f, d, ok := w.q.pop()
+		f, d, ok := w.q.next(finished)
 		if !ok {
-			return
+			break
 		}
 		var err error
 		if d != nil {
 			err = w.listDir(ctx, d)
 		} else {
-			err = w.hashFile(ctx, f)
+			err = w.hashFile(ctx, &f)
 		}
 		if err != nil {
 			w.q.fail(err)
 		}
-		w.q.finish()
+		finished = true
 	}
-}
-
-func joinName(dir, n string) string {
-	if dir == "" {
-		return n
+	// Each worker sorts its own entries, in parallel with the others; assemble merges the lists.
+	w.q.mu.Lock()
+	failed := w.q.err != nil
+	w.q.mu.Unlock()
+	if !failed {
+		slices.SortFunc(w.rec.entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 	}
-	return dir + "/" + n
 }
 
 func (w *worker) listDir(ctx context.Context, d *dirJob) error {
-	f, err := openDir(d.path, d.nofollow)
+	dh, err := openDirHandle(d.path, d.nofollow)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			w.r.log.Info("directory vanished while recording, skipping", "path", d.path)
@@ -287,26 +307,35 @@ func (w *worker) listDir(ctx context.Context, d *dirJob) error {
 		}
 		return fmt.Errorf("list %q: %w", d.path, err)
 	}
-	dh := &dirHandle{f: f, fd: dirFD(f)}
 	dh.refs.Store(1) // held by this listing
 	defer dh.release()
+	if w.dirBuf == nil {
+		w.dirBuf = make([]byte, dirBufSize)
+	}
 	for {
-		ents, err := f.ReadDir(readDirBatch)
-		w.files, w.dirs = w.files[:0], w.dirs[:0]
-		for _, de := range ents {
-			if err := w.entry(d, dh, de); err != nil {
-				for _, fj := range w.files {
-					fj.dir.release()
-				}
-				return err
-			}
-		}
-		w.q.push(w.files, w.dirs)
-		if errors.Is(err, io.EOF) || (err == nil && len(ents) == 0) {
-			return nil
-		}
+		ents, done, err := readDirEnts(dh, w.dirBuf, w.ents)
+		w.ents = ents
 		if err != nil {
 			return fmt.Errorf("list %q: %w", d.path, err)
+		}
+		w.files, w.dirs = w.files[:0], w.dirs[:0]
+		for i := range ents {
+			if err := w.entry(d, dh, &ents[i]); err != nil {
+				return err // the files listed so far hold no reference yet
+			}
+		}
+		// One reference per file to be opened through dh (not symlinks, hashed by path), taken for the
+		// whole batch at once and released by each file once it is open.
+		var refs int32
+		for i := range w.files {
+			if w.files[i].dir == dh {
+				refs++
+			}
+		}
+		dh.refs.Add(refs)
+		w.q.push(w.files, w.dirs)
+		if done {
+			return nil
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -315,32 +344,37 @@ func (w *worker) listDir(ctx context.Context, d *dirJob) error {
 }
 
 // entry classifies one directory entry into w.files / w.dirs.
-func (w *worker) entry(d *dirJob, dh *dirHandle, de fs.DirEntry) error {
+func (w *worker) entry(d *dirJob, dh *dirHandle, de *dirEnt) error {
 	r := w.r
-	n := de.Name()
-	name := joinName(d.name, n)
-	path := d.path + string(filepath.Separator) + n
+	b := w.nameBuf[:0]
+	if d.name != "" {
+		b = append(append(b, d.name...), '/')
+	}
+	b = append(b, de.name...)
+	w.nameBuf = b
+	name := string(b) // the one allocation for a file: its artifact name
+	n := name[len(name)-len(de.name):]
 	w.parts = append(append(w.parts[:0], d.parts...), n)
-	t := de.Type()
+	t := de.typ
 	switch {
 	case t.IsRegular():
 		if r.excl.matchIn(d.anc, w.parts, false) {
 			return nil
 		}
-		dh.refs.Add(1)
-		w.files = append(w.files, fileJob{name: name, path: path, dir: dh, base: n, nofollow: true})
+		w.files = append(w.files, fileJob{name: name, base: n, dir: dh, nofollow: true})
 	case t.IsDir():
 		if r.excl.matchIn(d.anc, w.parts, true) || r.excludedDirName(name) {
 			return nil
 		}
+		path := d.path + string(filepath.Separator) + n
 		w.dirs = append(w.dirs, &dirJob{
 			name: name, path: path, real: d.real + string(filepath.Separator) + n,
 			parts: append([]string(nil), w.parts...), anc: r.excl.extend(d.anc, n), nofollow: true, parent: d,
 		})
 	case t&fs.ModeSymlink != 0:
-		return w.symlink(d, name, n, path)
+		return w.symlink(d, name, n, d.path+string(filepath.Separator)+n)
 	default:
-		r.log.Info("not a regular file or directory, skipping", "path", path)
+		r.log.Info("not a regular file or directory, skipping", "path", d.path+string(filepath.Separator)+n)
 	}
 	return nil
 }
@@ -399,27 +433,36 @@ func (w *worker) symlink(d *dirJob, name, n, path string) error {
 	return nil
 }
 
-func (w *worker) hashFile(ctx context.Context, f fileJob) error {
-	fd, err := openFile(f.dir, f.base, f.path, f.nofollow)
+// hashFile hashes one file. It reads until read returns 0 even when a read came back short, one read
+// more than the bytes need for most files. That last read is kept on purpose: a short read does not
+// prove the end of the file. Local file systems return what they copied before an I/O error and report
+// the error on the next call, so stopping at a short read would record the digest of a truncated file
+// instead of failing; FUSE (direct_io) and network file systems may return short reads mid-file. Taking
+// the size from fstat to stop early would be sound but costs a system call of its own, measured at the
+// same CPU time as the read it saves, and mmap instead of read costs more than the copy it saves (page
+// faults, unmapping) for small and large files alike.
+func (w *worker) hashFile(ctx context.Context, f *fileJob) error {
+	fd, err := openFile(f, &w.cname)
 	f.dir.release()
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			w.r.log.Info("file vanished while recording, skipping", "path", f.path)
+			w.r.log.Info("file vanished while recording, skipping", "path", f.fullPath())
 			return nil
 		}
 		if errors.Is(err, syscall.ELOOP) {
-			return fmt.Errorf("hash %q: became a symlink while recording: %w", f.path, err)
+			return fmt.Errorf("hash %q: became a symlink while recording: %w", f.fullPath(), err)
 		}
-		return fmt.Errorf("hash %q: %w", f.path, err)
+		return fmt.Errorf("hash %q: %w", f.fullPath(), err)
 	}
-	defer closeFile(fd)
 	h := w.h
 	h.reset()
 	var total int64
 	for {
 		n, err := readFile(fd, h.buf)
 		if err != nil {
-			return fmt.Errorf("hash %q: %w", f.path, &os.PathError{Op: "read", Path: f.path, Err: err})
+			closeFile(fd)
+			p := f.fullPath()
+			return fmt.Errorf("hash %q: %w", p, &os.PathError{Op: "read", Path: p, Err: err})
 		}
 		if n == 0 {
 			break
@@ -427,10 +470,13 @@ func (w *worker) hashFile(ctx context.Context, f fileJob) error {
 		h.update(h.buf[:n])
 		total += int64(n)
 		if n == len(h.buf) && ctx.Err() != nil {
+			closeFile(fd)
 			return ctx.Err()
 		}
 	}
-	w.entries = append(w.entries, entry{name: f.name, digest: h.digest()})
+	closeFile(fd)
+	w.rec.entries = append(w.rec.entries, entry{name: f.name, i: len(w.rec.digs)})
+	w.rec.digs = append(w.rec.digs, h.digest())
 	w.nFiles.Add(1)
 	w.nBytes.Add(total)
 	return nil
