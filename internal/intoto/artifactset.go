@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 )
 
 // Digest is one artifact's digest set in compact form. The usual set, exactly {"sha256": 64
@@ -221,9 +222,11 @@ func (b *artifactSetBuilder) add(name []byte, d Digest) {
 	b.digs = append(b.digs, d)
 }
 
-// build returns the set; ok=false if a name repeats.
+// build returns the set; ok=false if a name repeats. It is the builder's last use: the set keeps the arena.
 func (b *artifactSetBuilder) build() (ArtifactSet, bool) {
-	all := string(b.arena) // one allocation for every name
+	// Every name is a piece of one string over the arena, which the builder never writes again: no
+	// second copy of every name (15 MB for a link of 600k artifacts).
+	all := unsafe.String(unsafe.SliceData(b.arena), len(b.arena))
 	names := make([]string, len(b.ends))
 	start := 0
 	for i, end := range b.ends {

@@ -2,16 +2,20 @@ package intoto
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Fast paths for the two costly reads of a large link: its canonical form (what a legacy signature
 // covers) and its decoding. Both handle only the plain shape every implementation writes (ASCII
 // strings without escapes; sorted, unique keys for canonical JSON; no unknown link fields) in one pass
 // over the bytes, and report ok=false for anything else, which then takes the generic path. So their
-// results are those of the generic path whenever they answer.
+// results are those of the generic path whenever they answer. The link decoder can also write the
+// canonical form as it goes and account for nesting and repeated member names (see scanner.canon and
+// scanner.strict), so that one pass over a legacy envelope does what four did (plainlink.go).
 
 // scanner walks JSON bytes.
 type scanner struct {
@@ -27,6 +31,62 @@ type scanner struct {
 	// and leaves the link's maps nil.
 	compact bool
 	sets    [2]ArtifactSet
+
+	// canon, when set, makes linkObject append the link's canonical JSON to out as it decodes it
+	// (compact mode only). Members out of order are put in order at the end; a command, byproducts
+	// or environment that fastCanonical would refuse is written by genericCanonicalJSON. Anything
+	// else not of the canonical shape (artifact names out of order, digest algorithms out of order,
+	// a value canonical JSON cannot hold) clears canon and drops out: the caller then computes the
+	// canonical form the usual way.
+	canon bool
+	out   []byte
+	// strict (compact mode only) makes linkObject account for repeated member names and nesting.
+	// Outside the command, byproducts and environment it refuses repeated names (and records the
+	// nesting); inside them too when they have the canonical shape (sorted, hence unique, member
+	// names: what fastCanonical accepts); when one has not (an escape in stdout, say), its value is
+	// listed in unchecked for the caller to check. base is the nesting level of the link object in
+	// the document (1 for a document of its own), and deepest the deepest nesting seen so far
+	// outside unchecked.
+	strict    bool
+	base      int
+	deepest   int
+	unchecked [][]byte
+}
+
+// nest records that the document nests level deep.
+func (s *scanner) nest(level int) {
+	if level > s.deepest {
+		s.deepest = level
+	}
+}
+
+// dropCanon gives up on the canonical form (see scanner.canon).
+func (s *scanner) dropCanon() {
+	s.canon, s.out = false, nil
+}
+
+// appendCanonicalSpan appends the canonical form of the plain value span to s.out, if canon is on,
+// and returns the span's nesting (1 for a flat object or array, 0 for a scalar). ok is false when
+// the span is not of the canonical shape (unsorted or repeated member names, anything fastCanonical
+// refuses); the caller decides what that means.
+func (s *scanner) appendCanonicalSpan(span []byte) (nesting int, ok bool) {
+	sub := scanner{b: span}
+	var out []byte
+	if s.canon {
+		out = s.out
+	}
+	out, ok = sub.canonValue(out, 0)
+	if ok {
+		sub.ws()
+		ok = sub.i == len(span)
+	}
+	if !ok {
+		return 0, false
+	}
+	if s.canon {
+		s.out = out
+	}
+	return sub.deepest, true
 }
 
 func (s *scanner) ws() {
@@ -66,16 +126,34 @@ func (s *scanner) str() ([]byte, bool) {
 	start := s.i + 1
 	rest := s.b[start:]
 	end := bytes.IndexByte(rest, '"')
-	if end < 0 {
+	if end < 0 || !plainASCII(rest[:end]) {
 		return nil, false
-	}
-	for _, c := range rest[:end] {
-		if c < 0x20 || c >= 0x7f || c == '\\' {
-			return nil, false
-		}
 	}
 	s.i = start + end + 1
 	return rest[:end], true
+}
+
+// plainASCII tells whether b holds printable ASCII other than a backslash only, eight bytes at a
+// time (a DSSE payload is one string of tens of MB).
+func plainASCII(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		below := (x - ones*0x20) &^ x & highs // some byte < 0x20
+		above := ((x + ones) | x) & highs     // some byte > 0x7e
+		y := x ^ (ones * '\\')
+		backslash := (y - ones) &^ y & highs // some byte == '\\'
+		if below|above|backslash != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // number reads an integer in JSON syntax that fits in 64 bits.
@@ -142,6 +220,7 @@ func (s *scanner) canonValue(out []byte, depth int) ([]byte, bool) {
 		out = append(out, v...)
 		return append(out, '"'), true
 	case c == '{':
+		s.nest(depth + 1)
 		s.i++
 		out = append(out, '{')
 		s.ws()
@@ -181,6 +260,7 @@ func (s *scanner) canonValue(out []byte, depth int) ([]byte, bool) {
 			}
 		}
 	case c == '[':
+		s.nest(depth + 1)
 		s.i++
 		out = append(out, '[')
 		s.ws()
@@ -229,17 +309,42 @@ func fastDecodeLink(data []byte) (*Link, bool) {
 
 func fastDecodeLinkScan(s *scanner) (*Link, bool) {
 	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '{' {
+	l, ok := s.linkObject()
+	if !ok {
 		return nil, false
 	}
+	s.ws()
+	if s.i != len(s.b) {
+		return nil, false
+	}
+	return l, true
+}
+
+// canonMember is where one link member's canonical `"name":value` sits in scanner.out.
+type canonMember struct {
+	name       string
+	start, end int
+}
+
+// linkObject reads the link object at s.i and leaves s.i just past its closing brace.
+func (s *scanner) linkObject() (*Link, bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '{' || (!s.compact && (s.canon || s.strict)) {
+		return nil, false // canon and strict are implemented for the compact sets only
+	}
 	s.i++
+	s.nest(s.base)
 	var l Link
 	var seen [7]bool
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		return nil, false
 	}
-	for {
+	canonStart := len(s.out)
+	var members [7]canonMember
+	if s.canon {
+		s.out = append(s.out, '{')
+	}
+	for n := 0; ; n++ {
 		s.ws()
 		k, ok := s.str()
 		if !ok {
@@ -261,6 +366,15 @@ func fastDecodeLinkScan(s *scanner) (*Link, bool) {
 		}
 		s.i++
 		s.ws()
+		if s.canon {
+			if n > 0 {
+				s.out = append(s.out, ',')
+			}
+			members[n] = canonMember{name: linkFields[f], start: len(s.out)}
+			s.out = append(s.out, '"')
+			s.out = append(s.out, k...)
+			s.out = append(s.out, '"', ':')
+		}
 		switch linkFields[f] {
 		case "materials":
 			if s.compact {
@@ -298,10 +412,34 @@ func fastDecodeLinkScan(s *scanner) (*Link, bool) {
 			} else {
 				l.Name = string(v)
 			}
+			if s.canon {
+				s.out = append(s.out, '"')
+				s.out = append(s.out, v...)
+				s.out = append(s.out, '"')
+			}
 		default: // command, byproducts, environment: small, decoded by encoding/json
 			start := s.i
 			if !s.skip() {
 				return nil, false
+			}
+			span := s.b[start:s.i]
+			if s.strict || s.canon {
+				nesting, ok := s.appendCanonicalSpan(span)
+				switch {
+				case ok:
+					s.nest(s.base + nesting)
+				case s.canon:
+					// The general encoder writes this value as it would within the whole link.
+					c, err := genericCanonicalJSON(span)
+					if err != nil {
+						s.dropCanon()
+						break
+					}
+					s.out = append(s.out, c...)
+				}
+				if !ok && s.strict {
+					s.unchecked = append(s.unchecked, span)
+				}
 			}
 			var dst any
 			switch linkFields[f] {
@@ -312,23 +450,48 @@ func fastDecodeLinkScan(s *scanner) (*Link, bool) {
 			default:
 				dst = &l.Environment
 			}
-			if err := json.Unmarshal(s.b[start:s.i], dst); err != nil {
+			if err := json.Unmarshal(span, dst); err != nil {
 				return nil, false
 			}
+		}
+		if s.canon {
+			members[n].end = len(s.out)
 		}
 		more, ok := s.more('}')
 		if !ok {
 			return nil, false
 		}
 		if !more {
-			break
+			if s.canon {
+				s.out = append(s.out, '}')
+				s.sortCanonMembers(canonStart, members[:n+1])
+			}
+			return &l, true
 		}
 	}
-	s.ws()
-	if s.i != len(s.b) {
-		return nil, false
+}
+
+// sortCanonMembers puts the link's canonical members, written from canonStart in document order,
+// in the sorted order canonical JSON wants, if they are not in it already.
+func (s *scanner) sortCanonMembers(canonStart int, members []canonMember) {
+	if slices.IsSortedFunc(members, func(a, b canonMember) int { return strings.Compare(a.name, b.name) }) {
+		return
 	}
-	return &l, true
+	sorted := slices.SortedFunc(slices.Values(members), func(a, b canonMember) int { return strings.Compare(a.name, b.name) })
+	obj := make([]byte, 0, len(s.out)-canonStart)
+	obj = append(obj, '{')
+	for i, m := range sorted {
+		if i > 0 {
+			obj = append(obj, ',')
+		}
+		obj = append(obj, s.out[m.start:m.end]...)
+	}
+	obj = append(obj, '}')
+	if canonStart == 0 {
+		s.out = obj
+		return
+	}
+	s.out = append(s.out[:canonStart], obj...)
 }
 
 // artifacts reads {"name": {"alg": "digest", …}, …} with plain strings and unique names; null is nil.
@@ -390,17 +553,27 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 // refuses and, with s.valid, what Artifacts.validate refuses.
 func (s *scanner) artifactSet() (ArtifactSet, bool) {
 	if s.lit("null") {
+		if s.canon {
+			s.out = append(s.out, "null"...)
+		}
 		return ArtifactSet{}, true
 	}
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return ArtifactSet{}, false
 	}
+	s.nest(s.base + 1)
 	start := s.i
 	s.i++
 	b := artifactSetBuilder{sorted: true}
+	if s.canon {
+		s.out = append(s.out, '{')
+	}
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
+		if s.canon {
+			s.out = append(s.out, '}')
+		}
 		return b.build()
 	}
 	for {
@@ -415,16 +588,30 @@ func (s *scanner) artifactSet() (ArtifactSet, bool) {
 		}
 		s.i++
 		s.ws()
+		if s.canon {
+			if len(b.ends) > 0 {
+				s.out = append(s.out, ',')
+			}
+			s.out = append(s.out, '"')
+			s.out = append(s.out, name...)
+			s.out = append(s.out, '"', ':')
+		}
 		var d Digest
 		if s.lit("null") {
 			if s.valid {
 				return ArtifactSet{}, false
 			}
 			d = NewDigest(nil)
+			if s.canon {
+				s.out = append(s.out, "null"...)
+			}
 		} else if d, ok = s.digestCompact(); !ok {
 			return ArtifactSet{}, false
 		}
 		b.add(name, d)
+		if s.canon && !b.sorted {
+			s.dropCanon() // canonical JSON lists the names sorted
+		}
 		if len(b.ends) == 256 {
 			// Size the set for the rest of the document at the density seen so far (an
 			// overestimate when another set follows), rather than growing it step by step.
@@ -439,6 +626,9 @@ func (s *scanner) artifactSet() (ArtifactSet, bool) {
 			return ArtifactSet{}, false
 		}
 		if !more {
+			if s.canon {
+				s.out = append(s.out, '}')
+			}
 			return b.build()
 		}
 	}
@@ -463,6 +653,12 @@ func (s *scanner) digestCompact() (Digest, bool) {
 						s.ws()
 						if s.i < len(s.b) && s.b[s.i] == '}' {
 							s.i++
+							s.nest(s.base + 2)
+							if s.canon {
+								s.out = append(s.out, `{"sha256":`...)
+								s.out = append(s.out, r[:66]...)
+								s.out = append(s.out, '}')
+							}
 							return d, true
 						}
 					}
@@ -477,6 +673,13 @@ func (s *scanner) digestCompact() (Digest, bool) {
 	}
 	if s.valid && len(m) == 0 {
 		return Digest{}, false
+	}
+	s.nest(s.base + 2)
+	if s.canon {
+		// Rare: read the span again, which also checks that its algorithms are sorted.
+		if _, ok := s.appendCanonicalSpan(s.b[start:s.i]); !ok {
+			s.dropCanon()
+		}
 	}
 	return NewDigest(m), true
 }

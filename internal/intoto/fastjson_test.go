@@ -251,3 +251,42 @@ func checkCompact(t *testing.T, doc string, l *Link) {
 		}
 	}
 }
+
+// TestPlainASCII compares the word-at-a-time check with the byte loop it replaces, for every byte
+// value at every position of strings up to three words long, in otherwise plain strings.
+func TestPlainASCII(t *testing.T) {
+	t.Parallel()
+	slow := func(b []byte) bool {
+		for _, c := range b {
+			if c < 0x20 || c >= 0x7f || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	for n := 0; n <= 24; n++ {
+		b := bytes.Repeat([]byte{'a'}, n)
+		if !plainASCII(b) {
+			t.Fatalf("%q refused", b)
+		}
+		for i := range n {
+			for c := range 256 {
+				b[i] = byte(c)
+				if got, want := plainASCII(b), slow(b); got != want {
+					t.Fatalf("%q: %v, want %v", b, got, want)
+				}
+				// Next to a byte that sets the high bit or borrows.
+				if i > 0 {
+					for _, o := range []byte{0x00, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xff, '\\', '['} {
+						b[i-1] = o
+						if got, want := plainASCII(b), slow(b); got != want {
+							t.Fatalf("%q: %v, want %v", b, got, want)
+						}
+					}
+					b[i-1] = 'a'
+				}
+			}
+			b[i] = 'a'
+		}
+	}
+}

@@ -1,0 +1,193 @@
+package intoto
+
+import (
+	"slices"
+	"strings"
+)
+
+// PlainLink is a link as DecodePlainLinkChecked reads it, or the link inside a PlainLegacyLink.
+type PlainLink struct {
+	// Link is the decoded link, with nil Materials and Products: those are the two sets.
+	Link                *Link
+	Materials, Products ArtifactSet
+	// Level is the nesting level of the link object in the document read (1 when the link is the
+	// document). Depth is the deepest nesting of that document outside Unchecked.
+	Level, Depth int
+	// Unchecked are the values of link members (command, byproducts, environment) the pass neither
+	// checked for repeated member names nor measured, not being of the canonical shape (an escape in
+	// stdout, say); they are sub-slices of the document. They sit at nesting level Level+1 once opened.
+	Unchecked [][]byte
+}
+
+// DecodePlainLinkChecked is DecodePlainLinkCompact that also tells what the general path checks
+// separately: when it answers (ok), no object of data outside Unchecked names a member twice, and
+// Depth is its nesting outside Unchecked. It answers exactly when DecodePlainLinkCompact does, with
+// the same result.
+func DecodePlainLinkChecked(data []byte) (*PlainLink, bool) {
+	s := &scanner{b: data, valid: true, compact: true, strict: true, base: 1}
+	l, ok := fastDecodeLinkScan(s)
+	if !ok || l.Type != TypeLink || l.Name == "" {
+		return nil, false
+	}
+	return &PlainLink{Link: l, Materials: s.sets[0], Products: s.sets[1], Level: 1, Depth: s.deepest,
+		Unchecked: s.unchecked}, true
+}
+
+// PlainLegacyLink is a legacy envelope holding a link, as DecodePlainLegacyLink reads it.
+type PlainLegacyLink struct {
+	// The link (Level 2 of the envelope; Depth is that of the whole envelope).
+	PlainLink
+	// Signed is the envelope's "signed" value as received: a sub-slice of the input.
+	Signed []byte
+	// Signatures are the envelope's signatures in order, their sig still hex.
+	Signatures []LegacySignature
+	// Canonical is CanonicalJSON(Signed), or nil when the pass could not write it (artifact names out
+	// of order, say): the caller then computes it.
+	Canonical []byte
+}
+
+// LegacySignature is one signature of a legacy envelope as written.
+type LegacySignature struct {
+	KeyID, Sig string
+}
+
+// DecodePlainLegacyLink reads a legacy envelope that holds a link, in the plain shape the peers write,
+// in one pass: it checks the structure, finds the signatures, decodes the link into compact sets,
+// measures the nesting and writes the canonical form a signature covers. When it answers (ok), the
+// document is valid JSON in which no object outside Unchecked names a member twice; it is an object
+// with exactly the members "signatures" (an array of objects with a "keyid", a "sig" and maybe other
+// members, which encoding/json ignores: not named keyid or sig in any letter case; all plain
+// strings) and "signed"; and
+// DecodePlainLinkCompact(Signed) accepts Signed with the same result. Anything else, valid or not, is
+// ok=false, and the caller reads the file the general way.
+func DecodePlainLegacyLink(data []byte) (*PlainLegacyLink, bool) {
+	s := &scanner{b: data, valid: true, compact: true, strict: true, canon: true, base: 2}
+	var out PlainLegacyLink
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return nil, false
+	}
+	s.i++
+	s.nest(1)
+	var haveSigs, haveSigned bool
+	for {
+		s.ws()
+		k, ok := s.str()
+		if !ok {
+			return nil, false
+		}
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return nil, false
+		}
+		s.i++
+		s.ws()
+		switch {
+		case string(k) == "signatures" && !haveSigs:
+			haveSigs = true
+			if out.Signatures, ok = s.legacySignatures(); !ok {
+				return nil, false
+			}
+		case string(k) == "signed" && !haveSigned:
+			haveSigned = true
+			start := s.i
+			s.out = make([]byte, 0, len(data)-start) // canonical is shorter, bar invalid UTF-8 (U+FFFD)
+			l, ok := s.linkObject()
+			if !ok || l.Type != TypeLink || l.Name == "" {
+				return nil, false
+			}
+			out.Signed = data[start:s.i:s.i]
+			out.Link, out.Materials, out.Products, out.Level = l, s.sets[0], s.sets[1], 2
+		default:
+			return nil, false
+		}
+		more, ok := s.more('}')
+		if !ok {
+			return nil, false
+		}
+		if !more {
+			break
+		}
+	}
+	s.ws()
+	if s.i != len(s.b) || !haveSigs || !haveSigned {
+		return nil, false
+	}
+	out.Depth, out.Unchecked = s.deepest, s.unchecked
+	if s.canon {
+		out.Canonical = s.out
+	}
+	return &out, true
+}
+
+// legacySignatures reads the array of signatures at nesting level 2.
+func (s *scanner) legacySignatures() ([]LegacySignature, bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '[' {
+		return nil, false
+	}
+	s.i++
+	s.nest(2)
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		return nil, true
+	}
+	var sigs []LegacySignature
+	for {
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != '{' {
+			return nil, false
+		}
+		s.i++
+		s.nest(3)
+		var sig LegacySignature
+		var haveID, haveSig bool
+		var others []string // other members (in-toto-golang writes "cert"), which encoding/json ignores
+		for {
+			s.ws()
+			k, ok := s.str()
+			if !ok {
+				return nil, false
+			}
+			s.ws()
+			if s.i >= len(s.b) || s.b[s.i] != ':' {
+				return nil, false
+			}
+			s.i++
+			s.ws()
+			v, ok := s.str()
+			if !ok {
+				return nil, false
+			}
+			switch {
+			case string(k) == "keyid" && !haveID:
+				haveID, sig.KeyID = true, string(v)
+			case string(k) == "sig" && !haveSig:
+				haveSig, sig.Sig = true, string(v)
+			case strings.EqualFold(string(k), "keyid") || strings.EqualFold(string(k), "sig") ||
+				slices.Contains(others, string(k)):
+				return nil, false // encoding/json would read it as one of the two, or it repeats
+			default:
+				others = append(others, string(k))
+			}
+			more, ok := s.more('}')
+			if !ok {
+				return nil, false
+			}
+			if !more {
+				break
+			}
+		}
+		if !haveID || !haveSig {
+			return nil, false
+		}
+		sigs = append(sigs, sig)
+		more, ok := s.more(']')
+		if !ok {
+			return nil, false
+		}
+		if !more {
+			return sigs, true
+		}
+	}
+}
