@@ -101,7 +101,8 @@ func Parse(data []byte) (*Signed, error) {
 	if len(t) == 0 || t[0] != '{' {
 		return nil, fmt.Errorf("parse envelope: %w", ErrUnknownFormat)
 	}
-	top, err := splitTop(data)
+	keys, vals, plain := intoto.PlainObjectMembers(data)
+	top, err := splitTop(data, keys, vals, plain)
 	if err != nil {
 		return nil, fmt.Errorf("parse envelope: %w", err)
 	}
@@ -120,7 +121,7 @@ func Parse(data []byte) (*Signed, error) {
 		s.Kind = Bundle
 		if raw, ok := top["dsseEnvelope"]; ok {
 			// Best effort, for finding links by content; the bundle verifier decides what is valid.
-			if err := s.parseDSSE(raw); err != nil {
+			if err := s.parseDSSE(raw, nil, nil); err != nil {
 				return nil, fmt.Errorf("parse sigstore bundle: %w", err)
 			}
 		}
@@ -142,7 +143,10 @@ func Parse(data []byte) (*Signed, error) {
 			s.Signatures = append(s.Signatures, Signature{KeyID: sig.KeyID, Sig: b})
 		}
 	case has(top, "payload") && has(top, "payloadType"):
-		if err := s.parseDSSE(data); err != nil {
+		if !plain {
+			keys, vals = nil, nil // not split: parseDSSE decodes data itself
+		}
+		if err := s.parseDSSE(data, keys, vals); err != nil {
 			return nil, fmt.Errorf("parse dsse envelope: %w", err)
 		}
 		s.Kind = DSSE
@@ -150,6 +154,29 @@ func Parse(data []byte) (*Signed, error) {
 		return nil, fmt.Errorf("parse envelope: %w", ErrUnknownFormat)
 	}
 	return s, nil
+}
+
+// ParsePlainLegacyLink reads a legacy envelope holding a link of the plain shape the peers write in
+// one pass (intoto.DecodePlainLegacyLink): the envelope as Parse returns it, with what its signatures
+// cover already computed when the pass could, and the decoded link. ok=false for anything else, valid
+// or not: the caller then uses Parse. When ok, Parse(data) would return the same envelope.
+func ParsePlainLegacyLink(data []byte) (*Signed, *intoto.PlainLegacyLink, bool) {
+	p, ok := intoto.DecodePlainLegacyLink(data)
+	if !ok {
+		return nil, nil, false
+	}
+	s := &Signed{Kind: Legacy, Payload: p.Signed, Raw: data}
+	for _, sig := range p.Signatures {
+		b, err := hex.DecodeString(sig.Sig)
+		if err != nil {
+			return nil, nil, false // Parse gives the error
+		}
+		s.Signatures = append(s.Signatures, Signature{KeyID: sig.KeyID, Sig: b})
+	}
+	if p.Canonical != nil {
+		s.canonOnce.Do(func() { s.canon = p.Canonical })
+	}
+	return s, p, true
 }
 
 // legacyFromTop decodes a legacy envelope from its already split members, without decoding the
@@ -172,8 +199,10 @@ func legacyFromTop(top map[string]json.RawMessage, data []byte) (legacyWire, err
 	return w, nil
 }
 
-func (s *Signed) parseDSSE(data []byte) error {
-	w, payload, ok := plainDSSE(data)
+// parseDSSE decodes the DSSE envelope data, whose members keys and vals are when the caller split it
+// already (PlainObjectMembers), nil otherwise.
+func (s *Signed) parseDSSE(data []byte, keys []string, vals [][]byte) error {
+	w, payload, ok := plainDSSE(data, keys, vals)
 	if !ok {
 		w = dsseWire{}
 		if err := json.Unmarshal(data, &w); err != nil {
@@ -196,11 +225,12 @@ func (s *Signed) parseDSSE(data []byte) error {
 	return nil
 }
 
-// splitTop decodes the members of the top-level object. The plain shape every implementation writes
-// is split in one validating pass, its values sliced from data rather than copied (a large link's
-// "signed" is most of the file); anything else is decoded by encoding/json, with the same result.
-func splitTop(data []byte) (map[string]json.RawMessage, error) {
-	if keys, vals, ok := intoto.PlainObjectMembers(data); ok {
+// splitTop decodes the members of the top-level object, given what PlainObjectMembers(data) returned.
+// The plain shape every implementation writes is split in one validating pass, its values sliced from
+// data rather than copied (a large link's "signed" is most of the file); anything else is decoded by
+// encoding/json, with the same result.
+func splitTop(data []byte, keys []string, vals [][]byte, plain bool) (map[string]json.RawMessage, error) {
+	if plain {
 		top := make(map[string]json.RawMessage, len(keys))
 		for i, k := range keys {
 			top[k] = vals[i] // a repeated key keeps its last value, as in encoding/json
@@ -218,10 +248,12 @@ func splitTop(data []byte) (map[string]json.RawMessage, error) {
 // except that the payload's base64 is returned as a sub-slice of data (w.Payload stays empty): it
 // is most of a large link, and decoding the JSON string would copy it. ok=false (a member whose
 // name differs from a field's only by case, or any decoding error) sends the caller to encoding/json.
-func plainDSSE(data []byte) (w dsseWire, payload []byte, ok bool) {
-	keys, vals, ok := intoto.PlainObjectMembers(data)
-	if !ok {
-		return w, nil, false
+// keys and vals are data's members when the caller split them already, else nil.
+func plainDSSE(data []byte, keys []string, vals [][]byte) (w dsseWire, payload []byte, ok bool) {
+	if keys == nil {
+		if keys, vals, ok = intoto.PlainObjectMembers(data); !ok {
+			return w, nil, false
+		}
 	}
 	for i, k := range keys {
 		var err error

@@ -391,7 +391,7 @@ func FuzzParse(f *testing.F) {
 
 // checkPlainDSSE fails when plainDSSE answers differently from encoding/json.
 func checkPlainDSSE(t *testing.T, data []byte) {
-	w, payload, ok := plainDSSE(data)
+	w, payload, ok := plainDSSE(data, nil, nil)
 	if !ok {
 		return
 	}
