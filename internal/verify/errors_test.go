@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -135,6 +136,50 @@ func TestCancelled(t *testing.T) {
 	res, err := Verify(ctx, c.opts)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Verify = %v, %v; want context.Canceled", res, err)
+	}
+}
+
+// TestCancelledWhileReading cancels the context before the link files are read (each reading
+// goroutine then skips its files), and once the first is read while the others (more files than
+// reading goroutines) are being read, hashed and checked or wait their turn: verification stops
+// with the context's error, whatever was done or skipped by then.
+func TestCancelledWhileReading(t *testing.T) {
+	for _, name := range []string{"pass-legacy", "pass-dsse"} {
+		c := buildCase(t, readCase(t, filepath.Join("testdata", "cases", name, "case.json")))
+		verify := func(cancelFirst bool) {
+			t.Helper()
+			for range 50 {
+				ctx, cancel := context.WithCancel(context.Background())
+				if cancelFirst {
+					cancel()
+				}
+				opts := c.opts
+				opts.Progress = func(p Progress) {
+					if p.Stage == "reading links" {
+						cancel()
+					}
+				}
+				res, err := Verify(ctx, opts)
+				if !errors.Is(err, context.Canceled) {
+					t.Fatalf("%s: Verify = %v, %v; want context.Canceled", name, res, err)
+				}
+			}
+		}
+		verify(true)
+		links, err := filepath.Glob(filepath.Join(c.opts.LinksDir, "*.link"))
+		if err != nil || len(links) == 0 {
+			t.Fatalf("%s: no links (%v)", name, err)
+		}
+		data, err := os.ReadFile(links[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 30 {
+			if err := os.WriteFile(filepath.Join(c.opts.LinksDir, fmt.Sprintf("copy%02d.link", i)), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		verify(false)
 	}
 }
 

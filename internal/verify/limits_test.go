@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -85,4 +88,36 @@ func max2(a, b int) int {
 		return a
 	}
 	return b
+}
+
+// TestReadLimited reads files around the limit, and a stream with no size to go by.
+func TestReadLimited(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const limit = 3000 // less than the read slack, more than it, and around it below
+	for _, size := range []int{0, 1, 511, 512, 513, limit - 1, limit, limit + 1, 2 * limit, 5000} {
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte(i * 7)
+		}
+		path := filepath.Join(dir, fmt.Sprint(size))
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readLimited(path, limit)
+		switch {
+		case size > limit && err == nil:
+			t.Errorf("size %d: read %d bytes, want an error over the limit %d", size, len(got), limit)
+		case size <= limit && err != nil:
+			t.Errorf("size %d: %v", size, err)
+		case size <= limit && !bytes.Equal(got, data):
+			t.Errorf("size %d: read %d bytes that differ from the file", size, len(got))
+		}
+	}
+	// A device that never ends: read up to one byte past the limit, then refused.
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		if got, err := readLimited("/dev/zero", 100000); err == nil {
+			t.Errorf("/dev/zero: read %d bytes, want an error over the limit", len(got))
+		}
+	}
 }

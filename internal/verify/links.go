@@ -55,6 +55,11 @@ type candidate struct {
 	// materials and products are the link's artifacts; link.Materials and link.Products are nil
 	// when the link was decoded into this compact form only.
 	materials, products intoto.ArtifactSet
+
+	// Work done ahead by the reading goroutines for a file of a step of the layout (checkAhead), if
+	// done: the sha256 of data, and signed.VerifyKey's answer for each keyid of the step's functionaries.
+	sum     *[32]byte
+	keyErrs map[string]error
 }
 
 // isCandidateName tells whether a file name may hold a link: *.link, *.link.sigstore.json, *.json.
@@ -65,13 +70,13 @@ func isCandidateName(name string) bool {
 // loadLinks reads every candidate file of the links directory and keeps, per step, the links signed
 // by an authorized functionary (stage 4, without the threshold check: see checkThresholds).
 func (v *verification) loadLinks(ctx context.Context) error {
-	cands, err := v.readCandidates(ctx)
-	if err != nil {
-		return err
-	}
 	steps := map[string]*intoto.Step{}
 	for _, s := range v.layout.Steps {
 		steps[s.Name] = s
+	}
+	cands, err := v.readCandidates(ctx, steps)
+	if err != nil {
+		return err
 	}
 	for _, c := range cands {
 		step := steps[c.stepName]
@@ -89,7 +94,7 @@ func (v *verification) loadLinks(ctx context.Context) error {
 // readCandidates lists the links directory (not its subdirectories) in name order and decodes every
 // file that may hold a link. Files that are not in-toto metadata are skipped; a *.link file that cannot
 // be read as one is reported as a warning.
-func (v *verification) readCandidates(ctx context.Context) ([]*candidate, error) {
+func (v *verification) readCandidates(ctx context.Context, steps map[string]*intoto.Step) ([]*candidate, error) {
 	entries, err := os.ReadDir(v.opts.LinksDir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && v.depth > 0 {
@@ -111,41 +116,73 @@ func (v *verification) readCandidates(ctx context.Context) ([]*candidate, error)
 		}
 		names = append(names, name)
 	}
-	// Files are read and decoded by GOMAXPROCS goroutines (decoding a large link is CPU-bound) and
-	// taken in name order, so warnings and results do not depend on scheduling.
+	// Files are read and decoded by GOMAXPROCS goroutines (decoding a large link is CPU-bound), which
+	// then also hash each file of a step and check its signatures, as tasks of their own so that the
+	// goroutines stay busy to the end; files are taken in name order, so warnings and results do not
+	// depend on scheduling.
 	type read struct {
 		c    *candidate
 		err  error
+		left atomic.Int32 // tasks of this file not yet done
 		done chan struct{}
 	}
 	reads := make([]read, len(names))
-	for i := range reads {
-		reads[i].done = make(chan struct{})
+	// Every file queues at most three tasks (read, hash, signatures): the queue never blocks.
+	tasks := make(chan func(), 3*len(names))
+	var pending atomic.Int64 // tasks queued and not yet done; the last one closes the queue
+	queue := func(t func()) {
+		pending.Add(1)
+		tasks <- t
 	}
-	var next atomic.Int64
+	for i := range reads {
+		r := &reads[i]
+		r.done = make(chan struct{})
+		r.left.Store(1)
+		finish := func() {
+			if r.left.Add(-1) == 0 {
+				close(r.done)
+			}
+		}
+		queue(func() {
+			defer finish()
+			if ctx.Err() != nil {
+				return
+			}
+			r.c, r.err = v.readCandidate(names[i])
+			if r.err != nil {
+				return
+			}
+			for _, t := range v.checkAhead(r.c, steps) {
+				r.left.Add(1)
+				queue(func() {
+					defer finish()
+					if ctx.Err() == nil {
+						t()
+					}
+				})
+			}
+		})
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for range min(runtime.GOMAXPROCS(0), len(names)) {
 		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(names) || ctx.Err() != nil {
-					return
+			for t := range tasks {
+				t()
+				if pending.Add(-1) == 0 {
+					close(tasks)
 				}
-				reads[i].c, reads[i].err = v.readCandidate(names[i])
-				close(reads[i].done)
 			}
 		})
 	}
 	var out []*candidate
 	for i, name := range names {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		select {
 		case <-reads[i].done:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err // the file's tasks may have been skipped
 		}
 		v.opts.progress(Progress{Stage: "reading links", Done: i + 1, Total: len(entries)})
 		c, err := reads[i].c, reads[i].err
@@ -175,16 +212,69 @@ func (v *verification) readCandidate(name string) (*candidate, error) {
 	if err := v.opts.Limits.checkCandidate(c); err != nil {
 		return nil, err
 	}
-	if c.link != nil && c.signed.Kind == envelope.Legacy {
-		// What a legacy signature covers, computed here in parallel rather than when the
-		// signature is checked (the result is kept in c.signed; an error is reported then).
-		c.signed.SignedBytes() //nolint:errcheck // see above
-	}
 	return c, nil
+}
+
+// checkAhead returns the work authorize will want done for c, to be done now in parallel: hashing
+// the file, and checking its signatures with the keys of the step it names (those of a key-signed
+// envelope; a bundle is verified in authorize). A file of no step of the layout gets none. Each task
+// writes its own field of c.
+func (v *verification) checkAhead(c *candidate, steps map[string]*intoto.Step) []func() {
+	step := steps[c.stepName]
+	if step == nil {
+		return nil
+	}
+	tasks := []func(){func() {
+		sum := sha256.Sum256(c.data)
+		c.sum = &sum
+	}}
+	if c.signed.Kind != envelope.Bundle {
+		c.keyErrs = make(map[string]error, len(step.PubKeys))
+		tasks = append(tasks, func() {
+			for _, keyid := range step.PubKeys {
+				if key := v.layout.Keys[keyid]; key != nil {
+					c.keyErrs[keyid] = c.signed.VerifyKey(key)
+				}
+			}
+		})
+	}
+	return tasks
+}
+
+// verifyKey is c.signed.VerifyKey(key) for the layout's key keyid, answered by checkAhead when it could.
+func (c *candidate) verifyKey(keyid string, key *intoto.Key) error {
+	if err, ok := c.keyErrs[keyid]; ok {
+		return err
+	}
+	return c.signed.VerifyKey(key)
+}
+
+// digest is the sha256 of the file.
+func (c *candidate) digest() [32]byte {
+	if c.sum != nil {
+		return *c.sum
+	}
+	return sha256.Sum256(c.data)
 }
 
 // decodeCandidate parses a file's envelope and reads which step it is evidence for.
 func decodeCandidate(file, name string, data []byte, maxJSONDepth int) (*candidate, error) {
+	return decodeFile(file, name, data, maxJSONDepth, true)
+}
+
+// decodeFile is decodeCandidate; onePass=false leaves out the one-pass reading of the usual files
+// (the tests compare both ways).
+func decodeFile(file, name string, data []byte, maxJSONDepth int, onePass bool) (*candidate, error) {
+	// The usual file, a legacy envelope of a link as the peers write it, is read in one pass that
+	// checks what the general path checks (nesting, repeated member names, the envelope, the link)
+	// and gives the same candidate, with the canonical form its signatures cover. Anything else,
+	// a nesting over the limit included, takes the general path, which also explains refusals.
+	if onePass {
+		if signed, p, ok := envelope.ParsePlainLegacyLink(data); ok && accounted(&p.PlainLink, maxJSONDepth) {
+			return &candidate{file: file, data: data, signed: signed, stepName: p.Link.Name, link: p.Link,
+				materials: p.Materials, products: p.Products}, nil
+		}
+	}
 	if err := checkJSONDepth(data, maxJSONDepth); err != nil {
 		return nil, err
 	}
@@ -204,8 +294,15 @@ func decodeCandidate(file, name string, data []byte, maxJSONDepth int) (*candida
 		return nil, fmt.Errorf("payload type %q is not in-toto", payloadType)
 	}
 	// A legacy payload is a value inside data, whose depth is checked above; a DSSE or bundle
-	// payload was base64 in data, so its depth is unknown.
+	// payload was base64 in data, so its depth is unknown. The usual one, a link of the plain shape,
+	// is checked and decoded in one pass, with the same outcome.
 	if signed.Kind != envelope.Legacy {
+		if onePass {
+			if p, ok := intoto.DecodePlainLinkChecked(payload); ok && accounted(p, maxJSONDepth) {
+				c.link, c.stepName, c.materials, c.products = p.Link, p.Link.Name, p.Materials, p.Products
+				return c, nil
+			}
+		}
 		if err := checkJSONDepth(payload, maxJSONDepth); err != nil {
 			return nil, err
 		}
@@ -223,6 +320,21 @@ func decodeCandidate(file, name string, data []byte, maxJSONDepth int) (*candida
 		}
 	}
 	return c, nil
+}
+
+// accounted tells whether a link read in one pass passes the checks the general path makes of the
+// whole document: nesting within the limit and no repeated member name, the pass's Unchecked values
+// (command, byproducts or environment of an unusual shape) checked here.
+func accounted(p *intoto.PlainLink, maxJSONDepth int) bool {
+	if p.Depth > maxJSONDepth {
+		return false
+	}
+	for _, u := range p.Unchecked {
+		if checkJSONDepth(u, maxJSONDepth-p.Level) != nil || checkDuplicateKeys(u) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // decode reads the payload: a v0.9 link, a Statement v1 with a link v0.3 predicate, or a layout.
@@ -320,7 +432,7 @@ func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *cand
 			continue
 		}
 		v.kept[step.Name] = append(v.kept[step.Name], k)
-		sum := sha256.Sum256(c.data)
+		sum := c.digest()
 		sr.Links = append(sr.Links, LinkInfo{
 			File: k.file, Functionary: k.functionary, Signer: k.signer, Format: k.format, Layout: k.sublayout != nil,
 			Digest: intoto.Digests{"sha256": hex.EncodeToString(sum[:])},
@@ -375,7 +487,7 @@ func (v *verification) authorizeKeys(step *intoto.Step, c *candidate) ([]*keptLi
 		if key == nil {
 			continue
 		}
-		if err := c.signed.VerifyKey(key); err != nil {
+		if err := c.verifyKey(keyid, key); err != nil {
 			if c.signedBy(keyid) {
 				badSig = append(badSig, fmt.Sprintf("%s: %v", keyid, err))
 			}

@@ -346,18 +346,32 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	// Read into a buffer of the file's size (plus one byte to see EOF), not one grown by doubling:
-	// links reach tens of MB. The size is only a hint; the limit holds whatever the file does.
-	var buf bytes.Buffer
+	// Read into a buffer of the file's size (plus some, to see EOF) made at once, not one grown by
+	// doubling (links reach tens of MB), nor by bytes.Buffer, which clears the memory it grows into
+	// just before the read overwrites it. The size is only a hint; the limit holds whatever the file does.
+	size := bytes.MinRead
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < limit {
-		buf.Grow(int(fi.Size()) + bytes.MinRead)
+		size += int(fi.Size())
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
-		return nil, err
+	data := make([]byte, 0, size)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		end := cap(data) // at most limit+1 bytes in all: one past the limit tells it was exceeded
+		if rest := limit - int64(len(data)); rest < int64(end-len(data)) {
+			end = len(data) + int(rest) + 1
+		}
+		n, err := f.Read(data[len(data):end])
+		data = data[:len(data)+n]
+		if int64(len(data)) > limit {
+			return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	data := buf.Bytes()
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return data, nil
 }
