@@ -135,19 +135,16 @@ func (s *linkSigner) writeLinkSets(ctx context.Context, dir string, link *intoto
 	return s.write(ctx, dir, link, &[2]intoto.ArtifactSet{materials, products})
 }
 
+// write signs and writes link, or with sets link with those artifacts: every form (v0.9 link or
+// Statement, key or keyless) is encoded straight from the sets, never through maps.
 func (s *linkSigner) write(ctx context.Context, dir string, link *intoto.Link, sets *[2]intoto.ArtifactSet) (string, error) {
-	if sets != nil && (s.mode != "key" || s.flags.format == "statement") {
-		c := *link
-		c.Materials, c.Products = sets[0].Artifacts(), sets[1].Artifacts()
-		link, sets = &c, nil
-	}
 	switch s.mode {
 	case "key":
 		return s.writeKeyLink(dir, link, sets)
 	default:
-		payload, err := intoto.LinkToStatement(link)
+		payload, err := keylessPayload(link, sets)
 		if err != nil {
-			return "", fmt.Errorf("encode link: %w", err)
+			return "", err
 		}
 		return s.signKeyless(ctx, dir, link.Name, payload)
 	}

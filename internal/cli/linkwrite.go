@@ -14,8 +14,8 @@ import (
 const bigLinkArtifacts = 1 << 16
 
 // writeKeyLink signs link with the signer's keys into an envelope and streams it into dir under its
-// conventional name. With sets, the v0.9 link is encoded straight from them (link's own artifacts are
-// ignored).
+// conventional name. With sets, the v0.9 link or the Statement (--format statement) is encoded
+// straight from them (link's own artifacts are ignored).
 //
 // Memory, for a link of a million artifacts (issue 8: no more than twice the file's size): the payload
 // is encoded once, into a buffer of exactly its size that leaves room in front for the DSSE PAE
@@ -32,13 +32,18 @@ func (s *linkSigner) writeKeyLink(dir string, link *intoto.Link, sets *[2]intoto
 }
 
 func (s *linkSigner) sealKeyLink(link *intoto.Link, sets *[2]intoto.ArtifactSet) (*envelope.Sealed, error) {
-	legacy := s.flags.envelope == "legacy"
-	if sets == nil {
+	legacy, statement := s.flags.envelope == "legacy", s.flags.format == "statement"
+	if sets == nil || (legacy && statement) {
+		// A link of maps (record stop), or a Statement in a legacy envelope (which the flags refuse):
+		// one payload, sealed by the generic sealers.
 		var payload []byte
 		var err error
-		if s.flags.format == "statement" {
+		switch {
+		case sets != nil:
+			payload, err = intoto.AppendStatementSets(nil, link, sets[0], sets[1])
+		case statement:
 			payload, err = intoto.LinkToStatement(link)
-		} else {
+		default:
 			payload, err = intoto.MarshalLink(link)
 		}
 		if err != nil {
@@ -56,16 +61,8 @@ func (s *linkSigner) sealKeyLink(link *intoto.Link, sets *[2]intoto.ArtifactSet)
 		return sealed, nil
 	}
 
-	// A v0.9 link encoded from the sets (write turns them into maps for a Statement).
-	big := sets[0].Len()+sets[1].Len() >= bigLinkArtifacts
-	release := func() {
-		if big {
-			debug.FreeOSMemory()
-		}
-	}
-	// What recording left behind (listings, per-worker lists) is garbage by now, but the runtime keeps
-	// its pages until later cycles and the link cannot reuse most of them: one buffer the size of the
-	// link needs fresh pages. Without this the peak is that garbage plus the link.
+	// A v0.9 link or a Statement encoded from the sets.
+	release := releaser(sets)
 	release()
 	if legacy {
 		// The signatures cover the canonical JSON and the file holds the JSON: each is as large as the
@@ -88,7 +85,11 @@ func (s *linkSigner) sealKeyLink(link *intoto.Link, sets *[2]intoto.ArtifactSet)
 	// Room in front of the payload for the PAE header: the message signed is the buffer itself. Nothing
 	// refers to the sets once they are encoded (nor do write's callers): they are garbage from then on.
 	room := envelope.PAERoom(intoto.PayloadType)
-	buf, err := intoto.AppendLinkSetsJSON(make([]byte, room), link, sets[0], sets[1])
+	encode := intoto.AppendLinkSetsJSON
+	if statement {
+		encode = intoto.AppendStatementSets
+	}
+	buf, err := encode(make([]byte, room), link, sets[0], sets[1])
 	if err != nil {
 		return nil, fmt.Errorf("encode link: %w", err)
 	}
@@ -97,4 +98,34 @@ func (s *linkSigner) sealKeyLink(link *intoto.Link, sets *[2]intoto.ArtifactSet)
 		return nil, fmt.Errorf("sign link %s: %w", link.Name, err)
 	}
 	return sealed, nil
+}
+
+// releaser returns what hands the recording's garbage back to the system before a link of sets is
+// encoded; it does nothing for a small link. What recording left behind (listings, per-worker lists)
+// is garbage by then, but the runtime keeps its pages until later cycles and the link cannot reuse
+// most of them: one buffer the size of the link needs fresh pages. Without this the peak is that
+// garbage plus the link.
+func releaser(sets *[2]intoto.ArtifactSet) func() {
+	if sets[0].Len()+sets[1].Len() < bigLinkArtifacts {
+		return func() {}
+	}
+	return func() { debug.FreeOSMemory() }
+}
+
+// keylessPayload is the Statement a keyless link signs: link's, or, with sets, one encoded straight
+// from them (link's own artifacts are ignored) into a buffer of exactly its size, which is handed to
+// the signer as it is. The sets are garbage once encoded.
+func keylessPayload(link *intoto.Link, sets *[2]intoto.ArtifactSet) ([]byte, error) {
+	var payload []byte
+	var err error
+	if sets == nil {
+		payload, err = intoto.LinkToStatement(link)
+	} else {
+		releaser(sets)()
+		payload, err = intoto.AppendStatementSets(nil, link, sets[0], sets[1])
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode link: %w", err)
+	}
+	return payload, nil
 }

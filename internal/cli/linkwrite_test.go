@@ -3,14 +3,25 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
@@ -36,8 +47,9 @@ func manyArtifacts(n int) intoto.ArtifactSet {
 }
 
 // TestWriteKeyLinkSameFileAsBefore checks that the streamed link file is byte for byte the one the
-// link writer produced before streaming (SignDSSE or SignLegacy of MarshalLinkSets), with one key and
-// with several, for a small link and for one big enough to take the memory-saving path.
+// link writer produced before streaming (SignDSSE or SignLegacy of MarshalLinkSets, SignDSSE of
+// LinkToStatement for --format statement), with one key and with several, for a small link and for
+// one big enough to take the memory-saving path.
 func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 	t.Parallel()
 	carol, danny := interopKey(t, "in-toto-golang/carol"), interopKey(t, "in-toto-python/demo_files/danny") // ed25519: deterministic
@@ -49,11 +61,19 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 		"big":   {manyArtifacts(10), manyArtifacts(bigLinkArtifacts + 10)},
 	}
 	for size, sets := range sizes {
-		for _, env := range []string{"dsse", "legacy"} {
+		for _, form := range []struct{ env, format string }{{"dsse", "link"}, {"legacy", "link"}, {"dsse", "statement"}} {
+			env := form.env
 			for _, keys := range [][]*intoto.Key{{carol}, {carol, danny}} {
-				t.Run(fmt.Sprintf("%s/%s/%d keys", size, env, len(keys)), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/%s/%s/%d keys", size, env, form.format, len(keys)), func(t *testing.T) {
 					t.Parallel()
 					payload, err := intoto.MarshalLinkSets(link, sets[0], sets[1])
+					if form.format == "statement" {
+						// The Statement as LinkToStatement wrote it from maps, before it was encoded
+						// from the sets.
+						withMaps := *link
+						withMaps.Materials, withMaps.Products = sets[0].Artifacts(), sets[1].Artifacts()
+						payload, err = intoto.LinkToStatement(&withMaps)
+					}
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -66,7 +86,7 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					s := &linkSigner{mode: "key", keys: keys, flags: &signFlags{envelope: env, format: "link"}}
+					s := &linkSigner{mode: "key", keys: keys, flags: &signFlags{envelope: env, format: form.format}}
 					dir := t.TempDir()
 					path, err := s.writeLinkSets(context.Background(), dir, link, sets[0], sets[1])
 					if err != nil {
@@ -221,4 +241,116 @@ func TestWriteFileAtomicFromWrites(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, %v; want 0644", fi.Mode(), err)
 	}
+}
+
+// fakeKeyless is a keyless.Signer that keeps the payload it is handed and answers with a bundle
+// holding only a certificate (what the link's name is made of), or fails.
+type fakeKeyless struct {
+	cert    []byte // DER
+	fail    error
+	payload []byte
+}
+
+func (f *fakeKeyless) Sign(_ context.Context, payloadType string, payload []byte) ([]byte, error) {
+	if payloadType != intoto.PayloadType {
+		return nil, fmt.Errorf("payload type %q", payloadType)
+	}
+	f.payload = payload
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	return json.Marshal(map[string]any{"verificationMaterial": map[string]any{"certificate": map[string]any{"rawBytes": f.cert}}})
+}
+
+// signerCert is a self-signed certificate naming a workflow and an issuer as Fulcio's do.
+func signerCert(t *testing.T, san string) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(san)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), URIs: []*url.URL{u},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}, Value: []byte("https://issuer.example")}}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// TestWriteKeylessStatementFromSets checks that a keyless link signs the Statement LinkToStatement
+// writes for the link with the recorded artifacts (encoded from the sets, small or big), that the
+// signer is handed that buffer itself, and that the bundle is written under its name, or, when
+// signing fails, the payload kept unsigned.
+func TestWriteKeylessStatementFromSets(t *testing.T) {
+	t.Parallel()
+	san := "https://github.com/acme/app/.github/workflows/build.yml@refs/heads/main"
+	cert := signerCert(t, san)
+	link := &intoto.Link{Type: intoto.TypeLink, Name: "build", Command: []string{"make", "<all>"},
+		ByProducts: map[string]any{"return-value": 2, "stdout": "é\n", "stderr": "\x01"}, Environment: map[string]any{}}
+	sizes := map[string][2]intoto.ArtifactSet{
+		"small": {manyArtifacts(3), manyArtifacts(5)},
+		"big":   {manyArtifacts(10), manyArtifacts(bigLinkArtifacts + 10)},
+		"empty": {},
+	}
+	for size, sets := range sizes {
+		t.Run(size, func(t *testing.T) {
+			t.Parallel()
+			withMaps := *link
+			withMaps.Materials, withMaps.Products = sets[0].Artifacts(), sets[1].Artifacts()
+			want, err := intoto.LinkToStatement(&withMaps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			platform := ci.New(ci.Local, func(string) string { return "" }, io.Discard)
+
+			f := &fakeKeyless{cert: cert}
+			s := &linkSigner{mode: "keyless", flags: &signFlags{}, platform: platform, keyless: f}
+			dir := t.TempDir()
+			path, err := s.writeLinkSets(context.Background(), dir, link, sets[0], sets[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(f.payload, want) {
+				t.Fatalf("signed payload differs from LinkToStatement's (%d and %d bytes)", len(f.payload), len(want))
+			}
+			if cap(f.payload) != len(f.payload) {
+				t.Errorf("payload buffer of capacity %d for %d bytes: not sized exactly", cap(f.payload), len(f.payload))
+			}
+			name, err := keylessLinkName("build", mustRead(t, path), want)
+			if err != nil || path != filepath.Join(dir, name) {
+				t.Errorf("path %s, want %s in %s (%v)", path, name, dir, err)
+			}
+
+			// Signing fails: the same payload is kept for `intoto-ci sign`.
+			errSign := errors.New("fulcio is down")
+			f = &fakeKeyless{fail: errSign}
+			s.keyless = f
+			if _, err := s.writeLinkSets(context.Background(), dir, link, sets[0], sets[1]); err == nil ||
+				!strings.Contains(err.Error(), errSign.Error()) {
+				t.Fatalf("failed signature: err = %v", err)
+			}
+			u, err := readUnsigned(unsignedLinkPath(dir, "build"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(u.payload, want) {
+				t.Errorf("the kept payload differs from LinkToStatement's")
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
