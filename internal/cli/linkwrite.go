@@ -114,15 +114,22 @@ func releaser(sets *[2]intoto.ArtifactSet) func() {
 
 // keylessPayload is the Statement a keyless link signs: link's, or, with sets, one encoded straight
 // from them (link's own artifacts are ignored) into a buffer of exactly its size, which is handed to
-// the signer as it is. The sets are garbage once encoded.
+// the signer as it is.
+//
+// Memory: the payload stays while it is signed (a failed signature keeps it unsigned), and the bundle
+// comes back a third larger than it. The sets are garbage once encoded (neither write nor its callers
+// use them again), and their pages are handed back before the bundle arrives: otherwise the peak is
+// the sets, the payload and the bundle.
 func keylessPayload(link *intoto.Link, sets *[2]intoto.ArtifactSet) ([]byte, error) {
 	var payload []byte
 	var err error
 	if sets == nil {
 		payload, err = intoto.LinkToStatement(link)
 	} else {
-		releaser(sets)()
+		release := releaser(sets)
+		release()
 		payload, err = intoto.AppendStatementSets(nil, link, sets[0], sets[1])
+		release()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("encode link: %w", err)

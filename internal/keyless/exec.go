@@ -3,7 +3,6 @@ package keyless
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -186,7 +185,8 @@ func (v *execVerifier) Close() error {
 type helper struct {
 	cmd  *exec.Cmd
 	in   io.WriteCloser
-	dec  *json.Decoder
+	w    *bufio.Writer // over in
+	r    *bufio.Reader // over the helper's stdout
 	done chan struct{} // closed when the process has been waited for
 	err  error         // its exit status, once done
 }
@@ -208,7 +208,7 @@ func startHelper(path string, stderr io.Writer) (*helper, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", HelperName, err)
 	}
-	h := &helper{cmd: cmd, in: in, dec: json.NewDecoder(bufio.NewReaderSize(out, 1<<20)), done: make(chan struct{})}
+	h := &helper{cmd: cmd, in: in, w: bufio.NewWriterSize(in, 1<<16), r: bufio.NewReaderSize(out, 1<<16), done: make(chan struct{})}
 	go func() {
 		h.err = cmd.Wait()
 		close(h.done)
@@ -216,30 +216,32 @@ func startHelper(path string, stderr io.Writer) (*helper, error) {
 	return h, nil
 }
 
-// call sends req and reads the response; when ctx ends first the helper is killed.
+// call sends req and reads the response; when ctx ends first the helper is killed. The response is
+// read while the request is written: a helper that answers before it has read all of a request (one
+// of another release, refusing the protocol) is heard rather than reported as a broken pipe.
 func (h *helper) call(ctx context.Context, req *request) (*response, error) {
 	type result struct {
 		resp *response
 		err  error
 	}
-	ch := make(chan result, 1)
+	wrote := make(chan error, 1)
+	go func() { wrote <- writeMessage(h.w, req) }()
+	read := make(chan result, 1)
 	go func() {
-		w := bufio.NewWriterSize(h.in, 1<<16)
-		err := json.NewEncoder(w).Encode(req)
-		if err == nil {
-			err = w.Flush()
-		}
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		var resp response
-		err = h.dec.Decode(&resp)
-		ch <- result{&resp, err}
+		resp := &response{op: req.Op}
+		err := readMessage(h.r, resp)
+		read <- result{resp, err}
 	}()
 	select {
-	case r := <-ch:
+	case r := <-read:
 		if r.err == nil {
+			// A helper answers once it has read the request, so the write is over or failing.
+			select {
+			case <-wrote:
+			case <-ctx.Done():
+				h.kill()
+				return nil, ctx.Err()
+			}
 			return r.resp, nil
 		}
 		// The helper died or wrote garbage: its exit status says more than a broken pipe.

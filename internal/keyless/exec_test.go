@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,5 +196,37 @@ func TestHelperPathBesideExecutable(t *testing.T) {
 	exe, _ := os.Executable()
 	if !strings.Contains(err.Error(), keyless.HelperName) || !strings.Contains(err.Error(), filepath.Dir(exe)) {
 		t.Errorf("HelperPath() error = %v, want it to name %s and %s", err, keyless.HelperName, filepath.Dir(exe))
+	}
+}
+
+// TestExecSignLargePayload signs a Statement of 60k artifacts (some 7 MB, its names with every kind of
+// escape) through the helper and verifies it back: the payload crosses the pipe as raw bytes both ways,
+// and the bundle holds exactly it.
+func TestExecSignLargePayload(t *testing.T) {
+	s := sigstack.Shared(t)
+	a := intoto.Artifacts{}
+	for i := range 60_000 {
+		a[fmt.Sprintf("dir%02d/\"q\"\n<é>\u2028\\%06d", i%50, i)] = intoto.Digests{"sha256": fmt.Sprintf("%064x", i)}
+	}
+	set := intoto.NewArtifactSet(a)
+	payload, err := intoto.MarshalStatementSets(&intoto.Link{Name: "big"}, set, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	x := keyless.Exec{Path: helper(t), Stderr: &logs}
+	tok := &staticToken{tok: s.GitHub.Mint(oidc.GitHubClaims(oidc.GitHubOptions{Repository: "acme/app", RunID: "9", RunAttempt: "1"}))}
+	bundle, err := signWith(t, x, s, tok, string(payload))
+	if err != nil {
+		t.Fatalf("Sign() = %v\nhelper: %s", err, logs.String())
+	}
+	v := x.NewVerifier(keyless.VerifierConfig{TrustedRoot: s.TrustedRootPath, RequireTransparencyLog: true})
+	defer v.Close()
+	got, err := v.VerifyBundle(context.Background(), bundle)
+	if err != nil {
+		t.Fatalf("VerifyBundle() = %v", err)
+	}
+	if !bytes.Equal(got.Payload, payload) {
+		t.Errorf("the verified payload differs from the signed one (%d and %d bytes)", len(got.Payload), len(payload))
 	}
 }

@@ -3,7 +3,6 @@ package keyless
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,9 +15,8 @@ import (
 // logs. It is the main loop of intoto-ci-sigstore started by Exec; errors of a request are answered,
 // only a broken pipe ends the loop with an error.
 func Serve(ctx context.Context, r io.Reader, w io.Writer, logs io.Writer, b Backend) error {
-	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<20))
+	in := bufio.NewReaderSize(r, 1<<16)
 	out := bufio.NewWriterSize(w, 1<<16)
-	enc := json.NewEncoder(out)
 	var v Verifier
 	defer func() {
 		if v != nil {
@@ -27,7 +25,7 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, logs io.Writer, b Back
 	}()
 	for {
 		var req request
-		if err := dec.Decode(&req); err != nil {
+		if err := readMessage(in, &req); err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -73,10 +71,9 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, logs io.Writer, b Back
 		if err != nil {
 			resp = response{Error: err.Error(), Kinds: kindsOf(err)}
 		}
-		if err := enc.Encode(&resp); err != nil {
-			return fmt.Errorf("write response: %w", err)
-		}
-		if err := out.Flush(); err != nil {
+		req.Payload, req.Bundle = nil, nil // garbage while the response is written
+		resp.op = req.Op
+		if err := writeMessage(out, &resp); err != nil {
 			return fmt.Errorf("write response: %w", err)
 		}
 	}

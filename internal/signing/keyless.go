@@ -1,12 +1,16 @@
 package signing
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -138,7 +142,7 @@ func (k *Keyless) Sign(ctx context.Context, payloadType string, payload []byte) 
 		Timeout:   -1, // the transport bounds each attempt
 		Transport: k.transportFor(ctx, "fulcio"),
 	})
-	b, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: payloadType}, kp, sign.BundleOptions{
+	b, err := sign.Bundle(&dsseContent{payloadType: payloadType, payload: payload}, kp, sign.BundleOptions{
 		CertificateProvider:        fulcio,
 		CertificateProviderOptions: &sign.CertificateProviderOptions{IDToken: tok},
 		Context:                    ctx,
@@ -146,6 +150,7 @@ func (k *Keyless) Sign(ctx context.Context, payloadType string, payload []byte) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFulcio, err)
 	}
+	release(len(payload)) // the PAE signed: Rekor v2's copy of it can take its pages
 	env := b.GetDsseEnvelope()
 	cert := b.GetVerificationMaterial().GetCertificate().GetRawBytes()
 	if env == nil || len(env.GetSignatures()) != 1 || cert == nil {
@@ -179,11 +184,69 @@ func (k *Keyless) Sign(ctx context.Context, payloadType string, payload []byte) 
 		}
 	}
 
-	out, err := protojson.Marshal(b)
+	release(len(payload)) // Rekor's copies, before the bundle JSON (a third larger than the payload)
+	out, err := marshalBundle(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode bundle: %w", err)
 	}
 	return out, nil
+}
+
+// release hands the garbage of a signature of a large payload back to the system: its copies of the
+// payload (the PAE signed, Rekor's) are each as large as the payload, and without this the helper's
+// peak is all of them at once, plus the bundle.
+func release(payloadLen int) {
+	if payloadLen >= 16<<20 {
+		debug.FreeOSMemory()
+	}
+}
+
+// dsseContent is sign.DSSEData with the PAE made in one buffer of its exact size: sigstore-go's goes
+// through fmt.Sprintf and a conversion to []byte, three copies of a payload that may be 100 MB and
+// more (a link of a million artifacts). The envelope holds the payload itself, as DSSEData's does.
+type dsseContent struct {
+	payloadType string
+	payload     []byte
+}
+
+func (d *dsseContent) PreAuthEncoding() []byte {
+	head := fmt.Appendf(nil, "DSSEv1 %d %s %d ", len(d.payloadType), d.payloadType, len(d.payload))
+	return append(append(make([]byte, 0, len(head)+len(d.payload)), head...), d.payload...)
+}
+
+func (d *dsseContent) Bundle(b *protobundle.Bundle, signature, digest []byte, alg protocommon.HashAlgorithm) {
+	(&sign.DSSEData{Data: d.payload, PayloadType: d.payloadType}).Bundle(b, signature, digest, alg)
+}
+
+// marshalBundle is protojson.Marshal(b), with a large DSSE payload written once, as base64, into a
+// result of exactly its size: protojson encodes it to a base64 string, copies that into its output
+// and grows the output as it goes, some four copies of the payload's base64. The bundle is marshalled
+// with a random stand-in for the payload, whose base64 is then replaced by the payload's.
+func marshalBundle(b *protobundle.Bundle) ([]byte, error) {
+	env := b.GetDsseEnvelope()
+	if env == nil || len(env.GetPayload()) < 1<<16 {
+		return protojson.Marshal(b)
+	}
+	payload := env.Payload
+	var stand [24]byte // a multiple of 3: base64 without padding, so nothing around it changes
+	if _, err := rand.Read(stand[:]); err != nil {
+		return nil, err
+	}
+	env.Payload = stand[:]
+	small, err := protojson.Marshal(b)
+	env.Payload = payload
+	if err != nil {
+		return nil, err
+	}
+	mark := []byte(base64.StdEncoding.EncodeToString(stand[:]))
+	i := bytes.Index(small, mark)
+	if i < 0 || bytes.Contains(small[i+len(mark):], mark) {
+		return protojson.Marshal(b) // cannot happen with a random stand-in; if it does, the slow way
+	}
+	out := make([]byte, 0, len(small)-len(mark)+base64.StdEncoding.EncodedLen(len(payload)))
+	out = append(out, small[:i]...)
+	out = base64.StdEncoding.AppendEncode(out, payload)
+	return append(out, small[i+len(mark):]...), nil
 }
 
 func (k *Keyless) transportFor(ctx context.Context, service string) http.RoundTripper {

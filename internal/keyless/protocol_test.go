@@ -1,0 +1,197 @@
+package keyless
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/verify"
+)
+
+// echoBackend signs by returning "bundle:" and the payload, and verifies by returning the bundle as the
+// payload: what crossed the pipe comes back unchanged.
+type echoBackend struct{ signed [][]byte }
+
+func (b *echoBackend) NewSigner(SignerConfig) (Signer, error) { return echoSigner{b}, nil }
+func (b *echoBackend) NewVerifier(VerifierConfig) Verifier    { return echoVerifier{} }
+
+type echoSigner struct{ b *echoBackend }
+
+func (s echoSigner) Sign(_ context.Context, _ string, payload []byte) ([]byte, error) {
+	s.b.signed = append(s.b.signed, payload)
+	return append([]byte("bundle:"), payload...), nil
+}
+
+type echoVerifier struct{}
+
+func (echoVerifier) VerifyBundle(_ context.Context, data []byte) (*verify.Verified, error) {
+	if len(data) == 0 {
+		return nil, ErrMalformedBundle
+	}
+	return &verify.Verified{PayloadType: intoto.PayloadType, Payload: data, Signer: &intoto.SignerIdentity{Subject: "s"}}, nil
+}
+func (echoVerifier) Close() error { return nil }
+
+// serve runs Serve on a pipe and returns the client's ends.
+func serve(t *testing.T, b Backend) (*bufio.Writer, *bufio.Reader, func() error) {
+	t.Helper()
+	reqR, reqW := io.Pipe()
+	respR, respW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := Serve(context.Background(), reqR, respW, io.Discard, b)
+		respW.Close()
+		done <- err
+	}()
+	return bufio.NewWriter(reqW), bufio.NewReader(respR), func() error {
+		reqW.Close()
+		return <-done
+	}
+}
+
+func randomBytes(n int) []byte {
+	r := rand.New(rand.NewPCG(uint64(n), 3))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32()) // newlines, quotes, anything: raw bytes are not JSON
+	}
+	return b
+}
+
+// TestServeRawFields sends payloads and bundles of any bytes, large and empty, through Serve and back:
+// one signature, then several verifications through the same helper, which stay in step.
+func TestServeRawFields(t *testing.T) {
+	t.Parallel()
+	b := &echoBackend{}
+	w, r, stop := serve(t, b)
+
+	payload := randomBytes(3<<20 + 1)
+	req := &request{Proto: Proto, Op: "sign", Services: &Services{Fulcio: "f"}, Token: "tok", PayloadType: intoto.PayloadType, Payload: payload}
+	if err := writeMessage(w, req); err != nil {
+		t.Fatal(err)
+	}
+	if req.Raw != int64(len(payload)) || &req.Payload[0] != &payload[0] {
+		t.Errorf("the request's raw length is %d and its payload was replaced", req.Raw)
+	}
+	resp := &response{op: "sign"}
+	if err := readMessage(r, resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Error != "" {
+		t.Fatal(resp.Error)
+	}
+	if len(b.signed) != 1 || !bytes.Equal(b.signed[0], payload) {
+		t.Fatal("the helper signed other bytes than the payload sent")
+	}
+	if cap(b.signed[0]) != len(payload) {
+		t.Errorf("the helper read the payload into %d bytes of capacity for %d", cap(b.signed[0]), len(payload))
+	}
+	if want := append([]byte("bundle:"), payload...); !bytes.Equal(resp.Bundle, want) {
+		t.Error("the bundle came back changed")
+	}
+
+	for i, bundle := range [][]byte{randomBytes(100), randomBytes(1 << 20), nil, []byte("\n\n{}\n")} {
+		req := &request{Proto: Proto, Op: "verify", Bundle: bundle}
+		if i == 0 {
+			req.Verifier = &VerifierConfig{}
+		}
+		if err := writeMessage(w, req); err != nil {
+			t.Fatal(err)
+		}
+		resp := &response{op: "verify"}
+		if err := readMessage(r, resp); err != nil {
+			t.Fatal(err)
+		}
+		if len(bundle) == 0 {
+			if !strings.Contains(resp.Error, ErrMalformedBundle.Error()) || len(resp.Payload) != 0 {
+				t.Errorf("empty bundle: %+v", resp)
+			}
+			continue
+		}
+		if resp.Error != "" || !bytes.Equal(resp.Payload, bundle) || resp.Signer.Subject != "s" {
+			t.Errorf("verify #%d: error %q, %d bytes back for %d", i, resp.Error, len(resp.Payload), len(bundle))
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Serve() = %v at the end of its input", err)
+	}
+}
+
+// TestServeRefusesOtherProtocol: a client of the base64 protocol (1) learns which protocol to speak.
+func TestServeRefusesOtherProtocol(t *testing.T) {
+	t.Parallel()
+	b := &echoBackend{}
+	w, r, stop := serve(t, b)
+	line, _ := json.Marshal(map[string]any{"proto": 1, "op": "sign", "token": "t", "payload": []byte("{}")})
+	w.Write(append(line, '\n'))
+	w.Flush()
+	resp := &response{op: "sign"}
+	if err := readMessage(r, resp); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(resp.Error, "protocol 1") || len(b.signed) != 0 {
+		t.Errorf("error %q, %d signatures; want a protocol refusal", resp.Error, len(b.signed))
+	}
+	if err := stop(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestReadMessageErrors(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, in string
+		want     error // nil: any error
+	}{
+		{"empty input", "", io.EOF},
+		{"blank lines only", "\n \n", io.EOF},
+		{"line cut short", `{"proto":2`, io.ErrUnexpectedEOF},
+		{"raw bytes cut short", `{"proto":2,"op":"sign","raw":10}` + "\n12345", io.ErrUnexpectedEOF},
+		{"negative length", `{"proto":2,"op":"sign","raw":-1}` + "\n", nil},
+		{"absurd length", `{"proto":2,"op":"sign","raw":1099511627776000}` + "\n", nil},
+		{"not json", "garbage\n", nil},
+	} {
+		var req request
+		err := readMessage(bufio.NewReader(strings.NewReader(c.in)), &req)
+		if err == nil || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
+		}
+	}
+	// Leading blank lines are allowed, and a message without raw bytes has none.
+	var req request
+	err := readMessage(bufio.NewReader(strings.NewReader("\n\n"+`{"proto":2,"op":"verify","verifier":{}}`+"\n")), &req)
+	if err != nil || req.Op != "verify" || req.Bundle != nil || req.Verifier == nil {
+		t.Errorf("got %+v, %v", req, err)
+	}
+}
+
+// TestHelperCallHearsEarlyAnswer: a helper that answers before reading the request's raw bytes and
+// exits (one of another release) is heard, not reported as a broken pipe, and the call does not hang.
+func TestHelperCallHearsEarlyAnswer(t *testing.T) {
+	t.Parallel()
+	reqR, reqW := io.Pipe()
+	respR, respW := io.Pipe()
+	h := &helper{in: reqW, w: bufio.NewWriter(reqW), r: bufio.NewReader(respR), done: make(chan struct{})}
+	go func() {
+		line, _ := bufio.NewReader(reqR).ReadBytes('\n')
+		var q request
+		json.Unmarshal(line, &q)
+		respW.Write([]byte(`{"error":"protocol 2, this helper speaks 1"}` + "\n"))
+		reqR.CloseWithError(errors.New("helper exited")) // the rest of the payload is never read
+		close(h.done)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := h.call(ctx, &request{Proto: Proto, Op: "sign", Payload: randomBytes(1 << 20)})
+	if err != nil || !strings.Contains(resp.Error, "speaks 1") {
+		t.Errorf("call() = %+v, %v; want the helper's answer", resp, err)
+	}
+}
