@@ -33,12 +33,12 @@ func writeFileAtomicFrom(path string, src io.WriterTo) error {
 	if werr == nil {
 		werr = bw.Flush()
 	}
-	var serr error
-	if werr == nil {
-		serr = tmp.Sync()
-	}
+	// No fsync: the rename already keeps readers from half a file, and durability across a crash of
+	// the machine buys nothing in CI (the job dies with it); it would cost every step a disk flush.
+	// A full disk still fails here: space is reserved at write (local filesystems) or reported at
+	// close (NFS).
 	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
+	if err := errors.Join(werr, cerr); err != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
 	}
