@@ -100,6 +100,16 @@ func (s *scanner) ws() {
 	}
 }
 
+// colon consumes the ':' after a member name, and the whitespace before it.
+func (s *scanner) colon() bool {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return false
+	}
+	s.i++
+	return true
+}
+
 // more consumes what follows an object member or array element: whitespace, then the closing byte
 // (more is false) or a comma (more is true). ok is false for anything else.
 func (s *scanner) more(closing byte) (more, ok bool) {
@@ -242,11 +252,9 @@ func (s *scanner) canonValue(out []byte, depth int) ([]byte, bool) {
 			out = append(out, '"')
 			out = append(out, k...)
 			out = append(out, '"', ':')
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
+			if !s.colon() {
 				return nil, false
 			}
-			s.i++
 			s.ws()
 			if out, ok = s.canonValue(out, depth+1); !ok {
 				return nil, false
@@ -360,11 +368,9 @@ func (s *scanner) linkObject() (*Link, bool) {
 			return nil, false
 		}
 		seen[f] = true
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
+		if !s.colon() {
 			return nil, false
 		}
-		s.i++
 		s.ws()
 		if s.canon {
 			if n > 0 {
@@ -515,11 +521,9 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 		if !ok {
 			return nil, false
 		}
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
+		if !s.colon() {
 			return nil, false
 		}
-		s.i++
 		s.ws()
 		if _, dup := a[string(name)]; dup || (s.valid && len(name) == 0) {
 			return nil, false
@@ -582,11 +586,9 @@ func (s *scanner) artifactSet() (ArtifactSet, bool) {
 		if !ok {
 			return ArtifactSet{}, false
 		}
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' || (s.valid && len(name) == 0) {
+		if !s.colon() || (s.valid && len(name) == 0) {
 			return ArtifactSet{}, false
 		}
-		s.i++
 		s.ws()
 		if s.canon {
 			if len(b.ends) > 0 {
@@ -704,11 +706,9 @@ func (s *scanner) digests(prev Digests) (Digests, bool) {
 		if !ok {
 			return nil, false
 		}
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
+		if !s.colon() {
 			return nil, false
 		}
-		s.i++
 		s.ws()
 		v, ok := s.str()
 		if !ok {
@@ -843,11 +843,9 @@ func PlainObjectMembers(data []byte) (keys []string, vals [][]byte, ok bool) {
 			if !ok {
 				return nil, nil, false
 			}
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
+			if !s.colon() {
 				return nil, nil, false
 			}
-			s.i++
 			s.ws()
 			start := s.i
 			if !s.plainValue(1) {
@@ -896,11 +894,9 @@ func (s *scanner) plainValue(depth int) bool {
 				if _, ok := s.str(); !ok {
 					return false
 				}
-				s.ws()
-				if s.i >= len(s.b) || s.b[s.i] != ':' {
+				if !s.colon() {
 					return false
 				}
-				s.i++
 				s.ws()
 			}
 			if !s.plainValue(depth + 1) {

@@ -76,11 +76,9 @@ func DecodePlainLegacyLink(data []byte) (*PlainLegacyLink, bool) {
 		if !ok {
 			return nil, false
 		}
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != ':' {
+		if !s.colon() {
 			return nil, false
 		}
-		s.i++
 		s.ws()
 		switch {
 		case string(k) == "signatures" && !haveSigs:
@@ -149,11 +147,9 @@ func (s *scanner) legacySignatures() ([]LegacySignature, bool) {
 			if !ok {
 				return nil, false
 			}
-			s.ws()
-			if s.i >= len(s.b) || s.b[s.i] != ':' {
+			if !s.colon() {
 				return nil, false
 			}
-			s.i++
 			s.ws()
 			v, ok := s.str()
 			if !ok {
