@@ -20,7 +20,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var code int
 	if len(os.Args) == 2 && os.Args[1] == keyless.ServeArg {
-		if err := keyless.Serve(ctx, os.Stdin, os.Stdout, os.Stderr, signing.Backend{}); err != nil {
+		// Stdout is the protocol channel: anything else that would print there (a library's stray
+		// output) goes to stderr instead of corrupting a response.
+		proto := os.Stdout
+		os.Stdout = os.Stderr
+		if err := keyless.Serve(ctx, os.Stdin, proto, os.Stderr, signing.Backend{}); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", keyless.HelperName, err)
 			code = cli.ExitFailure
 		}

@@ -165,7 +165,12 @@ func (v *execVerifier) VerifyBundle(ctx context.Context, data []byte) (*verify.V
 		return nil, err
 	}
 	if resp.Signer == nil {
-		return nil, fmt.Errorf("%w: %s returned no signer", verify.ErrVerifierUnavailable, HelperName)
+		// A helper that answers nonsense is not trusted with the next bundle either.
+		v.h.kill()
+		v.h.close()
+		v.h = nil
+		v.broken = fmt.Errorf("%w: %s returned no signer", verify.ErrVerifierUnavailable, HelperName)
+		return nil, v.broken
 	}
 	return &verify.Verified{PayloadType: resp.PayloadType, Payload: resp.Payload, Signer: resp.Signer, Time: resp.Time}, nil
 }
