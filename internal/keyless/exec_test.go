@@ -230,3 +230,32 @@ func TestExecSignLargePayload(t *testing.T) {
 		t.Errorf("the verified payload differs from the signed one (%d and %d bytes)", len(got.Payload), len(payload))
 	}
 }
+
+// TestExecHelperWithoutSigner: a helper that answers a verification without a signer is an outage,
+// not a verdict, and it is stopped and never asked again.
+func TestExecHelperWithoutSigner(t *testing.T) {
+	dir := t.TempDir()
+	starts := filepath.Join(dir, "starts")
+	script := filepath.Join(dir, "nosigner")
+	body := "#!/bin/sh\necho started >> " + starts + "\nread -r line\nprintf '{\"payload_type\":\"x\"}\\n'\nexec cat >/dev/null\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v := keyless.Exec{Path: script}.NewVerifier(keyless.VerifierConfig{})
+	defer v.Close()
+	for i := range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := v.VerifyBundle(ctx, []byte(`{}`))
+		cancel()
+		if !errors.Is(err, verify.ErrVerifierUnavailable) || !strings.Contains(err.Error(), "no signer") {
+			t.Errorf("call %d: err = %v, want ErrVerifierUnavailable naming the missing signer", i, err)
+		}
+	}
+	b, err := os.ReadFile(starts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "started"); n != 1 {
+		t.Errorf("helper started %d times, want once (not asked again after a nonsense answer)", n)
+	}
+}
