@@ -100,6 +100,18 @@ func (s *scanner) ws() {
 	}
 }
 
+// member reads an object member's name and the colon after it, with the whitespace around both; the
+// value is next.
+func (s *scanner) member() ([]byte, bool) {
+	s.ws()
+	name, ok := s.str()
+	if !ok || !s.colon() {
+		return nil, false
+	}
+	s.ws()
+	return name, true
+}
+
 // colon consumes the ':' after a member name, and the whitespace before it.
 func (s *scanner) colon() bool {
 	s.ws()
@@ -516,15 +528,10 @@ func (s *scanner) artifacts() (Artifacts, bool) {
 		return a, true
 	}
 	for {
-		s.ws()
-		name, ok := s.str()
+		name, ok := s.member()
 		if !ok {
 			return nil, false
 		}
-		if !s.colon() {
-			return nil, false
-		}
-		s.ws()
 		if _, dup := a[string(name)]; dup || (s.valid && len(name) == 0) {
 			return nil, false
 		}
@@ -581,15 +588,10 @@ func (s *scanner) artifactSet() (ArtifactSet, bool) {
 		return b.build()
 	}
 	for {
-		s.ws()
-		name, ok := s.str()
-		if !ok {
+		name, ok := s.member()
+		if !ok || (s.valid && len(name) == 0) {
 			return ArtifactSet{}, false
 		}
-		if !s.colon() || (s.valid && len(name) == 0) {
-			return ArtifactSet{}, false
-		}
-		s.ws()
 		if s.canon {
 			if len(b.ends) > 0 {
 				s.out = append(s.out, ',')
@@ -701,15 +703,10 @@ func (s *scanner) digests(prev Digests) (Digests, bool) {
 	var d Digests
 	var alg1, v1 []byte // the first pair, kept out of a map until the set proves to be larger
 	for n := 0; ; n++ {
-		s.ws()
-		alg, ok := s.str()
+		alg, ok := s.member()
 		if !ok {
 			return nil, false
 		}
-		if !s.colon() {
-			return nil, false
-		}
-		s.ws()
 		v, ok := s.str()
 		if !ok {
 			return nil, false
@@ -838,15 +835,10 @@ func PlainObjectMembers(data []byte) (keys []string, vals [][]byte, ok bool) {
 		s.i++
 	} else {
 		for {
-			s.ws()
-			k, ok := s.str()
+			k, ok := s.member()
 			if !ok {
 				return nil, nil, false
 			}
-			if !s.colon() {
-				return nil, nil, false
-			}
-			s.ws()
 			start := s.i
 			if !s.plainValue(1) {
 				return nil, nil, false

@@ -71,15 +71,10 @@ func DecodePlainLegacyLink(data []byte) (*PlainLegacyLink, bool) {
 	s.nest(1)
 	var haveSigs, haveSigned bool
 	for {
-		s.ws()
-		k, ok := s.str()
+		k, ok := s.member()
 		if !ok {
 			return nil, false
 		}
-		if !s.colon() {
-			return nil, false
-		}
-		s.ws()
 		switch {
 		case string(k) == "signatures" && !haveSigs:
 			haveSigs = true
@@ -142,15 +137,10 @@ func (s *scanner) legacySignatures() ([]LegacySignature, bool) {
 		var haveID, haveSig bool
 		var others []string // other members (in-toto-golang writes "cert"), which encoding/json ignores
 		for {
-			s.ws()
-			k, ok := s.str()
+			k, ok := s.member()
 			if !ok {
 				return nil, false
 			}
-			if !s.colon() {
-				return nil, false
-			}
-			s.ws()
 			v, ok := s.str()
 			if !ok {
 				return nil, false
