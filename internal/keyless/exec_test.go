@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -257,5 +258,51 @@ func TestExecHelperWithoutSigner(t *testing.T) {
 	}
 	if n := strings.Count(string(b), "started"); n != 1 {
 		t.Errorf("helper started %d times, want once (not asked again after a nonsense answer)", n)
+	}
+}
+
+// TestBinaries: intoto-ci without its helper refuses keyless work before the step runs (exit 3, naming
+// where it looked), and runs a key-signed step all the same; intoto-ci-sigstore by hand is a whole
+// intoto-ci.
+func TestBinaries(t *testing.T) {
+	dir := t.TempDir()
+	alone := filepath.Join(dir, "intoto-ci")
+	b, err := os.ReadFile(buildtest.IntotoCI(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(alone, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, "ran")
+	cmd := exec.Command(alone, "run", "--step", "s", "--signing", "keyless", "--identity-token", "t",
+		"--fulcio-url", "http://127.0.0.1:1", "--tsa-url", "http://127.0.0.1:1", "--private",
+		"--links-dir", filepath.Join(dir, "links"), "--", "touch", marker)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Errorf("keyless run without the helper: %v, want exit 3\n%s", err, out)
+	}
+	if want := filepath.Join(dir, keyless.HelperName); !strings.Contains(string(out), want) {
+		t.Errorf("keyless run without the helper: output does not name %s:\n%s", want, out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the step ran although it could not be signed")
+	}
+
+	key := filepath.Join(dir, "k")
+	for _, args := range [][]string{
+		{"key", "generate", "-o", key},
+		{"run", "--step", "s", "--key", key, "--links-dir", filepath.Join(dir, "links"), "--", "true"},
+	} {
+		if out, err := exec.Command(alone, args...).CombinedOutput(); err != nil {
+			t.Errorf("intoto-ci %s without the helper: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+
+	out, err = exec.Command(helper(t), "version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "intoto-ci") {
+		t.Errorf("intoto-ci-sigstore version: %v\n%s", err, out)
 	}
 }
