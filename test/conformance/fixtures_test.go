@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
 // fixtureCase verifies one chain of testdata/interop with the intoto-ci binary (and, where the peer can
@@ -40,7 +42,7 @@ func resign(t testing.TB, src, root, name, key, envelope string, edit func(map[s
 		edit(doc)
 	}
 	path := filepath.Join(root, name)
-	writeJSON(t, path, doc)
+	harness.WriteJSON(t, path, doc)
 	mustRun(t, root, intotoCI(t), "sign", "--file", path, "--key", key, "--envelope", envelope)
 	return path
 }
@@ -58,7 +60,7 @@ func resignedLink(t *testing.T, link, key, envelope string) {
 	payload := payloadOf(t, link)
 	setProductHash(t, payload, "foo.py", sha256Hex([]byte("print('not what was reviewed')\n")))
 	unsigned := link + ".unsigned"
-	writeJSON(t, unsigned, payload)
+	harness.WriteJSON(t, unsigned, payload)
 	mustRun(t, filepath.Dir(link), intotoCI(t), "sign", "--file", unsigned, "--key", key, "--envelope", envelope,
 		"--output", link)
 	if err := os.Remove(unsigned); err != nil {

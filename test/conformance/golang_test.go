@@ -3,6 +3,8 @@ package conformance_test
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
 // TestGolangChainVerifies builds the demo chain with in-toto-golang v0.11.0 (its own test keys: alice
@@ -43,7 +45,7 @@ func TestGolangChainVerifies(t *testing.T) {
 			}
 
 			layout := filepath.Join(d.root, "root.layout")
-			writeJSON(t, layout, map[string]any{
+			harness.WriteJSON(t, layout, map[string]any{
 				"signed": demoLayout(chainSpec{
 					keys: []keyObject{carol, frank}, writeCode: []keyObject{carol}, pkg: []keyObject{frank},
 					packageCmd: packageCmd, inspectionRun: []string{"tar", "xzf", "foo.tar.gz"},
@@ -62,7 +64,7 @@ func TestGolangChainVerifies(t *testing.T) {
 				link := onlyFile(t, filepath.Join(d.links, "write-code.*.link"))
 				signed, _ := linkPayload(t, link)
 				setProductHash(t, signed, "foo.py", sha256Hex([]byte("print('not what was reviewed')\n")))
-				writeJSON(t, link, map[string]any{"signed": signed, "signatures": []any{}})
+				harness.WriteJSON(t, link, map[string]any{"signed": signed, "signatures": []any{}})
 				mustRun(t, d.root, gobin, "sign", "-f", link, "-k", filepath.Join(d.keys, "carol"), "-o", link)
 				wantExit(t, "in-toto-golang", verifyGolang(t, d, layout, alicePub), 1)
 				wantRefused(t, verifyIntotoCI(t, d, layout, alicePub), "rules")

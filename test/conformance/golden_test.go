@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
 // normalise replaces the machine-specific directories of a golden output with placeholders.
@@ -105,22 +107,22 @@ func TestBadInputGolden(t *testing.T) {
 	// signedLayout writes a layout document and signs it with alice (legacy).
 	signedLayout := func(t *testing.T, dir, doc string) string {
 		path := filepath.Join(dir, "edited.layout")
-		writeFile(t, path, []byte(doc))
+		harness.WriteFile(t, path, []byte(doc))
 		mustRun(t, dir, intotoCI(t), "sign", "--file", path, "--key", alice, "--envelope", "legacy")
 		return path
 	}
 	const future = `"expires":"2099-01-01T00:00:00Z"`
 	cases := []badInput{
 		{name: "malformed layout json", want: 2, names: "bad.layout", setup: func(t *testing.T, dir string) []string {
-			writeFile(t, filepath.Join(dir, "bad.layout"), []byte(`{"signed": {"_type": "layout",`))
+			harness.WriteFile(t, filepath.Join(dir, "bad.layout"), []byte(`{"signed": {"_type": "layout",`))
 			return verifyArgs("bad.layout", alicePub, "links")
 		}},
 		{name: "malformed link json", want: 1, names: "write-code.b7d643de.link", setup: func(t *testing.T, dir string) []string {
-			writeFile(t, filepath.Join(dir, "links", "write-code.b7d643de.link"), []byte(`{"signed": [`))
+			harness.WriteFile(t, filepath.Join(dir, "links", "write-code.b7d643de.link"), []byte(`{"signed": [`))
 			return verifyArgs(demo, alicePub, "links")
 		}},
 		{name: "malformed key json", want: 2, names: "bad.pub", setup: func(t *testing.T, dir string) []string {
-			writeFile(t, filepath.Join(dir, "bad.pub"), []byte(`{"keytype": "ed25519", "keyval": {"public": 7}}`))
+			harness.WriteFile(t, filepath.Join(dir, "bad.pub"), []byte(`{"keytype": "ed25519", "keyval": {"public": 7}}`))
 			return verifyArgs(demo, "bad.pub", "links")
 		}},
 		{name: "unknown rule word", want: 2, names: "edited.layout", setup: func(t *testing.T, dir string) []string {
@@ -136,7 +138,7 @@ func TestBadInputGolden(t *testing.T) {
 				"keyid": "70ca5750c2eda80b18f41f4ec5f92146789b5d68dd09577be422a0159bd13680",
 				"sig":   strings.Repeat("ab", 256),
 			}}}
-			writeJSON(t, filepath.Join(dir, "edited.layout"), env)
+			harness.WriteJSON(t, filepath.Join(dir, "edited.layout"), env)
 			return verifyArgs("edited.layout", alicePub, "links")
 		}},
 		{name: "missing links", want: 1, names: "write-code", setup: func(t *testing.T, dir string) []string {
@@ -163,7 +165,7 @@ func TestBadInputGolden(t *testing.T) {
 				"steps":[{"_type":"step","name":"write-code","threshold":1,"pubkeys":["`+carol+`"],"expected_command":[],
 				"expected_materials":[],"expected_products":[["CREATE","foo.py"],["DISALLOW","*"]]}]}`)
 			link := filepath.Join(dir, "write-code.unsigned")
-			writeFile(t, link, []byte(`{"_type":"link","name":"write-code","command":[],"materials":{},
+			harness.WriteFile(t, link, []byte(`{"_type":"link","name":"write-code","command":[],"materials":{},
 				"products":{"../foo.py":{"sha256":"`+sha256Hex(nil)+`"}},"byproducts":{},"environment":{}}`))
 			mkdirs(t, filepath.Join(dir, "dotdot"))
 			mustRun(t, dir, intotoCI(t), "sign", "--file", link, "--key", fixture("carol"), "--envelope", "legacy",

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
+	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 )
 
@@ -148,35 +149,9 @@ func mkdirs(t testing.TB, dirs ...string) {
 	}
 }
 
-func writeFile(t testing.TB, path string, data []byte) {
-	t.Helper()
-	mkdirs(t, filepath.Dir(path))
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
-
 func copyFile(t testing.TB, src, dst string) {
 	t.Helper()
-	writeFile(t, dst, readFile(t, src))
-}
-
-func writeJSON(t testing.TB, path string, v any) {
-	t.Helper()
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, path, data)
+	harness.WriteFile(t, dst, harness.ReadFile(t, src))
 }
 
 // onlyFile returns the one file matching pattern, failing otherwise.
@@ -223,7 +198,7 @@ func withKeyID(t testing.TB, k keyObject) keyObject {
 // ed25519KeyObject reads a PEM (PKIX) ed25519 public key and returns its key object.
 func ed25519KeyObject(t testing.TB, pubPEM string) keyObject {
 	t.Helper()
-	block, _ := pem.Decode(readFile(t, pubPEM))
+	block, _ := pem.Decode(harness.ReadFile(t, pubPEM))
 	if block == nil {
 		t.Fatalf("%s: no PEM block", pubPEM)
 	}
@@ -247,7 +222,7 @@ func ed25519KeyObject(t testing.TB, pubPEM string) keyObject {
 // with -t ed25519).
 func writeSSLibPub(t testing.TB, k keyObject, path string) {
 	t.Helper()
-	writeJSON(t, path, map[string]any{
+	harness.WriteJSON(t, path, map[string]any{
 		"keytype": k["keytype"], "scheme": k["scheme"],
 		"keyid_hash_algorithms": k["keyid_hash_algorithms"], "keyval": k["keyval"],
 	})
@@ -402,7 +377,7 @@ func newChainDirs(t testing.TB) chainDirs {
 		final: filepath.Join(root, "final"),
 	}
 	mkdirs(t, d.keys, d.work, d.links, d.final)
-	writeFile(t, filepath.Join(d.work, "foo.py"), []byte("print('hello from the conformance chain')\n"))
+	harness.WriteFile(t, filepath.Join(d.work, "foo.py"), []byte("print('hello from the conformance chain')\n"))
 	return d
 }
 
@@ -497,7 +472,7 @@ func linkPayload(t testing.TB, path string) (map[string]any, bool) {
 		Signed  map[string]any `json:"signed"`
 		Payload []byte         `json:"payload"`
 	}
-	if err := json.Unmarshal(readFile(t, path), &env); err != nil {
+	if err := json.Unmarshal(harness.ReadFile(t, path), &env); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	if env.Signed != nil {
@@ -528,7 +503,7 @@ func checkGolden(t testing.TB, name string, got []byte) {
 	t.Helper()
 	path := goldenPath(name)
 	if *update {
-		writeFile(t, path, got)
+		harness.WriteFile(t, path, got)
 		return
 	}
 	want, err := os.ReadFile(path)

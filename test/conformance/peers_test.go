@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
 // intotoChain is a demo chain made entirely by intoto-ci: ed25519 keys from `intoto-ci key generate`,
@@ -56,7 +58,7 @@ func newIntotoChain(t *testing.T, envelope string) *intotoChain {
 func (c *intotoChain) signLayout(t *testing.T, name string, spec chainSpec) string {
 	t.Helper()
 	path := filepath.Join(c.d.root, name)
-	writeJSON(t, path, demoLayout(spec))
+	harness.WriteJSON(t, path, demoLayout(spec))
 	mustRun(t, c.d.root, intotoCI(t), "sign", "--file", path, "--key", filepath.Join(c.d.keys, "alice"),
 		"--envelope", c.envelope)
 	return path
@@ -70,7 +72,7 @@ func (c *intotoChain) tamper(t *testing.T) {
 	payload, _ := linkPayload(t, link)
 	setProductHash(t, payload, "foo.py", sha256Hex([]byte("print('not what was reviewed')\n")))
 	unsigned := filepath.Join(c.d.root, "write-code.unsigned")
-	writeJSON(t, unsigned, payload)
+	harness.WriteJSON(t, unsigned, payload)
 	mustRun(t, c.d.root, intotoCI(t), "sign", "--file", unsigned, "--key", filepath.Join(c.d.keys, "bob"),
 		"--envelope", c.envelope, "--output", link)
 }

@@ -3,6 +3,8 @@ package conformance_test
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
 // TestPythonChainVerifies builds the demo chain with in-toto-python 1.3.1 (keys from in-toto-keygen:
@@ -28,7 +30,7 @@ func TestPythonChainVerifies(t *testing.T) {
 	d.deliver(t)
 
 	layout := filepath.Join(d.root, "root.layout")
-	writeJSON(t, layout, map[string]any{
+	harness.WriteJSON(t, layout, map[string]any{
 		"signed": demoLayout(chainSpec{
 			keys: []keyObject{bob, carl}, writeCode: []keyObject{bob}, pkg: []keyObject{carl},
 			packageCmd: packageCmd, inspectionRun: []string{"tar", "xzf", "foo.tar.gz"},
@@ -47,7 +49,7 @@ func TestPythonChainVerifies(t *testing.T) {
 		link := onlyFile(t, filepath.Join(d.links, "write-code.*.link"))
 		signed, _ := linkPayload(t, link)
 		setProductHash(t, signed, "foo.py", sha256Hex([]byte("print('not what was reviewed')\n")))
-		writeJSON(t, link, map[string]any{"signed": signed, "signatures": []any{}})
+		harness.WriteJSON(t, link, map[string]any{"signed": signed, "signatures": []any{}})
 		mustRun(t, d.root, "in-toto-sign", "-f", link, "-k", filepath.Join(d.keys, "bob"), "-t", "rsa", "-o", link)
 		wantExit(t, "in-toto-verify", verifyPython(t, d, layout, []string{alicePub}, []string{"ed25519"}), 1)
 		wantRefused(t, verifyIntotoCI(t, d, layout, alicePub), "rules")
