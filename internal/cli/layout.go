@@ -7,9 +7,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -293,7 +294,7 @@ func layoutInit(e *env, args []string) error {
 	if err != nil {
 		return inputErr(fmt.Errorf("%s: %w", *linksDir, err))
 	}
-	for _, name := range sortedKeysOf(doc.Functionaries) {
+	for _, name := range slices.Sorted(maps.Keys(doc.Functionaries)) {
 		if f := doc.Functionaries[name]; f.Key != "" && strings.HasPrefix(f.Key, "keys/") && !hasRef(refs, f.Key) {
 			fmt.Fprintf(e.stdio.Err, "layout init: functionary %s: no --key given for it; fill in %s\n", name, f.Key)
 		}
@@ -320,15 +321,6 @@ func hasRef(refs map[string]layout.KeyRef, path string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeysOf[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // readEvidence reads every link in dir (not below it): its content, the keyids of its signatures, and

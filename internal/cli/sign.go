@@ -234,7 +234,7 @@ func matchProductsCommand() *command {
 			switch {
 			case !ok:
 				onlyLink = append(onlyLink, name)
-			case !digestsAgree(d, ld):
+			case !d.Agree(ld):
 				differ = append(differ, name)
 			}
 		}
@@ -259,20 +259,6 @@ func matchProductsCommand() *command {
 		return nil
 	}
 	return c
-}
-
-// digestsAgree is true when the two sets share an algorithm and agree on every shared one.
-func digestsAgree(a, b intoto.Digests) bool {
-	shared := 0
-	for alg, v := range a {
-		if w, ok := b[alg]; ok {
-			if !strings.EqualFold(v, w) {
-				return false
-			}
-			shared++
-		}
-	}
-	return shared > 0
 }
 
 func plural(n int, what string) string { return fmt.Sprintf("%d %s", n, what) }

@@ -155,7 +155,7 @@ func finalProducts(res *verify.Result) []vsaSubject {
 	}
 	consumed := func(name string, d intoto.Digests) bool {
 		for _, ev := range steps {
-			if i, ok := ev.Materials.Index(name); ok && digestsAgree(ev.Materials.Digest(i).Digests(), d) {
+			if i, ok := ev.Materials.Index(name); ok && ev.Materials.Digest(i).Digests().Agree(d) {
 				return true
 			}
 		}

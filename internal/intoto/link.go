@@ -94,6 +94,22 @@ func (a Artifacts) validate() error {
 	return nil
 }
 
+// Agree tells whether d and o share an algorithm and agree on every one they share (hex compared
+// without regard to case): "the same content" for proposals and local checks, not for the rules, which
+// compare like in-toto-python.
+func (d Digests) Agree(o Digests) bool {
+	shared := 0
+	for alg, v := range d {
+		if w, ok := o[alg]; ok {
+			if !strings.EqualFold(v, w) {
+				return false
+			}
+			shared++
+		}
+	}
+	return shared > 0
+}
+
 // valid tells whether validate would accept d, without allocating.
 func (d Digests) valid() bool {
 	if len(d) == 0 {

@@ -210,3 +210,23 @@ func TestMarshalLinkIsJSONMarshal(t *testing.T) {
 		}
 	}
 }
+
+func TestDigestsAgree(t *testing.T) {
+	for _, c := range []struct {
+		a, b Digests
+		want bool
+	}{
+		{Digests{"sha256": "ab"}, Digests{"sha256": "AB"}, true},
+		{Digests{"sha256": "ab", "sha512": "cd"}, Digests{"sha256": "ab"}, true},
+		{Digests{"sha256": "ab", "sha512": "cd"}, Digests{"sha256": "ab", "sha512": "ce"}, false},
+		{Digests{"sha256": "ab"}, Digests{"sha512": "ab"}, false}, // nothing shared
+		{Digests{}, Digests{}, false},
+	} {
+		if got := c.a.Agree(c.b); got != c.want {
+			t.Errorf("%v.Agree(%v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+		if got := c.b.Agree(c.a); got != c.want {
+			t.Errorf("%v.Agree(%v) = %v, want %v", c.b, c.a, got, c.want)
+		}
+	}
+}

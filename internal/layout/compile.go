@@ -3,9 +3,10 @@ package layout
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -160,14 +161,7 @@ func ParseExpires(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("expires %q: want RFC 3339 (2027-06-01T00:00:00Z) or a date (2027-06-01)", s)
 }
 
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedNames[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // FromLayout turns a compiled layout back into a document (for lint and for reading): keys become
 // functionaries named by their short keyid, identities keep their names.

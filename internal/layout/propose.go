@@ -193,24 +193,11 @@ func dependencyOrder(steps map[string]*stepEvidence) []string {
 
 func uses(materials, products intoto.Artifacts) bool {
 	for name, d := range materials {
-		if p, ok := products[name]; ok && sameDigests(d, p) {
+		if p, ok := products[name]; ok && d.Agree(p) {
 			return true
 		}
 	}
 	return false
-}
-
-func sameDigests(a, b intoto.Digests) bool {
-	shared := 0
-	for alg, v := range a {
-		if w, ok := b[alg]; ok {
-			if !strings.EqualFold(v, w) {
-				return false
-			}
-			shared++
-		}
-	}
-	return shared > 0
 }
 
 // materialRules: MATCH … WITH PRODUCTS FROM the latest earlier step that produced the same artifact;
@@ -222,7 +209,7 @@ func materialRules(s *stepEvidence, done []*stepEvidence, group int) []Rule {
 		d := s.link.Materials[name]
 		src := ""
 		for i := len(done) - 1; i >= 0; i-- {
-			if p, ok := done[i].link.Products[name]; ok && sameDigests(d, p) {
+			if p, ok := done[i].link.Products[name]; ok && d.Agree(p) {
 				src = done[i].name
 				break
 			}
@@ -264,7 +251,7 @@ func productRules(s *stepEvidence, group int) []Rule {
 		switch {
 		case !ok:
 			created = append(created, name)
-		case !sameDigests(m, s.link.Products[name]):
+		case !m.Agree(s.link.Products[name]):
 			modified = append(modified, name)
 		default:
 			kept = append(kept, name)
