@@ -124,15 +124,7 @@ func layoutBuild(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if out == "-" {
-		_, err := e.stdio.Out.Write(data)
-		return err
-	}
-	if err := writeFileAtomic(out, data); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdio.Out, out)
-	return nil
+	return writeOutput(e, out, data)
 }
 
 // layoutSign signs a compiled layout (or compiles a YAML one first) with keys or keyless: the same
@@ -303,15 +295,7 @@ func layoutInit(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if out == "-" {
-		_, err := e.stdio.Out.Write(data)
-		return err
-	}
-	if err := writeFileAtomic(out, data); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdio.Out, out)
-	return nil
+	return writeOutput(e, out, data)
 }
 
 func hasRef(refs map[string]layout.KeyRef, path string) bool {
@@ -405,4 +389,17 @@ func bundleSigner(data []byte) (*intoto.SignerIdentity, error) {
 		return nil, fmt.Errorf("bundle certificate: %w", err)
 	}
 	return trust.SignerIdentity(cert)
+}
+
+// writeOutput writes data to stdout for "-", else atomically to the file out and prints its name.
+func writeOutput(e *env, out string, data []byte) error {
+	if out == "-" {
+		_, err := e.stdio.Out.Write(data)
+		return err
+	}
+	if err := writeFileAtomic(out, data); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdio.Out, out)
+	return nil
 }
