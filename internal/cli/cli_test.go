@@ -12,7 +12,9 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/signing"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
 
 // result is what one in-process invocation produced.
@@ -23,6 +25,12 @@ type result struct {
 
 // invoke runs intoto-ci in-process with an environment of its own (nothing from the test process).
 func invoke(t testing.TB, environ map[string]string, args ...string) result {
+	t.Helper()
+	return invokeWith(t, signing.Backend{}, environ, args...)
+}
+
+// invokeWith is invoke with kb doing the keyless work (invoke: sigstore-go in this process).
+func invokeWith(t testing.TB, kb keyless.Backend, environ map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	var list []string
@@ -36,7 +44,7 @@ func invoke(t testing.TB, environ map[string]string, args ...string) result {
 		stdio:   Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
 		getenv:  func(k string) string { return environ[k] },
 		environ: func() []string { return list },
-		keyless: signing.Backend{},
+		keyless: kb,
 	}
 	code := mainEnv(context.Background(), args, e)
 	return result{code: code, out: out.String(), err: errb.String()}
@@ -485,3 +493,6 @@ func TestDuplicateMemberRefused(t *testing.T) {
 		t.Fatalf("link with a duplicate member: got exit %d, want 1 naming the duplicate\n%s", r.code, r.out)
 	}
 }
+
+// TestMain removes the intoto-ci binaries some tests build (buildtest) to run intoto-ci-sigstore.
+func TestMain(m *testing.M) { os.Exit(buildtest.Main(m)) }

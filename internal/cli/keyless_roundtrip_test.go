@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/signing"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 )
@@ -15,8 +19,16 @@ import (
 // one certificate request to Fulcio, one timestamp request to the TSA, one upload to Rekor, and
 // nothing else (no discovery, configuration or trust-bundle fetches). Each service is reached through
 // a passing proxy that records the requests. The token comes from the environment (GitLab), so no
-// request goes to the OIDC issuer either.
+// request goes to the OIDC issuer either. It runs with the keyless work in this process and in
+// intoto-ci-sigstore, as intoto-ci does it: the helper process must not add a request.
 func TestKeylessRoundTrips(t *testing.T) {
+	helper := filepath.Join(filepath.Dir(buildtest.IntotoCI(t)), keyless.HelperName)
+	for name, kb := range map[string]keyless.Backend{"in-process": signing.Backend{}, "helper": keyless.Exec{Path: helper}} {
+		t.Run(name, func(t *testing.T) { keylessRoundTrips(t, kb) })
+	}
+}
+
+func keylessRoundTrips(t *testing.T, kb keyless.Backend) {
 	s := sigstack.Shared(t)
 	c, _ := newChain(t)
 	fulcio := sigstack.StartProxy(t, s.FulcioURL, sigstack.Pass)
@@ -24,7 +36,7 @@ func TestKeylessRoundTrips(t *testing.T) {
 	tsa := sigstack.StartProxy(t, s.TSAURL, sigstack.Pass)
 	env := map[string]string{"GITLAB_CI": "true", "SIGSTORE_ID_TOKEN": s.GitLab.Mint(oidc.GitLabClaims(oidc.GitLabOptions{})),
 		"CI_PIPELINE_ID": "1001", "CI_JOB_ID": "2002"}
-	r := invoke(t, env, "run", "--step", "package", "--signing", "keyless",
+	r := invokeWith(t, kb, env, "run", "--step", "package", "--signing", "keyless",
 		"--fulcio-url", fulcio.URL(s.FulcioURL), "--rekor-url", rekor.URL(s.RekorURL), "--rekor-version", "2",
 		"--tsa-url", tsa.URL(s.TSAURL), "--base-path", c.work, "--links-dir", c.links,
 		"--materials", c.work, "--", "true")
