@@ -88,7 +88,6 @@ func TestRecordMatchesPython(t *testing.T) {
 		{name: "double star", paths: []string{"."}, excludes: []string{"**/util", "docs/**", "dist/**/l.so", ".git"}},
 		{name: "classes", paths: []string{"src", "cache", "dist"}, excludes: []string{"[!c]*.go", "?ache/s*", "lib"}},
 		{name: "dir only", paths: []string{"."}, excludes: []string{"build/", "src/util/", "*.link*"}},
-		{name: "lstrip no slash", paths: []string{"dist"}, lstrip: []string{"dist"}},
 		{name: "lstrip", paths: []string{"dist", "src/util/u.go"}, lstrip: []string{"dist/", "src/"}},
 		{name: "follow", paths: []string{"."}, follow: true},
 		{name: "normalize", paths: []string{"README.md", "src"}, normalize: true},

@@ -382,6 +382,14 @@ func (r *recorder) assemble(lists []recorded) (intoto.ArtifactSet, error) {
 		if stripped && key == "" {
 			return intoto.ArtifactSet{}, fmt.Errorf("lstrip of %q leaves an empty name", e.name)
 		}
+		if err := intoto.CheckArtifactName(key); err != nil {
+			// A file whose name no link may hold (a backslash, CR or LF in it; or what left-stripping
+			// made of it): an input error naming the file, never a link that holds it.
+			if stripped {
+				return intoto.ArtifactSet{}, fmt.Errorf("file %q after --lstrip-paths: %w", e.name, err)
+			}
+			return intoto.ArtifactSet{}, fmt.Errorf("file %q: %w", e.name, err)
+		}
 		if from != nil {
 			if other, dup := from[key]; dup {
 				if other == "" {

@@ -264,12 +264,13 @@ func TestRecordLStrip(t *testing.T) {
 	if diff := cmp.Diff([]string{"app", "lib/l"}, names(got)); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)
 	}
-	// Plain string prefixes, as both peers: "dist" leaves a leading slash.
-	got = record(t, []string{"dist/app"}, Options{BasePath: dir, LStripPaths: []string{"dist"}})
-	if diff := cmp.Diff([]string{"/app"}, names(got)); diff != "" {
-		t.Errorf("names (-want +got):\n%s", diff)
+	// Plain string prefixes, as both peers; but where they record "/app" for "dist", intoto-ci
+	// refuses: an absolute name is no artifact name (TestRecordRefusesUnrepresentableNames).
+	_, err := Record(context.Background(), []string{"dist/app"}, Options{BasePath: dir, LStripPaths: []string{"dist"}})
+	if !errors.Is(err, intoto.ErrArtifactName) {
+		t.Errorf("lstrip dist of dist/app: got %v, want ErrArtifactName", err)
 	}
-	_, err := Record(context.Background(), []string{"."}, Options{BasePath: dir, LStripPaths: []string{"dist/"}})
+	_, err = Record(context.Background(), []string{"."}, Options{BasePath: dir, LStripPaths: []string{"dist/"}})
 	if !errors.Is(err, ErrNameCollision) || !strings.Contains(err.Error(), `"dist/app"`) {
 		t.Errorf("got %v, want a collision naming dist/app", err)
 	}
@@ -431,5 +432,45 @@ func TestRecordErrors(t *testing.T) {
 	writeTree(t, dir, map[string]string{"f": "f"})
 	if _, err := Record(context.Background(), []string{"."}, Options{BasePath: filepath.Join(dir, "f")}); err == nil {
 		t.Errorf("got nil, want an error for a base path that is a file")
+	}
+}
+
+// A file whose name no link may hold, found by walking, named on the command line, or made by
+// left-stripping, is an error naming it: Record never returns such a name.
+func TestRecordRefusesUnrepresentableNames(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		files  map[string]string
+		paths  []string
+		lstrip []string
+		want   string
+	}{
+		{name: "backslash walked", files: map[string]string{`d/a\b`: "x"}, paths: []string{"d"}, want: `"d/a\\b"`},
+		{name: "newline walked", files: map[string]string{"d/a\nb": "x"}, paths: []string{"."}, want: `"d/a\nb"`},
+		{name: "carriage return named", files: map[string]string{"a\r": "x"}, paths: []string{"a\r"}, want: `"a\r"`},
+		{name: "lstrip leaves an absolute name", files: map[string]string{"src/a": "x"}, paths: []string{"src"}, lstrip: []string{"src"}, want: `"src/a" after --lstrip-paths`},
+		{name: "lstrip leaves an empty segment", files: map[string]string{"src/x/a": "x"}, paths: []string{"src"}, lstrip: []string{"src/x"}, want: "is absolute"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			writeTree(t, dir, tc.files)
+			var paths []string
+			for _, p := range tc.paths {
+				paths = append(paths, filepath.Join(dir, p))
+			}
+			got, err := Record(context.Background(), paths, Options{BasePath: dir, LStripPaths: tc.lstrip})
+			if !errors.Is(err, intoto.ErrArtifactName) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, %v; want an ErrArtifactName naming %s", names(got), err, tc.want)
+			}
+		})
+	}
+	// The benign control: the same trees with plain names record.
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"src/a": "x", "d/ab": "y"})
+	got := record(t, []string{filepath.Join(dir, "src"), filepath.Join(dir, "d")}, Options{BasePath: dir, LStripPaths: []string{"src/"}})
+	if diff := cmp.Diff([]string{"a", "d/ab"}, names(got)); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
 	}
 }

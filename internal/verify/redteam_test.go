@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -512,10 +513,36 @@ func TestRedTeamLinksDir(t *testing.T) {
 		r.step("build", 1, []*intoto.Key{alice}, rtRules("ALLOW src.c", "DISALLOW *"), rtRules("CREATE app", "DISALLOW *"))
 		r.step("package", 1, []*intoto.Key{alice}, rtRules("MATCH app WITH PRODUCTS FROM build", "DISALLOW *"), nil)
 		r.links["build.x.link"] = legacyLink(t, buildBody, alice)
-		for _, name := range []string{"./app", "app/", "ａｐｐ"} {
+		// Unclean spellings are refused by the name check, before any rule; a look-alike is a
+		// clean name of another file, which MATCH app does not consume.
+		for name, want := range map[string]error{"./app": ErrArtifactName, "app/": ErrArtifactName, "ａｐｐ": ErrRules} {
 			r.links["package.x.link"] = legacyLink(t, &linkBody{Name: "package", Materials: map[string]string{name: "EVIL"}}, alice)
 			res, err := r.verify()
-			refused(t, res, err, ErrRules)
+			refused(t, res, err, want)
+		}
+	})
+
+	// Names that are not clean relative slash paths, in a link signed by the step's functionary, are
+	// refused at that step even where a rule would allow them ("src/../dist/app" passes "ALLOW src/*").
+	t.Run("unclean artifact names refused at their step", func(t *testing.T) {
+		t.Parallel()
+		for _, name := range []string{"src/../dist/app", "./src/x", "src//x", "/src/x", `src\..\x`, "src/x\x00", "src/x\r", "src/x\n", "src/."} {
+			r := newRT(t)
+			r.step("build", 1, []*intoto.Key{alice}, rtRules("ALLOW src/*", "DISALLOW *"), rtRules("ALLOW src/*", "CREATE app", "DISALLOW *"))
+			products := map[string]string{"app": "APP", name: "EVIL"}
+			r.links["build.x.link"] = legacyLink(t, &linkBody{Name: "build", Materials: map[string]string{"src/a.c": "A"}, Products: products}, alice)
+			res, err := r.verify()
+			refused(t, res, err, ErrArtifactName)
+			if res.Failure.Step != "build" || res.Failure.Stage != StageArtifactNames || len(res.Failure.Artifacts) != 1 ||
+				res.Failure.Artifacts[0] != name || !strings.Contains(res.Failure.Reason, strconv.Quote(name)) {
+				t.Errorf("%q: got %+v, want a names refusal at build naming it", name, res.Failure)
+			}
+			// The benign control: the same link without the unclean name verifies.
+			delete(products, name)
+			r.links["build.x.link"] = legacyLink(t, &linkBody{Name: "build", Materials: map[string]string{"src/a.c": "A"}, Products: products}, alice)
+			if res, err := r.verify(); err != nil || !res.Verified {
+				t.Fatalf("benign control: got %+v, %v, want verified", res.Failure, err)
+			}
 		}
 	})
 }

@@ -254,6 +254,9 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 		return v.res.refuse(KindStep, fail), nil, nil
 	}
 	v.reduce()
+	if fail := checkArtifactNames(v.layout.Steps, v.reduced); fail != nil {
+		return v.res.refuse(KindStep, fail), nil, nil
+	}
 
 	// 8. Step rules.
 	v.log.Info("verifying step rules")

@@ -1,0 +1,52 @@
+package intoto
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrArtifactName is the sentinel of an artifact name that is not a clean relative slash path.
+var ErrArtifactName = errors.New("artifact name is not a clean relative slash path")
+
+// CheckArtifactName accepts exactly the names an honest recorder writes: clean relative slash paths,
+// what path.Clean leaves unchanged, that are not empty, not ".", not absolute, hold no ".." segment and
+// no NUL, CR, LF or backslash. Any other name could be read as a different file by a consumer that
+// treats names as paths (GHSA-vrxp-mg9f-hwf3: in-toto-golang cleans names, in-toto-python keeps
+// them), so intoto-ci never writes one and verify refuses a link that holds one.
+//
+// It runs once per recorded and per verified artifact, so it is one pass over the bytes, without
+// allocating unless the name is refused.
+func CheckArtifactName(name string) error {
+	if why := artifactNameProblem(name); why != "" {
+		return fmt.Errorf("%w: %q %s", ErrArtifactName, name, why)
+	}
+	return nil
+}
+
+func artifactNameProblem(name string) string {
+	switch {
+	case name == "":
+		return "is empty"
+	case name == ".":
+		return `is "."`
+	case name[0] == '/':
+		return "is absolute"
+	case name[len(name)-1] == '/':
+		return "ends with a slash"
+	}
+	if i := strings.IndexAny(name, "\x00\r\n\\"); i >= 0 {
+		return fmt.Sprintf("holds %q", name[i])
+	}
+	for seg := range strings.SplitSeq(name, "/") {
+		switch seg {
+		case "":
+			return "holds an empty segment (//)"
+		case ".":
+			return `holds a "." segment`
+		case "..":
+			return `holds a ".." segment`
+		}
+	}
+	return ""
+}
