@@ -37,8 +37,6 @@ type Platform interface {
 	Warning(msg string)
 	// Mask hides secret from the rest of the job's log.
 	Mask(secret string)
-	// SecretEnv lists environment variables a wrapped command must not see.
-	SecretEnv() []string
 }
 
 // RunInfo identifies a CI run and job. Empty fields are unknown.

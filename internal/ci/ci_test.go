@@ -71,9 +71,6 @@ func TestGitHubPlatform(t *testing.T) {
 	if err != nil || !strings.Contains(string(b), "\nverified\n") {
 		t.Errorf("GITHUB_OUTPUT: got %q, %v", b, err)
 	}
-	if got := p.SecretEnv(); len(got) == 0 {
-		t.Error("SecretEnv: got none, want the ID-token request variables")
-	}
 }
 
 func TestLocalPlatform(t *testing.T) {

@@ -13,7 +13,8 @@
 // stdout), then use
 //
 //   - Mask(token) for any OIDC token obtained, before anything could print it;
-//   - SecretEnv() for the variables to remove from a wrapped command's environment;
+//   - HiddenEnv() (from Variables, the one list of variables intoto-ci reads) for the variables to
+//     remove from a wrapped command's environment;
 //   - RunInfo() to bind kept unsigned and unfinished links to the job that recorded them (RunInfo.Key).
 //
 // Error, Warning, SetOutput and Summary are not called by the CLI today: on GitHub the action.yml writes

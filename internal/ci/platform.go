@@ -16,7 +16,7 @@ func New(kind Kind, getenv func(string) string, w io.Writer) Platform {
 	case GitHub:
 		return &githubPlatform{a: github.New(getenv, w)}
 	case GitLab:
-		return &plain{kind: kind, w: w, info: gitlabRunInfo(getenv), secrets: gitlabSecretEnv()}
+		return &plain{kind: kind, w: w, info: gitlabRunInfo(getenv)}
 	case Tekton:
 		return &plain{kind: kind, w: w, info: RunInfo{Platform: Tekton}}
 	default:
@@ -51,15 +51,13 @@ func (g *githubPlatform) Summary(markdown string) error      { return g.a.Summar
 func (g *githubPlatform) Error(msg string)                   { g.a.Error(msg) }
 func (g *githubPlatform) Warning(msg string)                 { g.a.Warning(msg) }
 func (g *githubPlatform) Mask(secret string)                 { g.a.Mask(secret) }
-func (g *githubPlatform) SecretEnv() []string                { return github.SecretEnv() }
 
 // plain serves platforms without workflow commands: annotations are plain lines, outputs and summaries are
 // dropped (the CLI prints its report anyway).
 type plain struct {
-	kind    Kind
-	w       io.Writer
-	info    RunInfo
-	secrets []string
+	kind Kind
+	w    io.Writer
+	info RunInfo
 }
 
 func (p *plain) Kind() Kind                  { return p.kind }
@@ -69,12 +67,6 @@ func (p *plain) Summary(string) error        { return nil }
 func (p *plain) Error(msg string)            { fmt.Fprintf(p.w, "error: %s\n", oneLine(msg)) }
 func (p *plain) Warning(msg string)          { fmt.Fprintf(p.w, "warning: %s\n", oneLine(msg)) }
 func (p *plain) Mask(string)                 {}
-func (p *plain) SecretEnv() []string         { return append([]string(nil), p.secrets...) }
-
-// gitlabSecretEnv lists the variables of a GitLab job that a wrapped command must never see.
-func gitlabSecretEnv() []string {
-	return []string{"SIGSTORE_ID_TOKEN", "CI_JOB_TOKEN", "CI_JOB_JWT", "CI_JOB_JWT_V2", "CI_REGISTRY_PASSWORD"}
-}
 
 func gitlabRunInfo(getenv func(string) string) RunInfo {
 	return RunInfo{

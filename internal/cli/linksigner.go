@@ -38,7 +38,7 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 		return nil, usagef("%w", err)
 	}
 	s := &linkSigner{mode: mode, flags: f, platform: platform}
-	s.sensitive = append(identity.SensitiveEnv(f.identityEnv), platform.SecretEnv()...)
+	s.sensitive = ci.HiddenEnv(f.identityEnv)
 	switch mode {
 	case "key":
 		for _, path := range f.keys {

@@ -4,7 +4,8 @@
 //
 // Environment variables are read only through the Env lookup function the caller passes, never with
 // os.Getenv, so detection is testable. Tokens are secrets: nothing in this package logs one or puts
-// one in an error message. SensitiveEnv lists the variables a wrapped command must not inherit.
+// one in an error message. internal/ci.HiddenEnv lists the variables a wrapped command must not
+// inherit (these among them).
 //
 // Environment variables read (through Env):
 //

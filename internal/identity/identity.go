@@ -87,20 +87,6 @@ func retryDefaults() backoff.Policy {
 	return backoff.Policy{Attempts: 4, Timeout: 20 * time.Second, Backoff: 500 * time.Millisecond, MaxBackoff: 8 * time.Second}
 }
 
-// SensitiveEnv returns the environment variables that carry a token or the means to get one; the
-// runner removes them from the wrapped command's environment. extra adds variables named by the
-// user (Options.TokenEnv). A Kubernetes token file cannot be hidden this way: mount it only into
-// the step that signs.
-func SensitiveEnv(extra ...string) []string {
-	out := []string{EnvGitHubRequestURL, EnvGitHubRequestToken, EnvSigstoreIDToken}
-	for _, e := range extra {
-		if e != "" {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // Detect chooses the token source: an explicit option if one is set, else the first platform whose
 // variables (or token file) are present. It does not fetch a token: call Source.Token when signing.
 // ErrNoToken means nothing was found.

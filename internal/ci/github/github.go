@@ -162,10 +162,3 @@ func appendFile(path, s string) (err error) {
 	_, err = io.WriteString(f, s)
 	return err
 }
-
-// SecretEnv lists the variables of a GitHub job that a wrapped command must never see: the ID-token
-// request pair (anyone holding it can mint the job's identity) and the runtime token. GITHUB_TOKEN is left
-// alone: a workflow passes it to a step on purpose.
-func SecretEnv() []string {
-	return []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN"}
-}
