@@ -53,6 +53,13 @@ type Options struct {
 	// KillGrace is how long the child may run after ctx is cancelled and a termination signal was
 	// forwarded before it is killed; 0 means DefaultKillGrace.
 	KillGrace time.Duration
+	// OwnGroup runs the command in a process group of its own (unix): forwarded signals, the
+	// termination on cancellation and the kill after the grace period reach the whole group, and
+	// whatever of the group is still running when the command has exited is killed before Run
+	// returns. Verify's inspections use it: nothing an inspection started may outlive it, change
+	// the tree while its products are hashed, or outlive verify. Without it (run's wrapped command)
+	// the child shares this process's group and only the child is signalled.
+	OwnGroup bool
 }
 
 // Result is how the command ended and what it printed.
@@ -75,8 +82,8 @@ type Result struct {
 // Signals: while the child runs, SIGINT and SIGTERM received by this process are forwarded to it. When
 // ctx is cancelled the child is not killed at once: the signal that cancelled ctx (if any) is forwarded,
 // or SIGTERM is sent when none arrives, and the child is killed only if it is still running KillGrace
-// later. The child shares this process's process group, so a terminal's Ctrl-C reaches it directly as
-// well as through forwarding.
+// later. Unless Options.OwnGroup, the child shares this process's process group, so a terminal's
+// Ctrl-C reaches it directly as well as through forwarding.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(opts.Argv) == 0 {
 		return nil, ErrNoCommand
@@ -111,6 +118,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	cmd.Stderr = stderr
 	// A grandchild that keeps the output pipes open (a daemon) must not hang the step forever.
 	cmd.WaitDelay = 5 * time.Second
+	if opts.OwnGroup {
+		startInGroup(cmd)
+	}
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, forwardedSignals()...)
@@ -121,16 +131,30 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	exited := make(chan struct{})
+	if opts.OwnGroup {
+		// Kill the rest of the group as soon as its leader exits: a background job holding the
+		// output pipes would otherwise keep Wait waiting.
+		go func() {
+			if awaitExit(cmd.Process) {
+				_ = killGroup(cmd.Process)
+			}
+		}()
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		c := &child{p: cmd.Process, sigs: sigs, exited: exited, grace: grace}
+		c := &child{p: cmd.Process, sigs: sigs, exited: exited, grace: grace, group: opts.OwnGroup}
 		c.supervise(ctx)
 	}()
 	waitErr := cmd.Wait()
 	close(exited)
 	wg.Wait()
+	if opts.OwnGroup {
+		// What the command left running (a background job, a daemon) dies with it. The group
+		// outlives its leader, so this reaches it even though the leader has been waited for.
+		_ = killGroup(cmd.Process)
+	}
 
 	res := &Result{
 		Stdout: stdout.buf, Stderr: stderr.buf,
@@ -155,10 +179,26 @@ type child struct {
 	sigs   <-chan os.Signal
 	exited <-chan struct{}
 	grace  time.Duration
+	group  bool // the child leads its own process group: signal the group
 }
 
 // signal passes s on; the child may have exited meanwhile, and there is nothing to do then.
-func (c *child) signal(s os.Signal) { _ = c.p.Signal(s) }
+func (c *child) signal(s os.Signal) {
+	if c.group {
+		_ = signalGroup(c.p, s)
+		return
+	}
+	_ = c.p.Signal(s)
+}
+
+// kill kills the child, or its whole process group.
+func (c *child) kill() {
+	if c.group {
+		_ = killGroup(c.p)
+		return
+	}
+	_ = c.p.Kill()
+}
 
 // supervise forwards signals to the child until it exits and handles cancellation of ctx.
 func (c *child) supervise(ctx context.Context) {
@@ -210,7 +250,7 @@ func (c *child) killAfter() {
 		case s := <-c.sigs:
 			c.signal(s)
 		case <-t.C:
-			_ = c.p.Kill()
+			c.kill()
 			return
 		}
 	}

@@ -60,6 +60,7 @@ func (v *verification) runInspection(ctx context.Context, in *intoto.Inspection)
 		Dir:       v.opts.WorkDir,
 		Stdin:     nil,
 		KillGrace: inspectionKillGrace,
+		OwnGroup:  true,
 	})
 	timedOut := errors.Is(runCtx.Err(), context.DeadlineExceeded)
 	cancel()

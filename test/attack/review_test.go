@@ -1,9 +1,14 @@
 package attack
 
 import (
+	"context"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
@@ -62,4 +67,89 @@ func TestWrappedCommandSeesNoHiddenVariable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An inspection's children never outlive it, nor verify: each inspection runs in a process group of
+// its own, killed on timeout, on verify's interruption and when the inspection exits. The grandchild
+// ignores SIGINT and SIGTERM and would otherwise live on (it holds no pipe, so nothing waits for it).
+func TestInspectionGrandchildDiesWithIt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		tail      string
+		extra     []string
+		interrupt bool
+		verified  bool
+	}{
+		{name: "timed out", tail: "wait", extra: []string{"--inspection-timeout", "2s"}},
+		{name: "verify interrupted", tail: "wait", interrupt: true},
+		{name: "left behind by a passing inspection", tail: "exit 0", verified: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newChain(t)
+			pidfile := filepath.Join(c.dir, "grandchild.pid")
+			script := `(trap '' INT TERM; exec sleep 600 >/dev/null 2>&1) & echo $! > ` + pidfile + `; ` + tc.tail
+			l := c.baseLayout()
+			l.Inspections = []*intoto.Inspection{{Type: intoto.TypeInspection, Name: "check", Run: []string{"sh", "-c", script},
+				ExpectedMaterials: []intoto.Rule{}, ExpectedProducts: []intoto.Rule{}}}
+			c.writeLayout(t, l)
+			c.honest(t)
+			switch {
+			case tc.interrupt:
+				cmd := harness.Command(t, context.Background(), harness.Cmd{Args: []string{"verify", "--layout", c.layout,
+					"--layout-key", c.keyPath("alice.pub"), "--links-dir", c.links, "--work-dir", c.work}})
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				readPid(t, pidfile)
+				if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Wait(); err == nil {
+					t.Fatal("interrupted verify exited 0")
+				}
+			case tc.verified:
+				c.mustVerify(t, tc.extra...)
+			default:
+				c.refused(t, "inspection", "check", []string{"timed out"}, tc.extra...)
+			}
+			pid := readPid(t, pidfile)
+			deadline := time.Now().Add(5 * time.Second)
+			for alive(pid) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if alive(pid) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("the inspection's grandchild (pid %d) outlived verify", pid)
+			}
+		})
+	}
+}
+
+// alive reports whether pid is a running process (a zombie left to a non-reaping init counts as dead).
+func alive(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	rest := string(data[strings.LastIndexByte(string(data), ')')+1:])
+	return !strings.HasPrefix(strings.TrimSpace(rest), "Z")
+}
+
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if data, err := os.ReadFile(path); err == nil && strings.HasSuffix(string(data), "\n") {
+			pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pid
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no pid in %s", path)
+	return 0
 }
