@@ -146,12 +146,33 @@ func (s *linkSigner) write(ctx context.Context, dir string, link *intoto.Link, s
 		if err != nil {
 			return "", err
 		}
-		return s.signKeyless(ctx, dir, link.Name, payload)
+		return s.signKeyless(ctx, dir, link.Name, payload, nil)
 	}
 }
 
-// signKeyless signs payload into a bundle and writes it; on failure it keeps the payload unsigned.
-func (s *linkSigner) signKeyless(ctx context.Context, dir, step string, payload []byte) (string, error) {
+// writeKeylessAs is writeLink, keyless, for record stop: the new signature must come from the
+// identity (issuer and SAN) that signed the unfinished link at record start, else nothing is written.
+func (s *linkSigner) writeKeylessAs(ctx context.Context, dir string, link *intoto.Link, want *intoto.SignerIdentity, started string) (string, error) {
+	payload, err := keylessPayload(link, nil)
+	if err != nil {
+		return "", err
+	}
+	return s.signKeyless(ctx, dir, link.Name, payload, func(bundle []byte) error {
+		got, err := bundleSigner(bundle)
+		if err != nil {
+			return fmt.Errorf("read signed bundle: %w", err)
+		}
+		if got.Issuer != want.Issuer || got.Subject != want.Subject {
+			return &refusedError{reason: fmt.Sprintf("%s: record start was signed by %s (issuer %s), record stop by %s (issuer %s): "+
+				"a step is finished by the identity that started it; no link written", started, want.Subject, want.Issuer, got.Subject, got.Issuer)}
+		}
+		return nil
+	})
+}
+
+// signKeyless signs payload into a bundle and writes it, if check (when given) accepts the bundle;
+// on a signing failure it keeps the payload unsigned.
+func (s *linkSigner) signKeyless(ctx context.Context, dir, step string, payload []byte, check func(bundle []byte) error) (string, error) {
 	data, err := s.keyless.Sign(ctx, intoto.PayloadType, payload)
 	if err != nil {
 		kept, kerr := keepUnsigned(dir, step, s.platform.RunInfo(), payload)
@@ -160,6 +181,11 @@ func (s *linkSigner) signKeyless(ctx context.Context, dir, step string, payload 
 		}
 		return "", fmt.Errorf("sign link %s: %w; the unsigned link is kept at %s: sign it later in this job "+
 			"with 'intoto-ci sign --signing keyless --file %s'", step, err, kept, kept)
+	}
+	if check != nil {
+		if err := check(data); err != nil {
+			return "", err
+		}
 	}
 	name, err := keylessLinkName(step, data, payload)
 	if err != nil {

@@ -153,3 +153,84 @@ func readPid(t *testing.T, path string) int {
 	t.Fatalf("no pid in %s", path)
 	return 0
 }
+
+// recordArgs is record start|stop of the chain's build step, signed with key.
+func (c *chain) recordArgs(phase, key string, paths ...string) []string {
+	args := []string{"record", phase, "--step", "build", "--key", c.keyPath(key), "--base-path", c.work, "--links-dir", c.links}
+	flag := "--materials"
+	if phase == "stop" {
+		flag = "--products"
+	}
+	for _, p := range paths {
+		args = append(args, flag, filepath.Join(c.work, p))
+	}
+	return args
+}
+
+// The step that runs between record start and record stop can rewrite the unfinished link (rename the
+// step, swap a material's digest). Start signs it with the step's key and stop refuses it unless that
+// key's signature verifies: an unsigned file, one re-signed by another key the layout trusts (dave, the
+// packager), and bob's own unfinished link of another step are refused (exit 1, naming the file, no
+// link written). The honest record verifies.
+func TestRecordUnfinishedLinkTampered(t *testing.T) {
+	t.Parallel()
+	unfinished := func(c *chain) string { return filepath.Join(c.links, ".build.link-unfinished.json") }
+	for _, tc := range []struct {
+		name   string
+		tamper func(t *testing.T, c *chain)
+		why    string
+	}{
+		{name: "honest"},
+		{name: "unsigned, material swapped", why: "not a signed unfinished link", tamper: func(t *testing.T, c *chain) {
+			// The old format: the plain unfinished link, as the step would write it.
+			payload := harness.Payload(t, unfinished(c))
+			var u map[string]any
+			mustUnmarshal(t, payload, &u)
+			u["link"].(map[string]any)["materials"] = map[string]any{"src.txt": digest("evil source\n")}
+			harness.WriteJSON(t, unfinished(c), u)
+		}},
+		{name: "re-signed by another trusted key", why: "not signed by key", tamper: func(t *testing.T, c *chain) {
+			// dave's signature over an unfinished build link whose src.txt is the evil one.
+			src := filepath.Join(c.work, "src.txt")
+			honest := harness.ReadFile(t, src)
+			harness.WriteFile(t, src, []byte("evil source\n"))
+			harness.Must(t, c.recordArgs("start", "dave", "src.txt")...)
+			harness.WriteFile(t, src, honest)
+		}},
+		{name: "bob's unfinished link of another step", why: `of step "release"`, tamper: func(t *testing.T, c *chain) {
+			args := c.recordArgs("start", "bob")
+			args[3] = "release"
+			harness.Must(t, append(args, "--materials", filepath.Join(c.work, "src.txt"))...)
+			if err := os.Rename(filepath.Join(c.links, ".release.link-unfinished.json"), unfinished(c)); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newChain(t)
+			c.writeLayout(t, c.baseLayout())
+			c.fetch(t)
+			harness.Must(t, c.recordArgs("start", "bob", "src.txt")...)
+			harness.WriteFile(t, filepath.Join(c.work, "out.txt"), []byte("SOURCE\n")) // the step
+			if tc.tamper != nil {
+				tc.tamper(t, c)
+			}
+			r := harness.IC(t, c.recordArgs("stop", "bob", ".")...)
+			if tc.tamper == nil {
+				if r.Code != 0 {
+					t.Fatalf("honest record stop: %s", r)
+				}
+				c.pack(t)
+				c.mustVerify(t)
+				return
+			}
+			if r.Code != 1 || !strings.Contains(r.Err, unfinished(c)) || !strings.Contains(r.Err, tc.why) {
+				t.Fatalf("record stop of a tampered unfinished link: got %s, want exit 1 naming the file and %q", r, tc.why)
+			}
+			if links := harness.Glob(t, filepath.Join(c.links, "build.*")); len(links) != 0 {
+				t.Fatalf("record stop refused but wrote %v", links)
+			}
+		})
+	}
+}
