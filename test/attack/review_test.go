@@ -12,6 +12,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
@@ -233,4 +234,60 @@ func TestRecordUnfinishedLinkTampered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Keyless record: start signs the unfinished link with a bundle, and stop refuses it unless that bundle
+// verifies against the trusted root and its signer (issuer and SAN) is the identity stop signs as. The
+// attack: the step replaces the unfinished link with one it signed as its own Fulcio identity (another
+// workflow of the repository) over a swapped material. The control: start and stop as the same
+// identity make a link that verifies.
+func TestKeylessRecordUnfinishedLinkResigned(t *testing.T) {
+	k := newKeyless(t)
+	k.writeLayout(t, k.gh(), k.gl())
+	honest := k.ghEnv(oidc.GitHubOptions{})
+	evil := k.ghEnv(oidc.GitHubOptions{WorkflowPath: ".github/workflows/other.yml"})
+	record := func(env map[string]string, phase string, paths ...string) harness.Result {
+		args := []string{"record", phase, "--step", "build", "--signing", "keyless", "--fulcio-url", k.s.FulcioURL,
+			"--rekor-url", k.s.RekorURL, "--rekor-version", "2", "--tsa-url", k.s.TSAURL, "--trusted-root", k.s.TrustedRootPath,
+			"--base-path", k.work, "--links-dir", k.links}
+		for _, p := range paths {
+			flag := "--materials"
+			if phase == "stop" {
+				flag = "--products"
+			}
+			args = append(args, flag, filepath.Join(k.work, p))
+		}
+		return harness.Run(t, harness.Cmd{Args: args, Env: env, Dir: k.work})
+	}
+	unfinished := filepath.Join(k.links, ".build.link-unfinished.json")
+
+	// The attack.
+	if r := record(honest, "start"); r.Code != 0 {
+		t.Fatalf("record start: %s", r)
+	}
+	harness.WriteFile(t, filepath.Join(k.work, "evil.txt"), []byte("evil\n"))
+	if r := record(evil, "start", "evil.txt"); r.Code != 0 { // the step re-signs as its own identity
+		t.Fatalf("record start as the step's identity: %s", r)
+	}
+	harness.WriteFile(t, filepath.Join(k.work, "out.txt"), []byte("built\n"))
+	r := record(honest, "stop", "out.txt")
+	if r.Code != 1 || !strings.Contains(r.Err, unfinished) || !strings.Contains(r.Err, "other.yml") {
+		t.Fatalf("record stop after the step re-signed the unfinished link: got %s, want exit 1 naming the file and the other identity", r)
+	}
+	if links := harness.Glob(t, filepath.Join(k.links, "build.*")); len(links) != 0 {
+		t.Fatalf("record stop refused but wrote %v", links)
+	}
+
+	// The control: the same identity at start and stop.
+	if err := os.Remove(filepath.Join(k.work, "evil.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if r := record(honest, "start"); r.Code != 0 {
+		t.Fatalf("record start: %s", r)
+	}
+	if r := record(honest, "stop", "out.txt"); r.Code != 0 {
+		t.Fatalf("honest keyless record stop: %s", r)
+	}
+	k.pack(t, k.glEnv(oidc.GitLabOptions{}))
+	k.mustVerify(t, "--trusted-root", k.s.TrustedRootPath)
 }
