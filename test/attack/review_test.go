@@ -291,3 +291,48 @@ func TestKeylessRecordUnfinishedLinkResigned(t *testing.T) {
 	k.pack(t, k.glEnv(oidc.GitLabOptions{}))
 	k.mustVerify(t, "--trusted-root", k.s.TrustedRootPath)
 }
+
+// run never writes a link holding a name verify would refuse: a file whose name is not representable
+// (a backslash, a newline), or what --lstrip-paths makes of a name (an absolute one), is an error naming
+// the file, and no link is written. The control: the same tree with plain names records.
+func TestRunRefusesUnrepresentableNames(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, file string
+		flag       string
+		lstrip     string
+		code       int
+	}{
+		{name: "backslash material", file: `src/a\b`, flag: "--materials", code: 2},
+		{name: "newline product", file: "src/a\nb", flag: "--products", code: 3},
+		{name: "lstrip makes it absolute", file: "src/a", flag: "--materials", lstrip: "src", code: 2},
+		{name: "control", file: "src/a", flag: "--materials", lstrip: "src/"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			work, links := filepath.Join(dir, "work"), filepath.Join(dir, "links")
+			harness.WriteFile(t, filepath.Join(work, tc.file), []byte("x\n"))
+			harness.Key(t, dir, "bob")
+			args := []string{"run", "--step", "s", "--key", filepath.Join(dir, "bob"), "--base-path", work, "--links-dir", links,
+				tc.flag, filepath.Join(work, "src")}
+			if tc.lstrip != "" {
+				args = append(args, "--lstrip-paths", tc.lstrip)
+			}
+			r := harness.Run(t, harness.Cmd{Args: append(args, "--", "true"), Dir: work})
+			written := harness.Glob(t, filepath.Join(links, "s.*"))
+			if tc.code == 0 {
+				if r.Code != 0 || len(written) != 1 {
+					t.Fatalf("control: got %s, links %v", r, written)
+				}
+				return
+			}
+			if r.Code != tc.code || !strings.Contains(r.Err, strconv.Quote(tc.file)) || !strings.Contains(r.Err, "artifact name") {
+				t.Fatalf("got %s, want exit %d naming %q", r, tc.code, tc.file)
+			}
+			if len(written) != 0 {
+				t.Fatalf("refused, but wrote %v", written)
+			}
+		})
+	}
+}
