@@ -197,7 +197,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 	}
 	if vsaSigner != nil {
 		stmt, err := buildVSA(vsaInput{res: res, layoutPath: f.layout, layout: opts.Layout,
-			resourceURI: f.vsa.resourceURI, levels: f.vsa.levels, now: time.Now()})
+			resourceURI: f.vsa.resourceURI, levels: f.vsa.levels, subjects: f.vsa.subjects, now: time.Now()})
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/rules"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
 
@@ -41,6 +42,8 @@ type vsaStatement struct {
 type vsaSubject struct {
 	Name   string         `json:"name"`
 	Digest intoto.Digests `json:"digest"`
+
+	step string // the step that produced it (not written)
 }
 
 type vsaPredicate struct {
@@ -69,6 +72,7 @@ type vsaFlags struct {
 	path        string
 	resourceURI string
 	levels      stringList
+	subjects    stringList
 	sign        signFlags
 }
 
@@ -76,6 +80,7 @@ func (f *vsaFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.path, "vsa", "", "after a pass, write a signed SLSA verification summary to this `file` (signed like run: --key or --signing keyless)")
 	fs.StringVar(&f.resourceURI, "vsa-resource-uri", "", "resourceUri of the VSA (default: the one subject's name; required with several subjects)")
 	fs.Var(&f.levels, "vsa-level", "verifiedLevels entry of the VSA (repeatable; default "+DefaultVSALevel+")")
+	fs.Var(&f.subjects, "vsa-subject", "artifact name `pattern` (as in layout rules) of the final products the VSA covers (repeatable; default: what the layout's last step created or changed)")
 	f.sign.declare(fs)
 }
 
@@ -86,22 +91,26 @@ type vsaInput struct {
 	layout      []byte // the layout file as verified
 	resourceURI string
 	levels      []string
+	subjects    []string // --vsa-subject patterns
 	now         time.Time
 }
 
 // buildVSA writes the in-toto Statement of a VSA for a verified result.
 //
-// Subjects are the final products: every artifact (name and digest) that a step produced and no step
-// used as a material with the same digest. Intermediate files handed from step to step are left out;
-// a product that passes a step unchanged is a material of that step and is left out too, unless a
-// later step changed it. Inspections are not producers: they run on the verifier.
+// Subjects are what the user names, never simply everything a step was allowed to add (a product that
+// a loose rule such as "ALLOW src/*" lets through would become a "verified" subject): with
+// --vsa-subject, the final products whose names match one of the patterns (each pattern must match
+// one); without, the final products of the layout's last step. Final products are the artifacts
+// (name and digest) that a step produced and no step used as a material with the same digest:
+// intermediate files handed from step to step are left out, and so is a product a step passed
+// through unchanged. Inspections are not producers: they run on the verifier.
 func buildVSA(in vsaInput) ([]byte, error) {
 	if !in.res.Verified {
 		return nil, errors.New("a verification summary is written only after a pass")
 	}
-	subjects := finalProducts(in.res)
-	if len(subjects) == 0 {
-		return nil, errors.New("write vsa: the verified steps produced no final products to attest")
+	subjects, err := vsaSubjects(in.res, in.subjects)
+	if err != nil {
+		return nil, err
 	}
 	uri := in.resourceURI
 	if uri == "" {
@@ -133,6 +142,99 @@ func buildVSA(in vsaInput) ([]byte, error) {
 	return json.MarshalIndent(stmt, "", "  ")
 }
 
+// vsaSubjects picks the subjects: the final products matching patterns, or by default those of the
+// layout's last step. A name that stands for two digests is refused: a subject is one artifact.
+func vsaSubjects(res *verify.Result, patterns []string) ([]vsaSubject, error) {
+	var out []vsaSubject
+	if len(patterns) == 0 {
+		last := ""
+		for _, s := range res.Steps {
+			if s.Kind == verify.KindStep {
+				last = s.Name
+			}
+		}
+		for _, s := range finalProducts(res) {
+			if s.step == last {
+				out = append(out, s)
+			}
+		}
+		if len(out) == 0 {
+			return nil, usagef("write vsa: the layout's last step %q produced no final products: name the subjects with --vsa-subject", last)
+		}
+	} else {
+		finals := finalProducts(res)
+		for _, p := range patterns {
+			g := rules.CompileGlob(p)
+			n := 0
+			for _, s := range finals {
+				if g.Match(s.Name) {
+					n++
+				}
+			}
+			if n == 0 {
+				return nil, usagef("write vsa: --vsa-subject %q matches no final product", p)
+			}
+		}
+		for _, s := range finals {
+			for _, p := range patterns {
+				if rules.CompileGlob(p).Match(s.Name) {
+					out = append(out, s)
+					break
+				}
+			}
+		}
+	}
+	for i := 1; i < len(out); i++ {
+		if out[i].Name == out[i-1].Name {
+			return nil, usagef("write vsa: %q is a final product with two digests (steps %q and %q): a subject is one artifact",
+				out[i].Name, out[i-1].step, out[i].step)
+		}
+	}
+	return out, nil
+}
+
+// vsaCovers checks that the VSA has a subject of the file's name (its path relative to base, as run
+// names artifacts) with the file's sha256: a VSA over "src/evil" says nothing about "dist/app", even
+// when their contents are the same.
+func vsaCovers(vsa string, subjects []vsaSubject, base, path string) error {
+	absBase, err := filepath.Abs(base)
+	if err != nil {
+		return usagef("--base-path %q: %w", base, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return usagef("--subject %q: %w", path, err)
+	}
+	rel, err := filepath.Rel(absBase, abs)
+	if err != nil {
+		return usagef("--subject %q: %w", path, err)
+	}
+	name := filepath.ToSlash(rel)
+	if err := intoto.CheckArtifactName(name); err != nil {
+		return usagef("--subject %q is not inside --base-path %s: %w", path, absBase, err)
+	}
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return inputErr(err)
+	}
+	sum := sha256.Sum256(content)
+	want := hex.EncodeToString(sum[:])
+	var digests []string
+	for _, s := range subjects {
+		if s.Name != name {
+			continue
+		}
+		if strings.EqualFold(s.Digest["sha256"], want) {
+			return nil
+		}
+		digests = append(digests, "sha256:"+s.Digest["sha256"])
+	}
+	if len(digests) > 0 {
+		return &refusedError{reason: fmt.Sprintf("%s: subject %q has %s, the file %s has sha256:%s", vsa, name, strings.Join(digests, ", "), path, want)}
+	}
+	return &refusedError{reason: fmt.Sprintf("%s: %q (file %s, sha256:%s) is not a subject of the VSA", vsa, name, path, want)}
+}
+
 func subjectNames(s []vsaSubject) string {
 	names := make([]string, 0, len(s))
 	for i, x := range s {
@@ -148,9 +250,11 @@ func subjectNames(s []vsaSubject) string {
 // finalProducts lists the artifacts produced by the steps and consumed by none, sorted by name.
 func finalProducts(res *verify.Result) []vsaSubject {
 	var steps []*verify.Evidence
+	var stepNames []string
 	for _, s := range res.Steps {
 		if s.Kind == verify.KindStep && res.Evidence[s.Name] != nil {
 			steps = append(steps, res.Evidence[s.Name])
+			stepNames = append(stepNames, s.Name)
 		}
 	}
 	consumed := func(name string, d intoto.Digests) bool {
@@ -163,7 +267,7 @@ func finalProducts(res *verify.Result) []vsaSubject {
 	}
 	seen := map[string]bool{}
 	var out []vsaSubject
-	for _, ev := range steps {
+	for si, ev := range steps {
 		for i, name := range ev.Products.Names() {
 			d := ev.Products.Digest(i).Digests()
 			if consumed(name, d) {
@@ -174,7 +278,7 @@ func finalProducts(res *verify.Result) []vsaSubject {
 				continue
 			}
 			seen[key] = true
-			out = append(out, vsaSubject{Name: name, Digest: d})
+			out = append(out, vsaSubject{Name: name, Digest: d, step: stepNames[si]})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -242,7 +346,8 @@ func verifyVSACommand() *command {
 		identityRe := fs.String("identity-regexp", "", "anchored `regexp` for the keyless VSA signer's SAN")
 		issuer := fs.String("issuer", "", "OIDC issuer `url` of the keyless VSA signer")
 		trustedRoot := fs.String("trusted-root", "", "sigstore trusted_root.json `file` (default: public-good via TUF)")
-		fs.Var(&subjects, "subject", "artifact `file` the VSA must cover, by digest (repeatable)")
+		fs.Var(&subjects, "subject", "artifact `file` the VSA must cover, by name (its path relative to --base-path) and digest (repeatable)")
+		basePath := fs.String("base-path", ".", "`dir`ectory that --subject names are relative to, as run's --base-path")
 		resourceURI := fs.String("resource-uri", "", "resourceUri the VSA must name")
 		if err := parseFlags(fs, args); err != nil {
 			return err
@@ -285,20 +390,8 @@ func verifyVSACommand() *command {
 			return &refusedError{reason: fmt.Sprintf("%s: resourceUri %q, want %q", *file, stmt.Predicate.ResourceURI, *resourceURI)}
 		}
 		for _, path := range subjects {
-			content, err := os.ReadFile(path)
-			if err != nil {
-				return inputErr(err)
-			}
-			sum := sha256.Sum256(content)
-			want := hex.EncodeToString(sum[:])
-			found := false
-			for _, s := range stmt.Subject {
-				if strings.EqualFold(s.Digest["sha256"], want) {
-					found = true
-				}
-			}
-			if !found {
-				return &refusedError{reason: fmt.Sprintf("%s: %s (sha256:%s) is not a subject of the VSA", *file, path, want)}
+			if err := vsaCovers(*file, stmt.Subject, *basePath, path); err != nil {
+				return err
 			}
 		}
 		fmt.Fprintf(e.stdio.Out, "VSA verified: %s by %s (signer %s), policy %s sha256:%s, %d subject%s, levels %s\n",

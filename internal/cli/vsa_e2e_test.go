@@ -41,7 +41,7 @@ func TestKeylessVSA(t *testing.T) {
 	}
 	san := "https://gitlab.com/grp/app//.gitlab-ci.yml@refs/heads/main"
 	if r := invoke(t, nil, "verify-vsa", "--vsa", vsa, "--identity", san, "--issuer", k.stack.GitLab.URL,
-		"--trusted-root", k.stack.TrustedRootPath, "--subject", filepath.Join(k.work, "app.tgz"),
+		"--trusted-root", k.stack.TrustedRootPath, "--base-path", k.work, "--subject", filepath.Join(k.work, "app.tgz"),
 		"--resource-uri", "pkg:generic/app@1.0"); r.code != ExitOK {
 		t.Fatalf("verify-vsa: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}

@@ -48,14 +48,14 @@ func TestVSAWithKey(t *testing.T) {
 	}
 
 	alicePub := filepath.Join(c.keys, "alice.pub")
-	if r := invoke(t, nil, "verify-vsa", "--vsa", vsa, "--key", alicePub, "--subject", filepath.Join(c.work, "out.txt")); r.code != ExitOK {
+	if r := invoke(t, nil, "verify-vsa", "--vsa", vsa, "--key", alicePub, "--base-path", c.work, "--subject", filepath.Join(c.work, "out.txt")); r.code != ExitOK {
 		t.Errorf("verify-vsa: exit %d\n%s%s", r.code, r.out, r.err)
 	}
-	other := filepath.Join(c.dir, "other.txt")
+	other := filepath.Join(c.work, "other.txt")
 	if err := os.WriteFile(other, []byte("not the product\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if r := invoke(t, nil, "verify-vsa", "--vsa", vsa, "--key", alicePub, "--subject", other); r.code != ExitRefused {
+	if r := invoke(t, nil, "verify-vsa", "--vsa", vsa, "--key", alicePub, "--base-path", c.work, "--subject", other); r.code != ExitRefused {
 		t.Errorf("verify-vsa of a file it does not cover: exit %d, want 1", r.code)
 	}
 	if r := invoke(t, nil, "verify-vsa", "--vsa", vsa, "--key", filepath.Join(c.keys, "bob.pub")); r.code != ExitRefused {

@@ -336,3 +336,72 @@ func TestRunRefusesUnrepresentableNames(t *testing.T) {
 		})
 	}
 }
+
+// A VSA's subjects are what its writer names: bob's build link, re-signed with an extra product that
+// the loose rule "ALLOW src/*" lets through ("src/evil", the digest of a backdoor), verifies; the
+// default VSA covers only what the last step made (app.tar), not src/evil. And verify-vsa matches a
+// subject by name and digest: a VSA that does cover src/evil (named with --vsa-subject) does not cover
+// a backdoored app.tar with the same content. The control: the honest app.tar is covered.
+func TestVSASubjectsAreNamed(t *testing.T) {
+	t.Parallel()
+	c := newChain(t)
+	l := c.baseLayout()
+	l.Steps[1].ExpectedProducts = []intoto.Rule{{"CREATE", "out.txt"}, {"ALLOW", "src/*"}, {"ALLOW", "src.txt"}, {"DISALLOW", "*"}}
+	c.writeLayout(t, l)
+	c.honest(t)
+	backdoor := "BACKDOOR\n"
+	c.resign(t, c.linkPath(t, "build", "bob"), "bob", c.linkPath(t, "build", "bob"), func(l *intoto.Link) {
+		l.Products["src/evil"] = digest(backdoor)
+	})
+	subjects := func(vsa string) []string {
+		var stmt struct {
+			Subject []struct {
+				Name   string         `json:"name"`
+				Digest intoto.Digests `json:"digest"`
+			} `json:"subject"`
+		}
+		mustUnmarshal(t, harness.Payload(t, vsa), &stmt)
+		var names []string
+		for _, s := range stmt.Subject {
+			names = append(names, s.Name)
+		}
+		return names
+	}
+	vsaArgs := func(vsa string, extra ...string) []string {
+		return append([]string{"--vsa", vsa, "--key", c.keyPath("alice"), "--vsa-resource-uri", "pkg:generic/app"}, extra...)
+	}
+
+	def := filepath.Join(c.dir, "default.vsa.json")
+	c.mustVerify(t, vsaArgs(def)...)
+	if got := subjects(def); strings.Join(got, ",") != "app.tar" {
+		t.Errorf("default VSA subjects %q, want app.tar only", got)
+	}
+	named := filepath.Join(c.dir, "named.vsa.json")
+	c.mustVerify(t, vsaArgs(named, "--vsa-subject", "src/*", "--vsa-subject", "app.tar")...)
+	if got := subjects(named); strings.Join(got, ",") != "app.tar,src/evil" {
+		t.Errorf("named VSA subjects %q, want app.tar,src/evil", got)
+	}
+	if r := harness.IC(t, append([]string{"verify", "--layout", c.layout, "--layout-key", c.keyPath("alice.pub"),
+		"--links-dir", c.links, "--work-dir", c.work}, vsaArgs(filepath.Join(c.dir, "none.json"), "--vsa-subject", "dist/*")...)...); r.Code != 2 ||
+		!strings.Contains(r.Err, `"dist/*" matches no final product`) {
+		t.Errorf("--vsa-subject matching nothing: got %s, want exit 2 naming the pattern", r)
+	}
+
+	verifyVSA := func(vsa, file string) harness.Result {
+		return harness.IC(t, "verify-vsa", "--vsa", vsa, "--key", c.keyPath("alice.pub"), "--base-path", c.work, "--subject", file)
+	}
+	app := filepath.Join(c.work, "app.tar")
+	for _, vsa := range []string{def, named} {
+		if r := verifyVSA(vsa, app); r.Code != 0 { // the control
+			t.Fatalf("verify-vsa of the honest app.tar: %s", r)
+		}
+	}
+	harness.WriteFile(t, filepath.Join(c.work, "src", "evil"), []byte(backdoor))
+	if r := verifyVSA(def, filepath.Join(c.work, "src", "evil")); r.Code != 1 || !strings.Contains(r.Err, "not a subject") {
+		t.Errorf("default VSA over src/evil: got %s, want exit 1", r)
+	}
+	harness.WriteFile(t, app, []byte(backdoor))
+	if r := verifyVSA(named, app); r.Code != 1 || !strings.Contains(r.Err, `subject "app.tar" has sha256:`) {
+		t.Errorf("backdoored app.tar against a VSA covering src/evil: got %s, want exit 1 (name and digest)", r)
+	}
+}
