@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -299,6 +300,45 @@ func TestKeylessSignFailureKeepsCommandResultAndUnsignedLink(t *testing.T) {
 		"--rekor-url", "http://127.0.0.1:1", "--file", unsignedLinkPath(dir, "s"))
 	if r.code != ExitUsage || !strings.Contains(r.err, "another job") {
 		t.Fatalf("sign in another job: got exit %d %q, want 2 refusing it", r.code, r.err)
+	}
+
+	// In this job, a kept link that run could not have written is refused before any signing: a step
+	// name that escapes the directory, a payload of another step, an unclean artifact name. The
+	// honest one gets as far as Fulcio (closed here: exit 3, kept for another try).
+	kept, err := readUnsigned(unsignedLinkPath(dir, "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(u unsignedLink) result {
+		t.Helper()
+		data, err := json.Marshal(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, ".t.link-unsigned.json")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return invoke(t, environ, "sign", "--signing", "keyless", "--fulcio-url", "http://127.0.0.1:1",
+			"--rekor-url", "http://127.0.0.1:1", "--service-timeout", "1s", "--file", path)
+	}
+	escape, another := *kept, *kept
+	escape.Step = "../escape"
+	another.Step = "release"
+	unclean := *kept
+	stmt := strings.Replace(string(kept.payload), `"predicateType"`, `"subject":[{"name":"src/../x","digest":{"sha256":"`+
+		strings.Repeat("0", 64)+`"}}],"predicateType"`, 1)
+	unclean.Payload = base64.StdEncoding.EncodeToString([]byte(stmt))
+	for what, tc := range map[string]struct {
+		u    unsignedLink
+		want string
+	}{"escaping step": {escape, `"../escape"`}, "another step": {another, `not "release"`}, "unclean name": {unclean, `"src/../x"`}} {
+		if r := sign(tc.u); r.code != ExitRefused || !strings.Contains(r.err, "not signed") || !strings.Contains(r.err, tc.want) {
+			t.Errorf("sign of a kept link with an %s: got exit %d %q, want 1 naming %s", what, r.code, r.err, tc.want)
+		}
+	}
+	if r := sign(*kept); r.code != ExitFailure || !strings.Contains(r.err, "another try") {
+		t.Errorf("sign of the honest kept link: got exit %d %q, want 3 from fulcio", r.code, r.err)
 	}
 }
 

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"flag"
-	"path/filepath"
 	"time"
 
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/runner"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
@@ -128,8 +128,8 @@ func (f *recordFlags) check() error {
 	if f.step == "" {
 		return usagef("--step is required")
 	}
-	if filepath.Base(f.step) != f.step || f.step == "." || f.step == ".." {
-		return usagef("--step %q must be a plain name without slashes", f.step)
+	if err := intoto.CheckStepName(f.step); err != nil {
+		return usagef("--step: %w", err)
 	}
 	for _, a := range f.hashAlgs {
 		if a != "sha256" && a != "sha512" {

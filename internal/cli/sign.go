@@ -145,6 +145,9 @@ func signUnsigned(ctx context.Context, e *env, f *signFlags, u *unsignedLink) er
 		return usagef("%s was recorded by another job (%s, this is %s): only the job that saw a step may sign it",
 			file, u.RunKey, here)
 	}
+	if err := checkUnsignedPayload(u); err != nil {
+		return &refusedError{reason: fmt.Sprintf("%s: %v; not signed", file, err)}
+	}
 	signer, err := newLinkSigner(e, f)
 	if err != nil {
 		return err
@@ -166,6 +169,31 @@ func signUnsigned(ctx context.Context, e *env, f *signFlags, u *unsignedLink) er
 		return fmt.Errorf("remove %s: %w", file, err)
 	}
 	fmt.Fprintln(e.stdio.Out, path)
+	return nil
+}
+
+// checkUnsignedPayload refuses a kept unsigned link that run could not have written: a step name that
+// is no plain file name (it names the signed file), a payload of another step, or an artifact name
+// verify would refuse. What it cannot catch is a well-formed edit by something that ran later in the
+// same job: see README "Security stance".
+func checkUnsignedPayload(u *unsignedLink) error {
+	if err := intoto.CheckStepName(u.Step); err != nil {
+		return fmt.Errorf("step %w", err)
+	}
+	l, err := decodeLinkPayload(u.payload)
+	if err != nil {
+		return err
+	}
+	if l.Name != u.Step {
+		return fmt.Errorf("the payload is a link of step %q, not %q", l.Name, u.Step)
+	}
+	for _, arts := range []intoto.Artifacts{l.Materials, l.Products} {
+		for name := range arts {
+			if err := intoto.CheckArtifactName(name); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -50,3 +50,13 @@ func artifactNameProblem(name string) string {
 	}
 	return ""
 }
+
+// CheckStepName accepts a step or inspection name that can be one file-name segment: what
+// CheckArtifactName accepts, without a slash. Link files, sublayout directories and unfinished links
+// are named after steps, so a name like "../x" would point outside the links directory.
+func CheckStepName(name string) error {
+	if artifactNameProblem(name) != "" || strings.Contains(name, "/") {
+		return fmt.Errorf("name %q is not a plain name (no slash, backslash, NUL, CR or LF; not . or ..)", name)
+	}
+	return nil
+}

@@ -105,6 +105,11 @@ func checkName(seen map[string]string, kind, name string) error {
 	if name == "" {
 		return fmt.Errorf("%w: %s with an empty name", ErrInvalid, kind)
 	}
+	// Step and inspection names become file and directory names (links, sublayout directories,
+	// unfinished links): one plain path segment, like `run --step`.
+	if err := CheckStepName(name); err != nil {
+		return fmt.Errorf("%w: %s %w", ErrInvalid, kind, err)
+	}
 	if prev, ok := seen[name]; ok {
 		return fmt.Errorf("%w: %s name %q is already used by a %s", ErrInvalid, kind, name, prev)
 	}
