@@ -44,3 +44,22 @@ func FuzzCheckArtifactName(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckStepName(t *testing.T) {
+	t.Parallel()
+	for _, n := range []string{"build", "build-1", "v1.2", ".hidden", "日本"} {
+		if err := CheckStepName(n); err != nil {
+			t.Errorf("CheckStepName(%q) = %v, want nil", n, err)
+		}
+	}
+	for _, n := range []string{"", ".", "..", "../x", "a/b", `a\b`, "a\nb", "a\rb", "a\x00", "/a"} {
+		if err := CheckStepName(n); err == nil {
+			t.Errorf("CheckStepName(%q) = nil, want an error", n)
+		}
+		l := &Layout{Type: TypeLayout, Expires: "2030-01-01T00:00:00Z", Keys: map[string]*Key{},
+			Steps: []*Step{{Type: TypeStep, Name: n, Threshold: 1}}}
+		if err := l.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("a layout with step %q: Validate() = %v, want ErrInvalid", n, err)
+		}
+	}
+}
