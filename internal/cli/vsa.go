@@ -335,7 +335,7 @@ func verifyVSACommand() *command {
 	c := &command{
 		name:    "verify-vsa",
 		summary: "verify a verification summary (VSA) written by verify --vsa, and that it covers given files",
-		usage:   "--vsa FILE (--key PUB… | --identity SAN --issuer URL [--trusted-root FILE]) [--subject FILE…] [--resource-uri URI]",
+		usage:   "--vsa FILE (--key PUB… | --identity SAN --issuer URL [--trusted-root FILE]) [--base-path DIR] [--subject FILE…] [--resource-uri URI]",
 	}
 	c.run = func(ctx context.Context, e *env, args []string) error {
 		fs := newFlagSet(e, c)
