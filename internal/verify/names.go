@@ -32,7 +32,7 @@ func checkArtifactNames(steps []*intoto.Step, reduced map[string]*Evidence) *Fai
 			for _, name := range set.set.Names() {
 				if err := intoto.CheckArtifactName(name); err != nil {
 					f := newFailure(ErrArtifactName, StageArtifactNames, s.Name,
-						fmt.Sprintf("step %q: %s %v", s.Name, set.kind, err), err)
+						fmt.Sprintf("%s %v", set.kind, err), err)
 					f.Artifacts = []string{name}
 					return f
 				}
