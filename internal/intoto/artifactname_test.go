@@ -63,3 +63,13 @@ func TestCheckStepName(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheckArtifactName: the check runs once per recorded and per verified artifact.
+func BenchmarkCheckArtifactName(b *testing.B) {
+	names := []string{"src/internal/verify/links.go", "dist/app-linux-amd64.tar.gz", "a", "node_modules/@scope/pkg/lib/index.d.ts"}
+	for i := 0; b.Loop(); i++ {
+		if err := CheckArtifactName(names[i%len(names)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
