@@ -405,3 +405,34 @@ func TestVSASubjectsAreNamed(t *testing.T) {
 		t.Errorf("backdoored app.tar against a VSA covering src/evil: got %s, want exit 1 (name and digest)", r)
 	}
 }
+
+// Inspections run with an empty environment: none of the hidden variables in verify's environment
+// reaches them (the inspection dumps its environment outside the work dir; the control is that it ran).
+func TestInspectionSeesNoHiddenVariable(t *testing.T) {
+	t.Parallel()
+	c := newChain(t)
+	dump := filepath.Join(c.dir, "inspection.env")
+	l := c.baseLayout()
+	l.Inspections = []*intoto.Inspection{{Type: intoto.TypeInspection, Name: "check", Run: []string{"sh", "-c", "env > " + dump + "; echo ran >> " + dump},
+		ExpectedMaterials: []intoto.Rule{}, ExpectedProducts: []intoto.Rule{}}}
+	c.writeLayout(t, l)
+	c.honest(t)
+	env := map[string]string{}
+	for _, name := range ci.HiddenEnv() {
+		env[name] = "s3cret-value-of-" + name
+	}
+	r := harness.Run(t, harness.Cmd{Env: env, Args: []string{"verify", "--layout", c.layout, "--layout-key", c.keyPath("alice.pub"),
+		"--links-dir", c.links, "--work-dir", c.work}})
+	if r.Code != 0 {
+		t.Fatalf("verify: %s", r)
+	}
+	got := string(harness.ReadFile(t, dump))
+	if !strings.Contains(got, "ran") {
+		t.Fatalf("the inspection did not run: %q", got)
+	}
+	for name, value := range env {
+		if strings.Contains(got, name+"=") || strings.Contains(got, value) {
+			t.Errorf("%s reaches the inspection", name)
+		}
+	}
+}
