@@ -26,6 +26,7 @@ var sentinels = map[string]error{
 	"ErrInspection":        ErrInspection,
 	"ErrSublayout":         ErrSublayout,
 	"ErrRunBinding":        ErrRunBinding,
+	"ErrArtifactName":      ErrArtifactName,
 }
 
 // TestCases runs every testdata/cases/<name>/case.json: it builds the chain, verifies it, checks the
