@@ -13,6 +13,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/cli"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/runner"
 	"github.com/intoto-ci/intoto-ci/internal/signing"
 )
 
@@ -24,6 +25,9 @@ func main() {
 		// output) goes to stderr instead of corrupting a response.
 		proto := os.Stdout
 		os.Stdout = os.Stderr
+		// It holds the token and the signing key while the wrapped command may run: keep its
+		// environment and memory out of the command's reach (see runner.ProtectSelf).
+		_ = runner.ProtectSelf()
 		if err := keyless.Serve(ctx, os.Stdin, proto, os.Stderr, signing.Backend{}); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", keyless.HelperName, err)
 			code = cli.ExitFailure

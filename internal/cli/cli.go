@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/runner"
 )
 
 // Exit codes, defined once. verify: 0 verified, 1 refused, 2 usage or unreadable input, 3 operational
@@ -109,6 +110,9 @@ func commands() []*command {
 // Main runs intoto-ci with args (without the program name) and returns the process exit code. kb does
 // the keyless work (see package keyless).
 func Main(ctx context.Context, args []string, stdio Stdio, kb keyless.Backend) int {
+	// Before anything is read: the commands run and verify run must not read this process's
+	// environment or memory through /proc. Failing to is not fatal (no such protection elsewhere).
+	_ = runner.ProtectSelf()
 	return mainEnv(ctx, args, &env{stdio: stdio, getenv: osGetenv, environ: osEnviron, keyless: kb, tuneGC: true})
 }
 

@@ -3,6 +3,7 @@ package attack
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -434,5 +435,66 @@ func TestInspectionSeesNoHiddenVariable(t *testing.T) {
 		if strings.Contains(got, name+"=") || strings.Contains(got, value) {
 			t.Errorf("%s reaches the inspection", name)
 		}
+	}
+}
+
+// Scrubbing the wrapped command's environment is not enough if the command can read its parent's:
+// /proc/PPID/environ keeps the environment intoto-ci started with. intoto-ci makes itself
+// non-dumpable, so a command of the same (non-root) user cannot. Run as nobody, since root reads every
+// process's /proc files; the control is the same read of a dumpable parent (a shell), which works.
+func TestWrappedCommandCannotReadParentEnviron(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run the step as nobody")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		harness.Need(t, false, "setpriv (util-linux) runs the step as nobody")
+	}
+	enc, err := filepath.Abs("../../testdata/interop/in-toto-python/pems/ed25519_private_encrypted.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// Everything nobody needs: the binary, the key, a links directory it may write.
+	bin := filepath.Join(dir, "intoto-ci")
+	harness.WriteFile(t, bin, harness.ReadFile(t, harness.Binary(t)))
+	key := filepath.Join(dir, "key.pem")
+	harness.WriteFile(t, key, harness.ReadFile(t, enc))
+	links := filepath.Join(dir, "links")
+	for _, p := range []string{filepath.Dir(dir), dir, bin, key} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(links, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(links, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	asNobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+	const password = "hunter2"
+	read := `tr '\0' '\n' < /proc/$PPID/environ`
+	for _, tc := range []struct {
+		name   string
+		argv   []string
+		leaked bool
+	}{
+		{name: "intoto-ci's environ", argv: []string{bin, "run", "--step", "s", "--key", key, "--links-dir", links, "--base-path", dir,
+			"--", "sh", "-c", read + "; true"}},
+		{name: "control: a shell's environ", argv: []string{"sh", "-c", `sh -c 'tr "\0" "\n" < /proc/$PPID/environ'`}, leaked: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(asNobody[0], append(asNobody[1:], tc.argv...)...)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), ci.KeyPasswordEnv + "=" + password, "HOME=" + dir}
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if err != nil && !tc.leaked {
+				// run exits with the command's code; the command itself ends with true.
+				t.Fatalf("%v: %v\n%s", tc.argv, err, out)
+			}
+			if got := strings.Contains(string(out), password); got != tc.leaked {
+				t.Errorf("password read from the parent's /proc environ: %v, want %v\n%s", got, tc.leaked, out)
+			}
+		})
 	}
 }
