@@ -9,7 +9,8 @@
 #   BENCH_RUNS   timed runs per measurement, after one warm-up run (default 3)
 #   BENCH_DIR    where inputs are generated and kept between runs (default $TMPDIR/intoto-ci-bench)
 #   BENCH_PEERS  python,golang (default), golang, python or none
-#   BENCH_ONLY   comma-separated subset of record,verify-big,verify-small,wrap,many
+#   BENCH_ONLY   comma-separated subset of record,verify-big,verify-small,wrap,many,shapes (shapes: verify
+#                as links per step, steps and rules grow, with the growth exponent of each)
 #   BENCH_MANY   1 to also record 1M tiny files (scaled) and compare peak RSS with the link size
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -165,6 +165,8 @@ type verification struct {
 	kept map[string][]*keptLink
 	// reduced holds one link per step (and later per inspection) for the rules.
 	reduced map[string]*Evidence
+	// rules are the layout's rules, parsed once (checkRuleGrammar).
+	rules map[ruleKey]*itemRules
 }
 
 // verifyLayout verifies one layout and returns, when verified, the reduced links of its steps (for a
@@ -222,7 +224,7 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 			return nil, nil, fmt.Errorf("%w: substitute parameters: %w", ErrLayoutInvalid, err)
 		}
 	}
-	if err := checkRuleGrammar(layout); err != nil {
+	if v.rules, err = checkRuleGrammar(layout); err != nil {
 		return nil, nil, err
 	}
 
