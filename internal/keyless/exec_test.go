@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,5 +305,52 @@ func TestBinaries(t *testing.T) {
 	out, err = exec.Command(helper(t), "version").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "intoto-ci") {
 		t.Errorf("intoto-ci-sigstore version: %v\n%s", err, out)
+	}
+}
+
+// TestExecVerifiesConcurrently: one verifier's helper serves calls from many goroutines at once (verify
+// checks a links directory's bundles in parallel); each call gets its own bundle's answer, refusals
+// keeping their kind, and the helper outlives them.
+func TestExecVerifiesConcurrently(t *testing.T) {
+	s := sigstack.Shared(t)
+	var logs bytes.Buffer
+	x := keyless.Exec{Path: helper(t), Stderr: &logs}
+	tok := &staticToken{tok: s.GitHub.Mint(oidc.GitHubClaims(oidc.GitHubOptions{Repository: "acme/app", RunID: "9", RunAttempt: "1"}))}
+	bundle, err := signWith(t, x, s, tok, statement)
+	if err != nil {
+		t.Fatalf("Sign() = %v\nhelper: %s", err, logs.String())
+	}
+	tampered := bytes.Replace(bundle, []byte(`"payload":"`), []byte(`"payload":"e30K`), 1)
+	v := x.NewVerifier(keyless.VerifierConfig{TrustedRoot: s.TrustedRootPath})
+	defer v.Close()
+	const calls = 16
+	errs := make([]error, calls)
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Go(func() {
+			if i%4 == 3 {
+				_, err := v.VerifyBundle(context.Background(), tampered)
+				if !errors.Is(err, keyless.ErrVerification) && !errors.Is(err, keyless.ErrMalformedBundle) {
+					errs[i] = fmt.Errorf("tampered bundle: err = %v, want ErrVerification or ErrMalformedBundle", err)
+				}
+				return
+			}
+			got, err := v.VerifyBundle(context.Background(), bundle)
+			switch {
+			case err != nil:
+				errs[i] = fmt.Errorf("VerifyBundle() = %v", err)
+			case string(got.Payload) != statement || got.Signer.Issuer != s.GitHub.URL:
+				errs[i] = fmt.Errorf("payload %q from %q, want the signed statement from %q", got.Payload, got.Signer.Issuer, s.GitHub.URL)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if _, err := v.VerifyBundle(context.Background(), bundle); err != nil {
+		t.Errorf("after the concurrent calls: VerifyBundle() = %v", err)
 	}
 }
