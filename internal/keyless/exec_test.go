@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,7 +45,7 @@ type staticToken struct {
 func (s *staticToken) Token(context.Context) (string, error) { s.calls++; return s.tok, nil }
 func (s *staticToken) Name() string                          { return "test" }
 
-func signWith(t *testing.T, x keyless.Exec, s *sigstack.Stack, tok keyless.TokenSource, payload string) ([]byte, error) {
+func signWith(t testing.TB, x keyless.Exec, s *sigstack.Stack, tok keyless.TokenSource, payload string) ([]byte, error) {
 	t.Helper()
 	services, err := keyless.Resolve(keyless.Options{FulcioURL: s.FulcioURL, RekorURL: s.RekorURL, RekorVersion: 2,
 		TSAURLs: []string{s.TSAURL}})
@@ -352,5 +354,43 @@ func TestExecVerifiesConcurrently(t *testing.T) {
 	}
 	if _, err := v.VerifyBundle(context.Background(), bundle); err != nil {
 		t.Errorf("after the concurrent calls: VerifyBundle() = %v", err)
+	}
+}
+
+// BenchmarkExecVerifyBundles verifies 1000 bundles through one helper, from one caller at a time (as
+// verify did before it checked bundles ahead) and from GOMAXPROCS callers (as verify does now). Run it
+// in a network namespace: unshare -n sh -c 'ip link set lo up; go test -run ^$ -bench ExecVerifyBundles ./internal/keyless'.
+func BenchmarkExecVerifyBundles(b *testing.B) {
+	const bundles = 1000
+	s := sigstack.Shared(b)
+	x := keyless.Exec{Path: helper(b)}
+	tok := &staticToken{tok: s.GitHub.Mint(oidc.GitHubClaims(oidc.GitHubOptions{Repository: "acme/app", RunID: "9", RunAttempt: "1"}))}
+	bundle, err := signWith(b, x, s, tok, statement)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, callers := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("bundles=%d/callers=%d", bundles, callers), func(b *testing.B) {
+			v := x.NewVerifier(keyless.VerifierConfig{TrustedRoot: s.TrustedRootPath})
+			defer v.Close()
+			if _, err := v.VerifyBundle(context.Background(), bundle); err != nil { // start the helper
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range callers {
+					wg.Go(func() {
+						for next.Add(1) <= bundles {
+							if _, err := v.VerifyBundle(context.Background(), bundle); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+			}
+		})
 	}
 }
