@@ -114,11 +114,11 @@ func (b *bench) measureShapes(ctx context.Context) ([]*row, error) {
 	return rows, nil
 }
 
-// printExponents prints, per dimension and tool, how wall time grows with the size between the two
-// largest sizes: t ∝ size^k. Process start and the layout weigh on the small sizes, so those are left
-// out; k = 1 is linear.
-func printExponents(w io.Writer, rows []*row) map[string]map[string]float64 {
-	out := map[string]map[string]float64{}
+// printExponents prints, per dimension and tool, how wall and CPU time grow with the size between the
+// two largest sizes: t ∝ size^k. Process start and the layout weigh on the small sizes, so those are
+// left out; k = 1 is linear. CPU time is the steadier of the two on a shared machine.
+func printExponents(w io.Writer, rows []*row) map[string]map[string][2]float64 {
+	out := map[string]map[string][2]float64{}
 	last := map[string][2]*row{}
 	for _, r := range rows {
 		if r.shape.dim == "" {
@@ -127,36 +127,32 @@ func printExponents(w io.Writer, rows []*row) map[string]map[string]float64 {
 		p := last[r.shape.dim]
 		last[r.shape.dim] = [2]*row{p[1], r}
 	}
-	var lines []string
 	for _, dim := range []string{"matrix", "chain"} {
 		p := last[dim]
 		if p[0] == nil || p[0].shape.size == p[1].shape.size {
 			continue
 		}
+		growth := math.Log(float64(p[1].shape.size) / float64(p[0].shape.size))
 		var parts []string
 		for _, tool := range []string{"intoto-ci", "golang"} {
 			a, b := p[0].Tools[tool], p[1].Tools[tool]
-			if a == nil || b == nil || a.Wall <= 0 || b.Wall <= 0 {
+			if a == nil || b == nil || a.Wall <= 0 || b.Wall <= 0 || a.CPU <= 0 || b.CPU <= 0 {
 				continue
 			}
-			k := math.Log(b.Wall/a.Wall) / math.Log(float64(p[1].shape.size)/float64(p[0].shape.size))
+			k := [2]float64{math.Log(b.Wall/a.Wall) / growth, math.Log(b.CPU/a.CPU) / growth}
 			if out[dim] == nil {
-				out[dim] = map[string]float64{}
+				out[dim] = map[string][2]float64{}
 			}
 			out[dim][tool] = k
-			parts = append(parts, fmt.Sprintf("%s %.2f", tool, k))
+			parts = append(parts, fmt.Sprintf("%s %.2f (cpu %.2f)", tool, k[0], k[1]))
 		}
-		lines = append(lines, fmt.Sprintf("growth exponent of %s (%d → %d): %s", dim, p[0].shape.size, p[1].shape.size,
-			strings.Join(parts, ", ")))
-	}
-	for _, l := range lines {
-		fmt.Fprintln(w, l)
+		fmt.Fprintf(w, "growth exponent of %s (%d → %d): %s\n", dim, p[0].shape.size, p[1].shape.size, strings.Join(parts, ", "))
 	}
 	return out
 }
 
 // exponentsJSON is printExponents' result as one JSON object, for the JSON line.
-func exponentsJSON(e map[string]map[string]float64) json.RawMessage {
+func exponentsJSON(e map[string]map[string][2]float64) json.RawMessage {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return nil
