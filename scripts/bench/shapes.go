@@ -102,7 +102,11 @@ func (b *bench) measureShapes(ctx context.Context) ([]*row, error) {
 			if cmd == nil {
 				continue
 			}
-			s, err := b.measure(ctx, cmd, 0)
+			runs := 0
+			if c.size <= 100 {
+				runs = smallRuns // a few milliseconds each: three samples say little on a shared machine
+			}
+			s, err := b.measure(ctx, cmd, runs)
 			if err != nil {
 				return nil, fmt.Errorf("%s with %s: %w", c.name(), tool, err)
 			}
