@@ -20,8 +20,8 @@ type stepKeys struct {
 	// all lists the positions of step.PubKeys that have a key, for unlabelled DSSE signatures.
 	all []int
 
-	// The functionaries counted for the step (see authorize): by functionary name, by
-	// public key material of key-signed links, by certificate signer of keyless links.
+	// The functionaries counted for the step (see counted): by functionary name, by public key
+	// material of key-signed links, by certificate signer of keyless links.
 	names     map[string]bool
 	materials map[string]bool
 	signers   map[string]bool
@@ -73,7 +73,11 @@ func (sk *stepKeys) candidates(c *candidate) []int {
 	return slices.Compact(pos)
 }
 
-// counted tells whether k is a functionary the step counted already.
+// counted tells whether k is a functionary the step counted already. Two accepted links of a step
+// count as one functionary when they have the same key or identity name, the same public key under two
+// keyids (keyid_hash_algorithms, keytype or ecdsa scheme spelled differently), or (keyless) the same
+// certificate subject and issuer, even if it matches several identities. One private key is one
+// signer, however many keyids the layout lists it under.
 func (sk *stepKeys) counted(k *keptLink) bool {
 	return sk.names[k.functionary] ||
 		k.key != nil && k.material != "" && sk.materials[k.material] ||

@@ -465,11 +465,6 @@ func (v *verification) authorize(ctx context.Context, sk *stepKeys, c *candidate
 	return nil
 }
 
-// Two accepted links of a step count as one functionary (stepKeys.counted) when they have the same key or
-// identity name, the same public key under two keyids (keyid_hash_algorithms, keytype or ecdsa scheme
-// spelled differently), or (keyless) the same certificate subject and issuer, even if it matches
-// several identities. One private key is one signer, however many keyids the layout lists it under.
-
 // authorizeKeys checks a key-signed candidate against the step's keys: those its signatures may be
 // by (stepKeys.candidates), in the step's order; the others have no signature to check.
 func (v *verification) authorizeKeys(sk *stepKeys, c *candidate) ([]*keptLink, *Rejection) {
