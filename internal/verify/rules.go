@@ -93,22 +93,18 @@ func (v *verification) applyItemRules(kind Kind, name string, o itemOutcome) (*F
 // parsed them) against items (ruleItems). It only reads v and items.
 func (v *verification) evalItemRules(kind Kind, name string, items map[string]*rules.Item) itemOutcome {
 	traces := &RuleTraces{}
-	parsed := v.rules[ruleKey{kind, name}]
-	if parsed == nil {
-		parsed = &itemRules{} // not an item of the layout: no rules
-	}
+	parsed := v.rules[ruleKey{kind, name}] // none for a name that is no item of the layout
 	item := items[name]
 	if item == nil {
 		item = &rules.Item{Name: name}
 	}
 	for _, pass := range []struct {
 		kind   rules.Kind
-		rules  []intoto.Rule
 		parsed []*rules.Parsed
 		trace  *[]RuleTrace
 	}{
-		{rules.Materials, parsed.materials, parsed.parsed[0], &traces.Materials},
-		{rules.Products, parsed.products, parsed.parsed[1], &traces.Products},
+		{rules.Materials, parsed[0], &traces.Materials},
+		{rules.Products, parsed[1], &traces.Products},
 	} {
 		trace, err := rules.VerifyParsed(item, pass.kind, pass.parsed, items, rules.Options{})
 		if trace != nil {
@@ -129,7 +125,7 @@ func (v *verification) evalItemRules(kind Kind, name string, items map[string]*r
 		f := newFailure(ErrRules, StageRules, name, err.Error(), err)
 		f.Rule = re.Rule
 		f.Artifacts = re.Artifacts
-		f.Hints = rules.Explain(item, pass.kind, pass.rules, items, re.Artifacts, maxHints)
+		f.Hints = rules.ExplainParsed(item, pass.kind, pass.parsed, items, re.Artifacts, maxHints)
 		return itemOutcome{traces: traces, f: f}
 	}
 	return itemOutcome{traces: traces}
@@ -160,26 +156,23 @@ type ruleKey struct {
 	name string
 }
 
-// itemRules are one item's rules as written and as parsed (materials, products).
-type itemRules struct {
-	materials, products []intoto.Rule
-	parsed              [2][]*rules.Parsed
-}
+// itemRules are one item's material and product rules, parsed.
+type itemRules [2][]*rules.Parsed
 
 // checkRuleGrammar parses every rule of the layout so that an unknown rule word or a malformed rule
 // makes the layout invalid before any link is read, as in-toto-python's layout validation does
 // (rather than a threshold refusal when links are missing, or never, when a step has no links). It
 // returns the parsed rules, patterns compiled, for the rule stages.
-func checkRuleGrammar(l *intoto.Layout) (map[ruleKey]*itemRules, error) {
-	out := make(map[ruleKey]*itemRules, len(l.Steps)+len(l.Inspections))
+func checkRuleGrammar(l *intoto.Layout) (map[ruleKey]itemRules, error) {
+	out := make(map[ruleKey]itemRules, len(l.Steps)+len(l.Inspections))
 	check := func(kind Kind, name string, materials, products []intoto.Rule) error {
-		ir := &itemRules{materials: materials, products: products}
+		var ir itemRules
 		for i, rs := range [][]intoto.Rule{materials, products} {
 			p, err := rules.ParseAll(rs)
 			if err != nil {
 				return fmt.Errorf("%w: %s %q: %w", ErrLayoutInvalid, kind, name, err)
 			}
-			ir.parsed[i] = p
+			ir[i] = p
 		}
 		out[ruleKey{kind, name}] = ir
 		return nil

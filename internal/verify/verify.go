@@ -166,7 +166,7 @@ type verification struct {
 	// reduced holds one link per step (and later per inspection) for the rules.
 	reduced map[string]*Evidence
 	// rules are the layout's rules, parsed once (checkRuleGrammar).
-	rules map[ruleKey]*itemRules
+	rules map[ruleKey]itemRules
 }
 
 // verifyLayout verifies one layout and returns, when verified, the reduced links of its steps (for a
