@@ -42,7 +42,10 @@ func shapeCases(scale float64) []shapeCase {
 	for _, c := range []int{10, 100, 1000, 5000} {
 		out = append(out, shapeCase{"chain", n(c)})
 	}
-	return append(out, shapeCase{"rules", n(10_000)})
+	for _, r := range []int{1000, 10_000} {
+		out = append(out, shapeCase{"rules", n(r)})
+	}
+	return out
 }
 
 // shapeArtifacts is the number of artifacts of every link of the shape works.
@@ -131,7 +134,7 @@ func printExponents(w io.Writer, rows []*row) map[string]map[string][2]float64 {
 		p := last[r.shape.dim]
 		last[r.shape.dim] = [2]*row{p[1], r}
 	}
-	for _, dim := range []string{"matrix", "chain"} {
+	for _, dim := range []string{"matrix", "chain", "rules"} {
 		p := last[dim]
 		if p[0] == nil || p[0].shape.size == p[1].shape.size {
 			continue
