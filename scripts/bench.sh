@@ -9,7 +9,8 @@
 #   BENCH_RUNS   timed runs per measurement, after one warm-up run (default 3)
 #   BENCH_DIR    where inputs are generated and kept between runs (default $TMPDIR/intoto-ci-bench)
 #   BENCH_PEERS  python,golang (default), golang, python or none
-#   BENCH_ONLY   comma-separated subset of record,verify-big,verify-small,wrap,many
+#   BENCH_ONLY   comma-separated subset of record,verify-big,verify-small,wrap,many,shapes (shapes: verify
+#                as links per step, steps and rules grow, with the growth exponent of each)
 #   BENCH_MANY   1 to also record 1M tiny files (scaled) and compare peak RSS with the link size
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,10 +26,16 @@ args=(-intoto-ci "$out/intoto-ci" -scale "${BENCH_SCALE:-1}" -runs "${BENCH_RUNS
 "$out/bench" "${args[@]}"
 
 # Keyless signing on the loopback Sigstore stack (Fulcio, TSA, Rekor v2), in a network namespace of its
-# own. The test TestKeylessRoundTrips proves one request per service; this prints what they cost.
+# own. The test TestKeylessRoundTrips proves one request per service; this prints what they cost. Then
+# 1000 bundles verified through one intoto-ci-sigstore, from one caller and from GOMAXPROCS callers
+# (in-toto-golang has no keyless verification to compare with).
 if [ "${BENCH_KEYLESS:-1}" = 1 ] && [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
   echo
   echo "keyless signing on the loopback stack (mean of ${BENCH_RUNS:-3} signatures each):"
   unshare -n bash -c 'ip link set lo up; GOFLAGS=-mod=mod GOPROXY=off go test -run "^$" -bench KeylessSign \
     -benchtime "${BENCH_RUNS:-3}x" -count 1 ./internal/signing' | grep -E '^Benchmark' || true
+  echo
+  echo "keyless verification of 1000 bundles through the helper (ns per 1000, mean of ${BENCH_RUNS:-3}):"
+  unshare -n bash -c 'ip link set lo up; GOFLAGS=-mod=mod GOPROXY=off go test -run "^$" -bench ExecVerifyBundles \
+    -benchtime "${BENCH_RUNS:-3}x" -count 1 ./internal/keyless' | grep -E '^Benchmark' || true
 fi

@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// TestTuneVerifyGC: the collector goes off with a limit sized from the links, unless the user set GOGC
-// or GOMEMLIMIT. It changes the test process's GC for a moment, so it does not run in parallel.
+// TestTuneVerifyGC: the collector paces from the live heap (GOGC verifyGCPercent) under a limit sized
+// from the links, with no floor, unless the user set GOGC or GOMEMLIMIT. It changes the test process's GC for a moment, so it does not run in parallel.
 func TestTuneVerifyGC(t *testing.T) {
 	dir := t.TempDir()
 	big := make([]byte, 100<<20) // 100 MiB of links: limit 64 MiB + 4 × 100 MiB
@@ -23,13 +23,13 @@ func TestTuneVerifyGC(t *testing.T) {
 	defer restore()
 
 	tuneVerifyGC(&env{getenv: func(string) string { return "" }}, dir)
-	if pct, limit := restore(); pct != -1 || limit != 64<<20+400<<20 {
-		t.Errorf("after tuning: GC percent %d, limit %d; want -1 and %d", pct, limit, 64<<20+400<<20)
+	if pct, limit := restore(); pct != verifyGCPercent || limit != 64<<20+400<<20 {
+		t.Errorf("after tuning: GC percent %d, limit %d; want %d and %d", pct, limit, verifyGCPercent, 64<<20+400<<20)
 	}
 
 	tuneVerifyGC(&env{getenv: func(string) string { return "" }}, t.TempDir())
-	if pct, limit := restore(); pct != -1 || limit != 256<<20 {
-		t.Errorf("no links: GC percent %d, limit %d; want -1 and the 256 MiB floor", pct, limit)
+	if pct, limit := restore(); pct != verifyGCPercent || limit != 64<<20 {
+		t.Errorf("no links: GC percent %d, limit %d; want %d and 64 MiB", pct, limit, verifyGCPercent)
 	}
 
 	for _, v := range []string{"GOGC", "GOMEMLIMIT"} {

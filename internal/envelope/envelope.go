@@ -334,6 +334,11 @@ func (s *Signed) KeyIDs() []string {
 // keyid is k's keyid (or, in DSSE, when it names no keyid). It returns an error wrapping ErrNoSignature
 // when no signature claims k, and intoto.ErrBadSignature when the ones that do are invalid.
 func (s *Signed) VerifyKey(k *intoto.Key) error {
+	return s.VerifyPrepared(k.PrepareID())
+}
+
+// VerifyPrepared is VerifyKey for a key prepared once for many envelopes.
+func (s *Signed) VerifyPrepared(k *intoto.PreparedKey) error {
 	if s.Kind == Bundle {
 		return ErrBundle
 	}

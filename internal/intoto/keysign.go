@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/x509"
 	"fmt"
 )
 
@@ -58,31 +59,85 @@ func (k *Key) Verify(data, sig []byte) error {
 	if err != nil {
 		return err
 	}
+	return verifyWith(k.Scheme, pub, data, sig, k.ID)
+}
+
+// PreparedKey is a public key made ready for many verifications: its keyid computed and its key
+// material decoded once, where Key.Verify does both for every signature (and Key.ID for every call).
+// Its methods answer as the Key's did when it was prepared; changing the Key afterwards is not seen.
+type PreparedKey struct {
+	key *Key
+	id  string
+	pub crypto.PublicKey
+	err error // why the public key is unusable
+	der string
+}
+
+// Prepare computes k's keyid and decodes its public key once.
+func (k *Key) Prepare() *PreparedKey {
+	p := &PreparedKey{key: k, id: k.ID()}
+	p.pub, p.err = k.publicKey()
+	if p.err == nil {
+		if der, err := x509.MarshalPKIXPublicKey(p.pub); err == nil {
+			p.der = string(der)
+		}
+	}
+	return p
+}
+
+// PrepareID is Prepare without Material, for a key used once.
+func (k *Key) PrepareID() *PreparedKey {
+	p := &PreparedKey{key: k, id: k.ID()}
+	p.pub, p.err = k.publicKey()
+	return p
+}
+
+// Key returns the key that was prepared.
+func (p *PreparedKey) Key() *Key { return p.key }
+
+// ID is Key.ID, computed once.
+func (p *PreparedKey) ID() string { return p.id }
+
+// Material is the public key's PKIX DER encoding, "" when the key is unusable (or prepared by
+// PrepareID): two keys hold the same
+// public key exactly when their Materials are equal and not empty, whatever their keyids.
+func (p *PreparedKey) Material() string { return p.der }
+
+// Verify is Key.Verify.
+func (p *PreparedKey) Verify(data, sig []byte) error {
+	if p.err != nil {
+		return p.err
+	}
+	return verifyWith(p.key.Scheme, p.pub, data, sig, p.ID)
+}
+
+// verifyWith checks sig over data with pub under scheme; id names the key in a bad signature's error.
+func verifyWith(scheme string, pub crypto.PublicKey, data, sig []byte, id func() string) error {
 	switch p := pub.(type) {
 	case ed25519.PublicKey:
-		if k.Scheme != SchemeED25519 {
-			return fmt.Errorf("%w: scheme %q for an ed25519 key", ErrUnsupportedKey, k.Scheme)
+		if scheme != SchemeED25519 {
+			return fmt.Errorf("%w: scheme %q for an ed25519 key", ErrUnsupportedKey, scheme)
 		}
 		if !ed25519.Verify(p, data, sig) {
-			return fmt.Errorf("%w: key %s", ErrBadSignature, short(k.ID()))
+			return fmt.Errorf("%w: key %s", ErrBadSignature, short(id()))
 		}
 		return nil
 	case *ecdsa.PublicKey:
-		digest, err := ecdsaDigest(k.Scheme, p.Curve.Params().BitSize, data)
+		digest, err := ecdsaDigest(scheme, p.Curve.Params().BitSize, data)
 		if err != nil {
 			return err
 		}
 		if !ecdsa.VerifyASN1(p, digest, sig) {
-			return fmt.Errorf("%w: key %s", ErrBadSignature, short(k.ID()))
+			return fmt.Errorf("%w: key %s", ErrBadSignature, short(id()))
 		}
 		return nil
 	case *rsa.PublicKey:
-		if k.Scheme != SchemeRSAPSSSHA256 {
-			return fmt.Errorf("%w: rsa scheme %q", ErrUnsupportedKey, k.Scheme)
+		if scheme != SchemeRSAPSSSHA256 {
+			return fmt.Errorf("%w: rsa scheme %q", ErrUnsupportedKey, scheme)
 		}
 		sum := sha256.Sum256(data)
 		if err := rsa.VerifyPSS(p, crypto.SHA256, sum[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}); err != nil {
-			return fmt.Errorf("%w: key %s", ErrBadSignature, short(k.ID()))
+			return fmt.Errorf("%w: key %s", ErrBadSignature, short(id()))
 		}
 		return nil
 	}

@@ -11,10 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sync"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
-	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
 
 // Exec is the Backend of intoto-ci: it runs intoto-ci-sigstore (HelperName), which links sigstore-go,
@@ -123,67 +121,6 @@ func (s *execSigner) Sign(ctx context.Context, payloadType string, payload []byt
 		return nil, fmt.Errorf("%s returned no bundle", HelperName)
 	}
 	return resp.Bundle, nil
-}
-
-type execVerifier struct {
-	x   Exec
-	cfg VerifierConfig
-
-	mu     sync.Mutex
-	h      *helper
-	broken error // sticky: the helper cannot be run
-}
-
-func (v *execVerifier) VerifyBundle(ctx context.Context, data []byte) (*verify.Verified, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.broken != nil {
-		return nil, v.broken
-	}
-	req := &request{Proto: Proto, Op: "verify", LogLevel: slog.LevelWarn, Bundle: data}
-	if v.h == nil {
-		p, err := v.x.path()
-		if err == nil {
-			v.h, err = startHelper(p, v.x.Stderr)
-		}
-		if err != nil {
-			v.broken = fmt.Errorf("%w: %w", verify.ErrVerifierUnavailable, err)
-			return nil, v.broken
-		}
-		req.Verifier = &v.cfg // the helper's first request configures it
-	}
-	resp, err := v.h.call(ctx, req)
-	if err != nil {
-		v.h.close()
-		v.h = nil // a later call starts afresh
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %w", verify.ErrVerifierUnavailable, err)
-	}
-	if err := errorOf(resp); err != nil {
-		return nil, err
-	}
-	if resp.Signer == nil {
-		// A helper that answers nonsense is not trusted with the next bundle either.
-		v.h.kill()
-		v.h.close()
-		v.h = nil
-		v.broken = fmt.Errorf("%w: %s returned no signer", verify.ErrVerifierUnavailable, HelperName)
-		return nil, v.broken
-	}
-	return &verify.Verified{PayloadType: resp.PayloadType, Payload: resp.Payload, Signer: resp.Signer, Time: resp.Time}, nil
-}
-
-func (v *execVerifier) Close() error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.h == nil {
-		return nil
-	}
-	err := v.h.close()
-	v.h = nil
-	return err
 }
 
 // helper is one running intoto-ci-sigstore.

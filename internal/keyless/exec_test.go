@@ -8,7 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,7 +45,7 @@ type staticToken struct {
 func (s *staticToken) Token(context.Context) (string, error) { s.calls++; return s.tok, nil }
 func (s *staticToken) Name() string                          { return "test" }
 
-func signWith(t *testing.T, x keyless.Exec, s *sigstack.Stack, tok keyless.TokenSource, payload string) ([]byte, error) {
+func signWith(t testing.TB, x keyless.Exec, s *sigstack.Stack, tok keyless.TokenSource, payload string) ([]byte, error) {
 	t.Helper()
 	services, err := keyless.Resolve(keyless.Options{FulcioURL: s.FulcioURL, RekorURL: s.RekorURL, RekorVersion: 2,
 		TSAURLs: []string{s.TSAURL}})
@@ -304,5 +307,90 @@ func TestBinaries(t *testing.T) {
 	out, err = exec.Command(helper(t), "version").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "intoto-ci") {
 		t.Errorf("intoto-ci-sigstore version: %v\n%s", err, out)
+	}
+}
+
+// TestExecVerifiesConcurrently: one verifier's helper serves calls from many goroutines at once (verify
+// checks a links directory's bundles in parallel); each call gets its own bundle's answer, refusals
+// keeping their kind, and the helper outlives them.
+func TestExecVerifiesConcurrently(t *testing.T) {
+	s := sigstack.Shared(t)
+	var logs bytes.Buffer
+	x := keyless.Exec{Path: helper(t), Stderr: &logs}
+	tok := &staticToken{tok: s.GitHub.Mint(oidc.GitHubClaims(oidc.GitHubOptions{Repository: "acme/app", RunID: "9", RunAttempt: "1"}))}
+	bundle, err := signWith(t, x, s, tok, statement)
+	if err != nil {
+		t.Fatalf("Sign() = %v\nhelper: %s", err, logs.String())
+	}
+	tampered := bytes.Replace(bundle, []byte(`"payload":"`), []byte(`"payload":"e30K`), 1)
+	v := x.NewVerifier(keyless.VerifierConfig{TrustedRoot: s.TrustedRootPath})
+	defer v.Close()
+	const calls = 16
+	errs := make([]error, calls)
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Go(func() {
+			if i%4 == 3 {
+				_, err := v.VerifyBundle(context.Background(), tampered)
+				if !errors.Is(err, keyless.ErrVerification) && !errors.Is(err, keyless.ErrMalformedBundle) {
+					errs[i] = fmt.Errorf("tampered bundle: err = %v, want ErrVerification or ErrMalformedBundle", err)
+				}
+				return
+			}
+			got, err := v.VerifyBundle(context.Background(), bundle)
+			switch {
+			case err != nil:
+				errs[i] = fmt.Errorf("VerifyBundle() = %v", err)
+			case string(got.Payload) != statement || got.Signer.Issuer != s.GitHub.URL:
+				errs[i] = fmt.Errorf("payload %q from %q, want the signed statement from %q", got.Payload, got.Signer.Issuer, s.GitHub.URL)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if _, err := v.VerifyBundle(context.Background(), bundle); err != nil {
+		t.Errorf("after the concurrent calls: VerifyBundle() = %v", err)
+	}
+}
+
+// BenchmarkExecVerifyBundles verifies 1000 bundles through one helper, from one caller at a time (as
+// verify did before it checked bundles ahead) and from GOMAXPROCS callers (as verify does now). Run it
+// in a network namespace: unshare -n sh -c 'ip link set lo up; go test -run ^$ -bench ExecVerifyBundles ./internal/keyless'.
+func BenchmarkExecVerifyBundles(b *testing.B) {
+	const bundles = 1000
+	s := sigstack.Shared(b)
+	x := keyless.Exec{Path: helper(b)}
+	tok := &staticToken{tok: s.GitHub.Mint(oidc.GitHubClaims(oidc.GitHubOptions{Repository: "acme/app", RunID: "9", RunAttempt: "1"}))}
+	bundle, err := signWith(b, x, s, tok, statement)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, callers := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("bundles=%d/callers=%d", bundles, callers), func(b *testing.B) {
+			v := x.NewVerifier(keyless.VerifierConfig{TrustedRoot: s.TrustedRootPath})
+			defer v.Close()
+			if _, err := v.VerifyBundle(context.Background(), bundle); err != nil { // start the helper
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range callers {
+					wg.Go(func() {
+						for next.Add(1) <= bundles {
+							if _, err := v.VerifyBundle(context.Background(), bundle); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+			}
+		})
 	}
 }

@@ -22,16 +22,17 @@ const (
 	ServeArg   = "__keyless-serve"
 )
 
-// The helper protocol: the client writes one request at a time on the helper's stdin and reads one
-// response from its stdout. A signing helper serves one "sign"; a verifying helper serves any number
-// of "verify" for the configuration of its first one. Both ends are this package, built from one
-// source tree, so the protocol is not versioned beyond Proto.
+// The helper protocol: the client writes requests on the helper's stdin and reads responses from its
+// stdout, each response carrying the id of its request. A signing helper serves one "sign"; a
+// verifying helper serves any number of "verify" for the configuration of its first one, several at
+// once (up to its GOMAXPROCS), so their responses may come in another order than the requests. Both
+// ends are this package, built from one source tree, so the protocol is not versioned beyond Proto.
 //
 // A message (request or response) is one line of JSON, then, when its "raw" member is n > 0, n bytes:
 // the message's one large field (see raw), as they are. A link of a million artifacts is a payload of
 // some 120 MB: as base64 inside the JSON it would be encoded into a buffer a third larger than itself,
 // and decoded from a buffer holding the whole JSON, on each side of the pipe.
-const Proto = 2
+const Proto = 3
 
 // maxRaw bounds the bytes a message may announce, so a corrupt length is an error rather than an
 // allocation of any size.
@@ -40,6 +41,8 @@ const maxRaw = 1 << 36
 type request struct {
 	Proto int    `json:"proto"`
 	Op    string `json:"op"` // "sign" or "verify"
+	// ID is the client's number for the request, which its response carries.
+	ID uint64 `json:"id,omitempty"`
 	// LogLevel is the client's slog level: the helper logs what the client would have logged.
 	LogLevel slog.Level `json:"log_level"`
 
@@ -67,6 +70,8 @@ func (q *request) raw() (*[]byte, *int64) {
 }
 
 type response struct {
+	// ID is the request's.
+	ID    uint64 `json:"id,omitempty"`
 	Error string `json:"error,omitempty"`
 	// Kinds name the sentinel errors Error wraps (see kinds), so errors.Is works on the client.
 	Kinds []string `json:"kinds,omitempty"`

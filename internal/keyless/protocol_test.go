@@ -8,7 +8,9 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,5 +195,82 @@ func TestHelperCallHearsEarlyAnswer(t *testing.T) {
 	resp, err := h.call(ctx, &request{Proto: Proto, Op: "sign", Payload: randomBytes(1 << 20)})
 	if err != nil || !strings.Contains(resp.Error, "speaks 1") {
 		t.Errorf("call() = %+v, %v; want the helper's answer", resp, err)
+	}
+}
+
+// barrierBackend verifies like echoBackend, but each verification waits until n of them are running
+// at once (or gives up after a while), so that it answers only if Serve runs them in parallel.
+type barrierBackend struct {
+	echoBackend
+	n       int
+	mu      sync.Mutex
+	running int
+	all     chan struct{}
+}
+
+func (b *barrierBackend) NewVerifier(VerifierConfig) Verifier { return b }
+func (b *barrierBackend) Close() error                        { return nil }
+
+func (b *barrierBackend) VerifyBundle(ctx context.Context, data []byte) (*verify.Verified, error) {
+	b.mu.Lock()
+	if b.running++; b.running == b.n {
+		close(b.all)
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.all:
+	case <-time.After(20 * time.Second):
+		return nil, errors.New("verifications ran one at a time")
+	}
+	return echoVerifier{}.VerifyBundle(ctx, data)
+}
+
+// TestServeVerifiesInParallel: verifications sent without waiting run at once (up to GOMAXPROCS),
+// and each response carries its request's id and its own result, an error's kinds included.
+func TestServeVerifiesInParallel(t *testing.T) {
+	t.Parallel()
+	n := runtime.GOMAXPROCS(0)
+	if n < 2 {
+		t.Skip("GOMAXPROCS is 1: one verification at a time")
+	}
+	b := &barrierBackend{n: n, all: make(chan struct{})}
+	w, r, stop := serve(t, b)
+	bundles := map[uint64][]byte{}
+	for i := range n {
+		id := uint64(100 + i)
+		bundles[id] = randomBytes(1000 + i)
+		if i == n-1 {
+			bundles[id] = nil // refused: ErrMalformedBundle
+		}
+		req := &request{Proto: Proto, Op: "verify", ID: id, Bundle: bundles[id]}
+		if i == 0 {
+			req.Verifier = &VerifierConfig{}
+		}
+		if err := writeMessage(w, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		resp := &response{op: "verify"}
+		if err := readMessage(r, resp); err != nil {
+			t.Fatal(err)
+		}
+		want, ok := bundles[resp.ID]
+		if !ok {
+			t.Fatalf("response to request %d, which was not sent or was answered already", resp.ID)
+		}
+		delete(bundles, resp.ID)
+		if want == nil {
+			if !errors.Is(errorOf(resp), ErrMalformedBundle) {
+				t.Errorf("request %d: error %q (kinds %v), want ErrMalformedBundle", resp.ID, resp.Error, resp.Kinds)
+			}
+			continue
+		}
+		if resp.Error != "" || !bytes.Equal(resp.Payload, want) {
+			t.Errorf("request %d: error %q, %d bytes back for %d", resp.ID, resp.Error, len(resp.Payload), len(want))
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Serve() = %v at the end of its input", err)
 	}
 }

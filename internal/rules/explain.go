@@ -17,9 +17,20 @@ import (
 // for digests, both values (shortened). Rules that cannot be parsed are skipped: the caller has the
 // refusal already.
 func Explain(item *Item, kind Kind, rules []intoto.Rule, links map[string]*Item, names []string, max int) []string {
-	var matches []*Parsed
+	var parsed []*Parsed
 	for _, r := range rules {
-		if p, err := Parse(r); err == nil && p.Type == Match {
+		if p, err := Parse(r); err == nil {
+			parsed = append(parsed, p)
+		}
+	}
+	return ExplainParsed(item, kind, parsed, links, names, max)
+}
+
+// ExplainParsed is Explain for rules parsed already (ParseAll).
+func ExplainParsed(item *Item, kind Kind, parsed []*Parsed, links map[string]*Item, names []string, max int) []string {
+	var matches []*Parsed
+	for _, p := range parsed {
+		if p.Type == Match {
 			matches = append(matches, p)
 		}
 	}

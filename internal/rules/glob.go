@@ -110,6 +110,11 @@ func encodeRune(b []byte, r rune) []byte {
 
 // CompileGlob compiles pattern once; match names with Glob.Match.
 func CompileGlob(pattern string) *Glob {
+	if !strings.ContainsAny(pattern, "*?[") {
+		// No wildcard: every character is itself (an invalid byte decodes and encodes back to
+		// itself), so the pattern is its own literal, with no tokens to build.
+		return &Glob{pattern: pattern, kind: globLiteral, lit: pattern}
+	}
 	g := &Glob{pattern: pattern}
 	toks := translate(decodeAll(pattern))
 

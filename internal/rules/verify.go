@@ -165,6 +165,18 @@ func Verify(item *Item, kind Kind, rules []intoto.Rule, links map[string]*Item, 
 	if err != nil {
 		return nil, fmt.Errorf("step %q expected_%s: %w", item.Name, kind, err)
 	}
+	return VerifyParsed(item, kind, parsed, links, opts)
+}
+
+// VerifyParsed is Verify for rules parsed already (ParseAll), so a caller that checked the grammar
+// first parses and compiles each pattern once.
+func VerifyParsed(item *Item, kind Kind, parsed []*Parsed, links map[string]*Item, opts Options) (*Trace, error) {
+	if item == nil {
+		return nil, errors.New("verify artifact rules: nil item")
+	}
+	if kind != Materials && kind != Products {
+		return nil, fmt.Errorf("verify artifact rules of %q: invalid kind %d", item.Name, int(kind))
+	}
 	v := &verifier{item: item, kind: kind, links: links, trace: opts.Trace}
 	v.src = v.set(item, kind)
 	return v.run(parsed)

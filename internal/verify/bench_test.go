@@ -10,6 +10,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/shapes"
 )
 
 // benchChain writes a 3-step chain (fetch creates src/*; build MATCHes them, creates obj/*; package
@@ -109,3 +110,43 @@ func benchmarkVerify(b *testing.B, n int, format string) {
 func BenchmarkVerify100kLegacy(b *testing.B) { benchmarkVerify(b, 100_000, "legacy") }
 func BenchmarkVerify100kDSSE(b *testing.B)   { benchmarkVerify(b, 100_000, "dsse") }
 func BenchmarkVerify10Legacy(b *testing.B)   { benchmarkVerify(b, 10, "legacy") }
+
+// benchmarkShape verifies the inputs gen writes (internal/testutil/shapes), which must verify.
+func benchmarkShape(b *testing.B, gen func(dir string) (*shapes.Inputs, error)) {
+	in, err := gen(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	layout, err := os.ReadFile(in.Layout)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := Options{Layout: layout, LayoutKeys: []*intoto.Key{in.Owner.Public()}, LinksDir: in.LinksDir, WorkDir: in.Dir}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := Verify(context.Background(), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !res.Verified {
+			b.Fatalf("not verified: %+v", res.Failure)
+		}
+	}
+}
+
+// Benchmarks of the shapes of issue 17: links per step (a CI matrix), steps, rules.
+func BenchmarkShapes(b *testing.B) {
+	for _, m := range []int{10, 100, 1000, 2000} {
+		b.Run(fmt.Sprintf("matrix=%d", m), func(b *testing.B) {
+			benchmarkShape(b, func(dir string) (*shapes.Inputs, error) { return shapes.Matrix(dir, m, 10) })
+		})
+	}
+	for _, n := range []int{10, 100, 1000, 5000} {
+		b.Run(fmt.Sprintf("chain=%d", n), func(b *testing.B) {
+			benchmarkShape(b, func(dir string) (*shapes.Inputs, error) { return shapes.Chain(dir, n, 10) })
+		})
+	}
+	b.Run("rules=10000", func(b *testing.B) {
+		benchmarkShape(b, func(dir string) (*shapes.Inputs, error) { return shapes.Rules(dir, 10000, 10) })
+	})
+}

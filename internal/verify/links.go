@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -34,6 +33,7 @@ type keptLink struct {
 	// sublayout holds the raw signed layout when the file delegates the step.
 	sublayout []byte
 	key       *intoto.Key      // the functionary's key, for key-signed links
+	material  string           // its public key material (PreparedKey.Material), for key-signed links
 	identity  *intoto.Identity // the functionary's identity, for keyless links
 	keyless   *Verified        // the bundle verification, for keyless links
 	id8       string           // the <id8> of the file name, for keyless sublayout dirs
@@ -57,9 +57,17 @@ type candidate struct {
 	materials, products intoto.ArtifactSet
 
 	// Work done ahead by the reading goroutines for a file of a step of the layout (checkAhead), if
-	// done: the sha256 of data, and signed.VerifyKey's answer for each keyid of the step's functionaries.
+	// done: the sha256 of data; signed.VerifyKey's answer for each keyid of the step's functionaries
+	// that a signature may be by (stepKeys.candidates); for a bundle, the keyless verifier's answer.
 	sum     *[32]byte
 	keyErrs map[string]error
+	bundle  *bundleResult
+}
+
+// bundleResult is what the keyless verifier answered for a bundle.
+type bundleResult struct {
+	got *Verified
+	err error
 }
 
 // isCandidateName tells whether a file name may hold a link: *.link, *.link.sigstore.json, *.json.
@@ -70,21 +78,18 @@ func isCandidateName(name string) bool {
 // loadLinks reads every candidate file of the links directory and keeps, per step, the links signed
 // by an authorized functionary (stage 4, without the threshold check: see checkThresholds).
 func (v *verification) loadLinks(ctx context.Context) error {
-	steps := map[string]*intoto.Step{}
-	for _, s := range v.layout.Steps {
-		steps[s.Name] = s
-	}
+	steps := v.prepareSteps()
 	cands, err := v.readCandidates(ctx, steps)
 	if err != nil {
 		return err
 	}
 	for _, c := range cands {
-		step := steps[c.stepName]
-		if step == nil {
+		sk := steps[c.stepName]
+		if sk == nil {
 			v.log.Debug("ignoring link of a step not in the layout", "file", c.file, "step", c.stepName)
 			continue
 		}
-		if err := v.authorize(ctx, step, c); err != nil {
+		if err := v.authorize(ctx, sk, c); err != nil {
 			return err
 		}
 	}
@@ -94,7 +99,7 @@ func (v *verification) loadLinks(ctx context.Context) error {
 // readCandidates lists the links directory (not its subdirectories) in name order and decodes every
 // file that may hold a link. Files that are not in-toto metadata are skipped; a *.link file that cannot
 // be read as one is reported as a warning.
-func (v *verification) readCandidates(ctx context.Context, steps map[string]*intoto.Step) ([]*candidate, error) {
+func (v *verification) readCandidates(ctx context.Context, steps map[string]*stepKeys) ([]*candidate, error) {
 	entries, err := os.ReadDir(v.opts.LinksDir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && v.depth > 0 {
@@ -152,7 +157,7 @@ func (v *verification) readCandidates(ctx context.Context, steps map[string]*int
 			if r.err != nil {
 				return
 			}
-			for _, t := range v.checkAhead(r.c, steps) {
+			for _, t := range v.checkAhead(ctx, r.c, steps) {
 				r.left.Add(1)
 				queue(func() {
 					defer finish()
@@ -216,37 +221,45 @@ func (v *verification) readCandidate(name string) (*candidate, error) {
 }
 
 // checkAhead returns the work authorize will want done for c, to be done now in parallel: hashing
-// the file, and checking its signatures with the keys of the step it names (those of a key-signed
-// envelope; a bundle is verified in authorize). A file of no step of the layout gets none. Each task
-// writes its own field of c.
-func (v *verification) checkAhead(c *candidate, steps map[string]*intoto.Step) []func() {
-	step := steps[c.stepName]
-	if step == nil {
+// the file, and checking its signatures with the keys of the step it names that they may be by, or
+// verifying it when it is a bundle and the step has keyless functionaries. A file of no step of the
+// layout gets none. Each task writes its own field of c.
+func (v *verification) checkAhead(ctx context.Context, c *candidate, steps map[string]*stepKeys) []func() {
+	sk := steps[c.stepName]
+	if sk == nil {
 		return nil
 	}
 	tasks := []func(){func() {
 		sum := sha256.Sum256(c.data)
 		c.sum = &sum
 	}}
-	if c.signed.Kind != envelope.Bundle {
-		c.keyErrs = make(map[string]error, len(step.PubKeys))
+	switch {
+	case c.signed.Kind != envelope.Bundle:
+		pos := sk.candidates(c)
+		c.keyErrs = make(map[string]error, len(pos))
 		tasks = append(tasks, func() {
-			for _, keyid := range step.PubKeys {
-				if key := v.layout.Keys[keyid]; key != nil {
-					c.keyErrs[keyid] = c.signed.VerifyKey(key)
+			for _, i := range pos {
+				keyid := sk.step.PubKeys[i]
+				if _, done := c.keyErrs[keyid]; !done {
+					c.keyErrs[keyid] = c.signed.VerifyPrepared(sk.keys[i])
 				}
 			}
+		})
+	case len(sk.step.Identities) > 0 && v.opts.Keyless != nil:
+		tasks = append(tasks, func() {
+			got, err := v.opts.Keyless.VerifyBundle(ctx, c.data)
+			c.bundle = &bundleResult{got, err}
 		})
 	}
 	return tasks
 }
 
-// verifyKey is c.signed.VerifyKey(key) for the layout's key keyid, answered by checkAhead when it could.
-func (c *candidate) verifyKey(keyid string, key *intoto.Key) error {
+// verifyKey is c.signed.VerifyKey for the key keyid, answered by checkAhead when it could.
+func (c *candidate) verifyKey(keyid string, key *intoto.PreparedKey) error {
 	if err, ok := c.keyErrs[keyid]; ok {
 		return err
 	}
-	return c.signed.VerifyKey(key)
+	return c.signed.VerifyPrepared(key)
 }
 
 // digest is the sha256 of the file.
@@ -401,7 +414,8 @@ func splitLinkName(name string) (step, id string) {
 // authorize decides whether a candidate is evidence for step: signed by one of its functionaries.
 // Each functionary counts once per step; later files of an already counted functionary are rejected
 // as duplicates.
-func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *candidate) error {
+func (v *verification) authorize(ctx context.Context, sk *stepKeys, c *candidate) error {
+	step := sk.step
 	sr := v.res.step(KindStep, step.Name)
 	reject := func(r Rejection) {
 		r.File = c.file
@@ -419,7 +433,7 @@ func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *cand
 		}
 		found = k
 	} else {
-		k, rej := v.authorizeKeys(step, c)
+		k, rej := v.authorizeKeys(sk, c)
 		if rej != nil {
 			reject(*rej)
 			return nil
@@ -428,9 +442,10 @@ func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *cand
 	}
 	added := false
 	for _, k := range found {
-		if slices.ContainsFunc(v.kept[step.Name], k.sameFunctionary) {
+		if sk.counted(k) {
 			continue
 		}
+		sk.count(k)
 		v.kept[step.Name] = append(v.kept[step.Name], k)
 		sum := c.digest()
 		sr.Links = append(sr.Links, LinkInfo{
@@ -450,55 +465,27 @@ func (v *verification) authorize(ctx context.Context, step *intoto.Step, c *cand
 	return nil
 }
 
-// sameFunctionary tells whether two accepted links count as one functionary: the same key or identity
-// name, the same public key under two keyids (keyid_hash_algorithms, keytype or ecdsa scheme spelled
-// differently), or (keyless) the same certificate subject and issuer, even if it matches several
-// identities. One private key is one signer, however many keyids the layout lists it under.
-func (k *keptLink) sameFunctionary(o *keptLink) bool {
-	if k.functionary == o.functionary {
-		return true
-	}
-	if k.key != nil && o.key != nil && samePublicKey(k.key, o.key) {
-		return true
-	}
-	return k.keyless != nil && o.keyless != nil && k.signer == o.signer
-}
-
-// samePublicKey tells whether two layout keys hold the same public key material.
-func samePublicKey(a, b *intoto.Key) bool {
-	pa, err := a.CryptoPublicKey()
-	if err != nil {
-		return false
-	}
-	pb, err := b.CryptoPublicKey()
-	if err != nil {
-		return false
-	}
-	eq, ok := pa.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && eq.Equal(pb)
-}
-
-// authorizeKeys checks a key-signed candidate against the step's keys.
-func (v *verification) authorizeKeys(step *intoto.Step, c *candidate) ([]*keptLink, *Rejection) {
+// authorizeKeys checks a key-signed candidate against the step's keys: those its signatures may be
+// by (stepKeys.candidates), in the step's order; the others have no signature to check.
+func (v *verification) authorizeKeys(sk *stepKeys, c *candidate) ([]*keptLink, *Rejection) {
 	var out []*keptLink
 	var badSig []string
-	for _, keyid := range step.PubKeys {
-		key := v.layout.Keys[keyid]
-		if key == nil {
-			continue
-		}
+	signers := c.signerIDs()
+	for _, i := range sk.candidates(c) {
+		keyid, key := sk.step.PubKeys[i], sk.keys[i]
 		if err := c.verifyKey(keyid, key); err != nil {
-			if c.signedBy(keyid) {
+			if slices.Contains(signers, keyid) {
 				badSig = append(badSig, fmt.Sprintf("%s: %v", keyid, err))
 			}
 			continue
 		}
-		out = append(out, v.newKept(c, keyid, keyid, key, nil))
+		k := v.newKept(c, keyid, keyid, key.Key(), nil)
+		k.material = key.Material()
+		out = append(out, k)
 	}
 	if len(out) > 0 {
 		return out, nil
 	}
-	signers := c.signerIDs()
 	if len(badSig) > 0 {
 		return nil, &Rejection{Signer: strings.Join(signers, ","), Reason: "bad signature: " + strings.Join(badSig, "; ")}
 	}
@@ -520,7 +507,13 @@ func (v *verification) authorizeKeyless(ctx context.Context, step *intoto.Step, 
 	if v.opts.Keyless == nil {
 		return nil, &Rejection{Reason: "Sigstore bundle, but keyless verification is not configured (no trusted root)"}, nil
 	}
-	got, err := v.opts.Keyless.VerifyBundle(ctx, c.data)
+	var got *Verified
+	var err error
+	if c.bundle != nil {
+		got, err = c.bundle.got, c.bundle.err
+	} else {
+		got, err = v.opts.Keyless.VerifyBundle(ctx, c.data)
+	}
 	switch {
 	case err != nil && verifierBroken(err):
 		return nil, nil, err
@@ -567,16 +560,13 @@ func (v *verification) newKept(c *candidate, functionary, signer string, key *in
 	return k
 }
 
-// signedBy tells whether the envelope carries a signature that names keyid.
-func (c *candidate) signedBy(keyid string) bool {
-	return slices.Contains(c.signerIDs(), keyid)
-}
-
-// signerIDs lists the keyids the envelope's signatures name.
+// signerIDs lists the keyids the envelope's signatures name, each once, in envelope order.
 func (c *candidate) signerIDs() []string {
 	var ids []string
+	seen := make(map[string]bool, len(c.signed.Signatures))
 	for _, s := range c.signed.Signatures {
-		if s.KeyID != "" && !slices.Contains(ids, s.KeyID) {
+		if s.KeyID != "" && !seen[s.KeyID] {
+			seen[s.KeyID] = true
 			ids = append(ids, s.KeyID)
 		}
 	}

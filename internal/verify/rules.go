@@ -24,6 +24,7 @@ const maxHints = 10
 // refusal, as if evaluated one after the other.
 func (v *verification) verifyStepRules() (*Failure, error) {
 	steps := v.layout.Steps
+	items := v.ruleItems()
 	outs := make([]itemOutcome, len(steps))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -31,7 +32,7 @@ func (v *verification) verifyStepRules() (*Failure, error) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < len(steps); i = int(next.Add(1) - 1) {
 				s := steps[i]
-				outs[i] = v.evalItemRules(KindStep, s.Name, s.ExpectedMaterials, s.ExpectedProducts)
+				outs[i] = v.evalItemRules(KindStep, s.Name, items)
 			}
 		})
 	}
@@ -47,17 +48,23 @@ func (v *verification) verifyStepRules() (*Failure, error) {
 // verifyInspectionRules applies every inspection's rules; the reduced links now also hold the
 // inspections' own links, so their MATCH rules may name steps and inspections (stage 10).
 func (v *verification) verifyInspectionRules() (*Failure, error) {
+	items := v.ruleItems()
 	for _, in := range v.layout.Inspections {
-		if f, err := v.verifyItemRules(KindInspection, in.Name, in.ExpectedMaterials, in.ExpectedProducts); f != nil || err != nil {
+		if f, err := v.applyItemRules(KindInspection, in.Name, v.evalItemRules(KindInspection, in.Name, items)); f != nil || err != nil {
 			return f, err
 		}
 	}
 	return nil, nil
 }
 
-// verifyItemRules applies one item's material rules then its product rules.
-func (v *verification) verifyItemRules(kind Kind, name string, materials, products []intoto.Rule) (*Failure, error) {
-	return v.applyItemRules(kind, name, v.evalItemRules(kind, name, materials, products))
+// ruleItems is the evidence of every step (and inspection, once they ran) for the rules: built once
+// per stage, read by every item's rules.
+func (v *verification) ruleItems() map[string]*rules.Item {
+	items := make(map[string]*rules.Item, len(v.reduced))
+	for n, ev := range v.reduced {
+		items[n] = rules.NewItem(n, ev.Materials, ev.Products)
+	}
+	return items
 }
 
 // itemOutcome is what evalItemRules found: the rule traces, and a refusal or an error.
@@ -82,26 +89,24 @@ func (v *verification) applyItemRules(kind Kind, name string, o itemOutcome) (*F
 	return nil, nil
 }
 
-// evalItemRules evaluates one item's material rules then its product rules. It only reads v.
-func (v *verification) evalItemRules(kind Kind, name string, materials, products []intoto.Rule) itemOutcome {
+// evalItemRules evaluates one item's material rules then its product rules (as checkRuleGrammar
+// parsed them) against items (ruleItems). It only reads v and items.
+func (v *verification) evalItemRules(kind Kind, name string, items map[string]*rules.Item) itemOutcome {
 	traces := &RuleTraces{}
-	items := make(map[string]*rules.Item, len(v.reduced))
-	for n, ev := range v.reduced {
-		items[n] = rules.NewItem(n, ev.Materials, ev.Products)
-	}
+	parsed := v.rules[ruleKey{kind, name}] // none for a name that is no item of the layout
 	item := items[name]
 	if item == nil {
 		item = &rules.Item{Name: name}
 	}
 	for _, pass := range []struct {
-		kind  rules.Kind
-		rules []intoto.Rule
-		trace *[]RuleTrace
+		kind   rules.Kind
+		parsed []*rules.Parsed
+		trace  *[]RuleTrace
 	}{
-		{rules.Materials, materials, &traces.Materials},
-		{rules.Products, products, &traces.Products},
+		{rules.Materials, parsed[0], &traces.Materials},
+		{rules.Products, parsed[1], &traces.Products},
 	} {
-		trace, err := rules.Verify(item, pass.kind, pass.rules, items, rules.Options{})
+		trace, err := rules.VerifyParsed(item, pass.kind, pass.parsed, items, rules.Options{})
 		if trace != nil {
 			*pass.trace = ruleTrace(trace)
 		}
@@ -114,13 +119,13 @@ func (v *verification) evalItemRules(kind Kind, name string, materials, products
 			return itemOutcome{traces: traces, err: fmt.Errorf("%w: %s %q: %w", ErrLayoutInvalid, kind, name, err)}
 		}
 		// Explain the refusal: run the refusing list again, naming what each rule consumed.
-		if named, _ := rules.Verify(item, pass.kind, pass.rules, items, rules.Options{Trace: true}); named != nil {
+		if named, _ := rules.VerifyParsed(item, pass.kind, pass.parsed, items, rules.Options{Trace: true}); named != nil {
 			*pass.trace = namedRuleTrace(named)
 		}
 		f := newFailure(ErrRules, StageRules, name, err.Error(), err)
 		f.Rule = re.Rule
 		f.Artifacts = re.Artifacts
-		f.Hints = rules.Explain(item, pass.kind, pass.rules, items, re.Artifacts, maxHints)
+		f.Hints = rules.ExplainParsed(item, pass.kind, pass.parsed, items, re.Artifacts, maxHints)
 		return itemOutcome{traces: traces, f: f}
 	}
 	return itemOutcome{traces: traces}
@@ -145,27 +150,42 @@ func namedRuleTrace(t *rules.Trace) []RuleTrace {
 	return out
 }
 
+// ruleKey names a step or an inspection.
+type ruleKey struct {
+	kind Kind
+	name string
+}
+
+// itemRules are one item's material and product rules, parsed.
+type itemRules [2][]*rules.Parsed
+
 // checkRuleGrammar parses every rule of the layout so that an unknown rule word or a malformed rule
 // makes the layout invalid before any link is read, as in-toto-python's layout validation does
-// (rather than a threshold refusal when links are missing, or never, when a step has no links).
-func checkRuleGrammar(l *intoto.Layout) error {
-	check := func(kind, name string, lists ...[]intoto.Rule) error {
-		for _, rs := range lists {
-			if _, err := rules.ParseAll(rs); err != nil {
+// (rather than a threshold refusal when links are missing, or never, when a step has no links). It
+// returns the parsed rules, patterns compiled, for the rule stages.
+func checkRuleGrammar(l *intoto.Layout) (map[ruleKey]itemRules, error) {
+	out := make(map[ruleKey]itemRules, len(l.Steps)+len(l.Inspections))
+	check := func(kind Kind, name string, materials, products []intoto.Rule) error {
+		var ir itemRules
+		for i, rs := range [][]intoto.Rule{materials, products} {
+			p, err := rules.ParseAll(rs)
+			if err != nil {
 				return fmt.Errorf("%w: %s %q: %w", ErrLayoutInvalid, kind, name, err)
 			}
+			ir[i] = p
 		}
+		out[ruleKey{kind, name}] = ir
 		return nil
 	}
 	for _, s := range l.Steps {
-		if err := check("step", s.Name, s.ExpectedMaterials, s.ExpectedProducts); err != nil {
-			return err
+		if err := check(KindStep, s.Name, s.ExpectedMaterials, s.ExpectedProducts); err != nil {
+			return nil, err
 		}
 	}
 	for _, in := range l.Inspections {
-		if err := check("inspection", in.Name, in.ExpectedMaterials, in.ExpectedProducts); err != nil {
-			return err
+		if err := check(KindInspection, in.Name, in.ExpectedMaterials, in.ExpectedProducts); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return out, nil
 }

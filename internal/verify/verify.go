@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
@@ -165,6 +164,8 @@ type verification struct {
 	kept map[string][]*keptLink
 	// reduced holds one link per step (and later per inspection) for the rules.
 	reduced map[string]*Evidence
+	// rules are the layout's rules, parsed once (checkRuleGrammar).
+	rules map[ruleKey]itemRules
 }
 
 // verifyLayout verifies one layout and returns, when verified, the reduced links of its steps (for a
@@ -222,7 +223,7 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 			return nil, nil, fmt.Errorf("%w: substitute parameters: %w", ErrLayoutInvalid, err)
 		}
 	}
-	if err := checkRuleGrammar(layout); err != nil {
+	if v.rules, err = checkRuleGrammar(layout); err != nil {
 		return nil, nil, err
 	}
 
@@ -344,7 +345,7 @@ func (v *verification) checkExpiry() *Failure {
 
 // readLimited reads a file of at most limit bytes.
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRead(path)
 	if err != nil {
 		return nil, err
 	}

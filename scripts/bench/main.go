@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.ic, "intoto-ci", "", "intoto-ci binary (required)")
 	fs.StringVar(&c.golang, "in-toto-golang", "", "in-toto-golang binary (default: from PATH or GOPATH/bin)")
 	fs.StringVar(&peers, "peers", "python,golang", "peers to measure (comma-separated; none for none)")
-	fs.StringVar(&only, "only", "", "measure only these works (comma-separated: record,verify-big,verify-small,wrap,many)")
+	fs.StringVar(&only, "only", "", "measure only these works (comma-separated: record,verify-big,verify-small,wrap,many,shapes)")
 	fs.BoolVar(&c.many, "many", false, "also record 1M tiny files (scaled) with intoto-ci and compare peak RSS with the link size")
 	fs.IntVar(&c.threads, "floor-threads", 2, "threads of the read and hash floors")
 	genOnly := fs.Bool("generate-only", false, "only generate the inputs (the measuring process re-executes itself with this)")
@@ -104,9 +104,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("unknown peer %q", p)
 		}
 	}
+	// The base works' inputs (a large tree among them) are generated unless only shapes are measured.
+	base := len(c.only) == 0 || slices.ContainsFunc(c.only, func(w string) bool { return w != "shapes" })
 	if *genOnly {
-		_, err := generate(c.dir, paramsFor(c.scale, c.many), logf)
-		return err
+		if base {
+			if _, err := generate(c.dir, paramsFor(c.scale, c.many), logf); err != nil {
+				return err
+			}
+		}
+		if len(c.only) == 0 || slices.Contains(c.only, "shapes") {
+			return generateShapes(c.dir, c.scale, logf)
+		}
+		return nil
 	}
 	// Generate in a child process: a child's peak RSS (wait4 ru_maxrss) also counts the memory of the
 	// process that forked it, at exec time, so the measuring process must stay small.
@@ -114,14 +123,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	gen := exec.CommandContext(ctx, self, "-generate-only", "-intoto-ci", c.ic, "-dir", c.dir, "-scale", fmt.Sprint(c.scale), fmt.Sprintf("-many=%t", c.many))
+	gen := exec.CommandContext(ctx, self, "-generate-only", "-intoto-ci", c.ic, "-dir", c.dir, "-scale", fmt.Sprint(c.scale),
+		fmt.Sprintf("-many=%t", c.many), "-only", only, "-peers", "none")
 	gen.Stdout, gen.Stderr = stderr, stderr
 	if err := gen.Run(); err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	p, err := readParams(c.dir)
-	if err != nil {
-		return err
+	var p genParams
+	if base {
+		if p, err = readParams(c.dir); err != nil {
+			return err
+		}
 	}
 	b := &bench{c: c, p: p, tools: tools, log: logf}
 	rows, err := b.measureAll(ctx)
@@ -177,6 +189,8 @@ type row struct {
 	Note   string           `json:"note,omitempty"`
 	// LinkMB is the size of the link intoto-ci wrote (memory check).
 	LinkMB float64 `json:"link_mb,omitempty"`
+
+	shape shapeCase // of a shape work
 }
 
 func median(s []sample) *stat {
@@ -310,6 +324,13 @@ func (b *bench) measureAll(ctx context.Context) ([]*row, error) {
 			return nil, err
 		}
 		rows = append(rows, r)
+	}
+	if b.want("shapes") {
+		sr, err := b.measureShapes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, sr...)
 	}
 	// The floors last: listing the tree grows this process, and a child's peak RSS counts it.
 	for _, r := range rows {
@@ -641,8 +662,9 @@ func (b *bench) print(w io.Writer, rows []*row) {
 			fmt.Fprintf(w, "many files: peak RSS / link size = %.2f×\n", ic.RSSMB/r.LinkMB)
 		}
 	}
+	exps := printExponents(w, rows)
 	j, err := json.Marshal(map[string]any{"scale": b.c.scale, "runs": b.c.runs, "cpus": runtime.NumCPU(),
-		"cpu": cpuModel(), "go": runtime.Version(), "rows": rows})
+		"cpu": cpuModel(), "go": runtime.Version(), "rows": rows, "exponents": exponentsJSON(exps)})
 	if err == nil {
 		fmt.Fprintf(w, "\n%s\n", j)
 	}
