@@ -96,6 +96,7 @@ func commands() []*command {
 		runCommand(),
 		recordCommand(),
 		verifyCommand(),
+		attachCommand(),
 		layoutCommand(),
 		verifyVSACommand(),
 		signCommand(),
