@@ -13,6 +13,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
 	"github.com/intoto-ci/intoto-ci/internal/signing"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
@@ -41,10 +42,11 @@ func invokeWith(t testing.TB, kb keyless.Backend, environ map[string]string, arg
 		list = append(list, "PATH="+os.Getenv("PATH"))
 	}
 	e := &env{
-		stdio:   Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
-		getenv:  func(k string) string { return environ[k] },
-		environ: func() []string { return list },
-		keyless: kb,
+		stdio:    Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
+		getenv:   func(k string) string { return environ[k] },
+		environ:  func() []string { return list },
+		keyless:  kb,
+		registry: ggcr.New(ggcr.Options{Keychain: ggcr.Keychain(func(k string) string { return environ[k] })}),
 	}
 	code := mainEnv(context.Background(), args, e)
 	return result{code: code, out: out.String(), err: errb.String()}

@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/oci"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
@@ -43,13 +45,30 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 	return given
 }
 
-func (e *env) registry() oci.Options {
-	return oci.Options{Keychain: oci.Keychain(e.getenv), UserAgent: "intoto-ci/" + Version()}
+// runInHelper runs this command line in intoto-ci-sigstore, beside this executable, which links the
+// registry client intoto-ci leaves out (as it does for keyless work). The helper's exit code is ours.
+func runInHelper(ctx context.Context, e *env, args []string) error {
+	path, err := keyless.HelperPath()
+	if err != nil {
+		return fmt.Errorf("registry access runs in %s: %w", keyless.HelperName, err)
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdio.In, e.stdio.Out, e.stdio.Err
+	cmd.Env = e.environ()
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
+		return &exitError{code: ee.ExitCode()}
+	}
+	if err != nil {
+		return fmt.Errorf("run %s: %w", path, err)
+	}
+	return nil
 }
 
 // resolveImage resolves f.image.ref, printing the digest used and warning when it came from a tag.
 func resolveImage(ctx context.Context, e *env, f *imageFlags) error {
-	img, err := oci.Resolve(ctx, f.ref, e.registry())
+	img, err := e.registry.Resolve(ctx, f.ref)
 	if errors.Is(err, oci.ErrReference) {
 		return usagef("--image: %w", err)
 	}
@@ -73,7 +92,7 @@ func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error
 	if err := resolveImage(ctx, e, &f.image); err != nil {
 		return cleanup, err
 	}
-	got, err := oci.Fetch(ctx, f.image.img, e.registry())
+	got, err := e.registry.Fetch(ctx, f.image.img)
 	if err != nil {
 		return cleanup, err
 	}
@@ -153,10 +172,11 @@ func checkImageProduct(e *env, f *verifyFlags, res *verify.Result) error {
 	if err != nil {
 		return err
 	}
-	want := f.image.img.Desc.Digest
-	if ev := res.Evidence[step]; ev != nil {
+	want := f.image.img.Digest
+	alg, hex, _ := strings.Cut(want, ":")
+	if ev := res.Evidence[step]; ev != nil && hex != "" {
 		for i := range ev.Products.Len() {
-			if ev.Products.Digest(i).Digests()[want.Algorithm] == want.Hex {
+			if ev.Products.Digest(i).Digests()[alg] == hex {
 				fmt.Fprintf(e.stdio.Err, "image %s is product %s of step %s\n", want, ev.Products.Name(i), step)
 				return nil
 			}
@@ -191,6 +211,9 @@ func attachCommand() *command {
 		if f.layout == "" {
 			return usagef("--layout is required")
 		}
+		if e.registry == nil {
+			return runInHelper(ctx, e, append([]string{c.name}, args...))
+		}
 		return runAttach(ctx, e, &f)
 	}
 	return c
@@ -209,7 +232,7 @@ func runAttach(ctx context.Context, e *env, f *verifyFlags) error {
 	if err != nil {
 		return err
 	}
-	pushed, err := oci.Attach(ctx, f.image.img, files, e.registry())
+	pushed, err := e.registry.Attach(ctx, f.image.img, files)
 	for _, p := range pushed {
 		fmt.Fprintf(e.stdio.Err, "attached %s as %s\n", p.File, p.Digest)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/oci"
+	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
 )
 
 // startDistribution starts distribution v3's registry (installed by .ci/setup) on a free loopback port
@@ -256,11 +257,12 @@ func titled(suffix string) func(v1.Descriptor, *v1.Manifest) bool {
 // to the repository could do.
 func attachRaw(t *testing.T, d name.Digest, files ...oci.File) {
 	t.Helper()
-	img, err := oci.Resolve(context.Background(), d.String(), oci.Options{})
+	cl := ggcr.New(ggcr.Options{})
+	img, err := cl.Resolve(context.Background(), d.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := oci.Attach(context.Background(), img, files, oci.Options{}); err != nil {
+	if _, err := cl.Attach(context.Background(), img, files); err != nil {
 		t.Fatal(err)
 	}
 }

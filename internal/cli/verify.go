@@ -64,6 +64,9 @@ func verifyCommand() *command {
 		if f.image.ref == "" && f.image.step != "" {
 			return usagef("--image-step needs --image")
 		}
+		if f.image.ref != "" && e.registry == nil {
+			return runInHelper(ctx, e, append([]string{c.name}, args...))
+		}
 		if f.image.ref != "" {
 			cleanup, err := fetchImageChain(ctx, e, &f)
 			defer cleanup()

@@ -1,8 +1,12 @@
-// Package oci attaches a verified in-toto chain to a container image in an OCI registry and reads it
-// back: every link, the signed layout and the VSA become OCI 1.1 referrers of the image's manifest
-// digest (one artifact manifest each, subject = the image), through go-containerregistry. Registries
-// without the referrers API get the referrers tag schema (`sha256-<hex>` index) from the same library.
+// Package oci describes how a verified in-toto chain travels with a container image: every link, the
+// signed layout and the VSA become OCI 1.1 referrers of the image's manifest digest (one artifact
+// manifest each, subject = the image), with artifact types that say what each file is. Registries
+// without the referrers API keep them in the referrers tag schema (a `sha256-<hex>` index).
 //
-// Nothing here decides trust: what Fetch returns is untrusted input for the verify pipeline, which
+// This package holds only the types and the Client interface, so that the lean intoto-ci binary does
+// not link a registry client: package ggcr implements Client with go-containerregistry and is linked
+// into intoto-ci-sigstore only (intoto-ci runs it for attach and verify --image).
+//
+// Nothing here decides trust: what a Client fetches is untrusted input for the verify pipeline, which
 // checks it against a layout pinned by the user.
 package oci

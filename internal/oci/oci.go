@@ -1,20 +1,9 @@
 package oci
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Artifact types of the referrers intoto-ci attaches. Sigstore bundles carry the type cosign and other
@@ -32,19 +21,19 @@ const (
 	AnnotationKind          = "dev.intoto-ci.kind"
 	AnnotationTitle         = "org.opencontainers.image.title"
 	AnnotationPredicateType = "dev.sigstore.bundle.predicateType"
-	annotationContent       = "dev.sigstore.bundle.content"
+	AnnotationContent       = "dev.sigstore.bundle.content"
 )
 
+// LinkPredicateType is the predicate type of an in-toto link statement.
+const LinkPredicateType = "https://in-toto.io/attestation/link/v0.3"
+
+// Limits of what a Client reads for one image.
 const (
-	emptyMediaType = "application/vnd.oci.empty.v1+json"
-	dsseMediaType  = "application/vnd.dsse.envelope.v1+json"
-	// MaxFileSize bounds one fetched referrer blob (the verify pipeline's default file limit).
+	// MaxFileSize bounds one fetched file (the verify pipeline's default file limit).
 	MaxFileSize = 64 << 20
-	// MaxReferrers bounds the referrers read for one image.
+	// MaxReferrers bounds the referrers listed for one image.
 	MaxReferrers = 10000
 )
-
-var emptyJSON = []byte("{}")
 
 // Kind says what an attached file is.
 type Kind string
@@ -58,40 +47,56 @@ const (
 
 // File is one file of a chain as attached or fetched.
 type File struct {
-	// Name is the file's base name (the title annotation; sanitised on fetch).
+	// Name is the file's base name (the title annotation; made safe on fetch).
 	Name string
 	Kind Kind
 	Data []byte
 	// Bundle is true for a Sigstore bundle, false for a key-signed envelope.
 	Bundle bool
-	// PredicateType is the in-toto predicate type a bundle carries (annotation only).
+	// PredicateType is the in-toto predicate type a bundle carries.
 	PredicateType string
 }
 
-// Options configure registry access.
-type Options struct {
-	// Keychain resolves credentials; nil means anonymous.
-	Keychain authn.Keychain
-	// Transport is the HTTP transport (nil: ggcr's default).
-	Transport http.RoundTripper
-	// UserAgent is sent with every request.
-	UserAgent string
+// Image is a resolved image.
+type Image struct {
+	// Ref is REPOSITORY@DIGEST.
+	Ref string
+	// Registry is the registry's host[:port].
+	Registry string
+	// Digest (algorithm:hex), MediaType and Size describe the image manifest: the subject of referrers.
+	Digest    string
+	MediaType string
+	Size      int64
+	// FromTag is the tag the user named, when the reference was not by digest.
+	FromTag string
 }
 
-func (o Options) remote(ctx context.Context) []remote.Option {
-	kc := o.Keychain
-	if kc == nil {
-		kc = authn.NewMultiKeychain()
-	}
-	ro := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
-	if o.Transport != nil {
-		ro = append(ro, remote.WithTransport(o.Transport))
-	}
-	if o.UserAgent != "" {
-		ro = append(ro, remote.WithUserAgent(o.UserAgent))
-	}
-	return ro
+// Pushed is one attached file.
+type Pushed struct {
+	File string
+	// Digest is the artifact manifest's digest.
+	Digest string
 }
+
+// Fetched is what an image's referrers hold of a chain. Everything in it is untrusted.
+type Fetched struct {
+	Files []File
+	// Skipped notes each referrer that is not part of an in-toto chain, and why.
+	Skipped []string
+}
+
+// Client talks to registries.
+type Client interface {
+	// Resolve parses ref and looks its manifest up. A tag is resolved to the digest it names now.
+	Resolve(ctx context.Context, ref string) (*Image, error)
+	// Attach pushes each file as a referrer of img, in order; the first failure stops.
+	Attach(ctx context.Context, img *Image, files []File) ([]Pushed, error)
+	// Fetch lists img's referrers and downloads the ones that belong to a chain.
+	Fetch(ctx context.Context, img *Image) (*Fetched, error)
+}
+
+// ErrReference marks an image reference that does not parse.
+var ErrReference = errors.New("invalid image reference")
 
 // RegistryError is a failure to talk to a registry (exit 3 in the CLI); it names the registry.
 type RegistryError struct {
@@ -101,163 +106,3 @@ type RegistryError struct {
 
 func (e *RegistryError) Error() string { return fmt.Sprintf("registry %s: %v", e.Registry, e.Err) }
 func (e *RegistryError) Unwrap() error { return e.Err }
-
-func registryErr(reg string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &RegistryError{Registry: reg, Err: err}
-}
-
-// ErrReference marks an image reference that does not parse.
-var ErrReference = errors.New("invalid image reference")
-
-// Image is a resolved image: its digest reference and its manifest descriptor.
-type Image struct {
-	Ref name.Digest
-	// Desc is the subject descriptor referrers point at.
-	Desc v1.Descriptor
-	// FromTag is the tag the user named, when the reference was not by digest.
-	FromTag string
-}
-
-// Resolve parses ref and asks the registry for its manifest descriptor. A tag is resolved to the
-// digest it names now (the caller warns that tags move); a digest must exist in the registry.
-func Resolve(ctx context.Context, ref string, o Options) (*Image, error) {
-	r, err := name.ParseReference(ref, name.StrictValidation)
-	if err != nil {
-		return nil, fmt.Errorf("%w %q: %w", ErrReference, ref, err)
-	}
-	desc, err := remote.Head(r, o.remote(ctx)...)
-	if err != nil {
-		return nil, registryErr(r.Context().RegistryStr(), fmt.Errorf("resolve %s: %w", ref, err))
-	}
-	img := &Image{Ref: r.Context().Digest(desc.Digest.String()), Desc: v1.Descriptor{
-		MediaType: desc.MediaType, Size: desc.Size, Digest: desc.Digest}}
-	if d, ok := r.(name.Digest); ok {
-		if d.DigestStr() != desc.Digest.String() {
-			return nil, registryErr(r.Context().RegistryStr(),
-				fmt.Errorf("resolve %s: registry answered digest %s", ref, desc.Digest))
-		}
-	} else {
-		img.FromTag = r.Identifier()
-	}
-	return img, nil
-}
-
-// Pushed is one attached referrer.
-type Pushed struct {
-	File   string
-	Digest string
-}
-
-// Attach pushes each file as a referrer of img. Files are pushed in order; the first failure stops.
-func Attach(ctx context.Context, img *Image, files []File, o Options) ([]Pushed, error) {
-	var out []Pushed
-	for _, f := range files {
-		a, err := newArtifact(img.Desc, f)
-		if err != nil {
-			return out, err
-		}
-		d, err := a.digest()
-		if err != nil {
-			return out, err
-		}
-		pi, err := partial.CompressedToImage(a)
-		if err != nil {
-			return out, err
-		}
-		ref := img.Ref.Context().Digest(d.String())
-		if err := remote.Write(ref, pi, o.remote(ctx)...); err != nil {
-			return out, registryErr(img.Ref.Context().RegistryStr(), fmt.Errorf("push %s: %w", f.Name, err))
-		}
-		out = append(out, Pushed{File: f.Name, Digest: d.String()})
-	}
-	return out, nil
-}
-
-// artifact is an OCI 1.1 artifact manifest: an empty config, one blob (the file), a subject.
-type artifact struct {
-	manifest []byte
-	layer    v1.Layer
-	layerDig v1.Hash
-}
-
-func newArtifact(subject v1.Descriptor, f File) (*artifact, error) {
-	at, mt := artifactTypes(f)
-	layer := static.NewLayer(f.Data, types.MediaType(mt))
-	ld, err := layer.Digest()
-	if err != nil {
-		return nil, err
-	}
-	cd, cs, err := v1.SHA256(bytes.NewReader(emptyJSON))
-	if err != nil {
-		return nil, err
-	}
-	ann := map[string]string{AnnotationKind: string(f.Kind), AnnotationTitle: f.Name}
-	if f.Bundle {
-		ann[annotationContent] = "dsse-envelope"
-		if f.PredicateType != "" {
-			ann[AnnotationPredicateType] = f.PredicateType
-		}
-	}
-	sub := subject
-	m := v1.Manifest{
-		SchemaVersion: 2,
-		MediaType:     types.OCIManifestSchema1,
-		ArtifactType:  at,
-		Config:        v1.Descriptor{MediaType: emptyMediaType, Size: cs, Digest: cd, Data: emptyJSON},
-		Layers: []v1.Descriptor{{MediaType: types.MediaType(mt), Size: int64(len(f.Data)), Digest: ld,
-			Annotations: map[string]string{AnnotationTitle: f.Name}}},
-		Annotations: ann,
-		Subject:     &sub,
-	}
-	raw, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	return &artifact{manifest: raw, layer: layer, layerDig: ld}, nil
-}
-
-func artifactTypes(f File) (artifactType, mediaType string) {
-	if f.Bundle {
-		return ArtifactTypeBundle, ArtifactTypeBundle
-	}
-	mt := "application/json"
-	if isDSSE(f.Data) {
-		mt = dsseMediaType
-	}
-	switch f.Kind {
-	case KindLayout:
-		return ArtifactTypeLayout, mt
-	case KindVSA:
-		return ArtifactTypeVSA, mt
-	}
-	return ArtifactTypeLink, mt
-}
-
-func isDSSE(data []byte) bool {
-	var probe struct {
-		PayloadType *string `json:"payloadType"`
-	}
-	return json.Unmarshal(data, &probe) == nil && probe.PayloadType != nil
-}
-
-func (a *artifact) digest() (v1.Hash, error) {
-	h, _, err := v1.SHA256(bytes.NewReader(a.manifest))
-	return h, err
-}
-
-func (a *artifact) RawConfigFile() ([]byte, error)      { return emptyJSON, nil }
-func (a *artifact) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
-func (a *artifact) RawManifest() ([]byte, error)        { return a.manifest, nil }
-
-func (a *artifact) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
-	if h == a.layerDig {
-		return a.layer, nil
-	}
-	if cd, _, err := v1.SHA256(bytes.NewReader(emptyJSON)); err == nil && h == cd {
-		return static.NewLayer(emptyJSON, emptyMediaType), nil
-	}
-	return nil, fmt.Errorf("artifact has no blob %s", h)
-}

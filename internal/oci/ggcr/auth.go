@@ -1,4 +1,4 @@
-package oci
+package ggcr
 
 import (
 	"github.com/google/go-containerregistry/pkg/authn"

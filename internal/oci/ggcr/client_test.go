@@ -1,4 +1,4 @@
-package oci
+package ggcr
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/intoto-ci/intoto-ci/internal/oci"
 )
 
 func TestKeychainCIVariables(t *testing.T) {
@@ -67,15 +68,15 @@ func TestUniqueNameKeepsFilesInTheDirectory(t *testing.T) {
 	used := map[string]bool{}
 	for _, c := range []struct {
 		title string
-		kind  Kind
+		kind  oci.Kind
 		want  string
 	}{
-		{"build.0123abcd.link", KindLink, "build.0123abcd.link"},
-		{"build.0123abcd.link", KindLink, "referrer-0123456789abcdef.link"}, // taken
-		{"../../etc/cron.d/x.link", KindLink, "referrer-0123456789abcdef.link"},
-		{".hidden.link", KindLink, "referrer-0123456789abcdef.link"},
-		{"a/b.link.sigstore.json", KindLink, "referrer-0123456789abcdef.link.sigstore.json"},
-		{"", KindLayout, "referrer-0123456789abcdef.json"},
+		{"build.0123abcd.link", oci.KindLink, "build.0123abcd.link"},
+		{"build.0123abcd.link", oci.KindLink, "referrer-0123456789abcdef.link"}, // taken
+		{"../../etc/cron.d/x.link", oci.KindLink, "referrer-0123456789abcdef.link"},
+		{".hidden.link", oci.KindLink, "referrer-0123456789abcdef.link"},
+		{"a/b.link.sigstore.json", oci.KindLink, "referrer-0123456789abcdef.link.sigstore.json"},
+		{"", oci.KindLayout, "referrer-0123456789abcdef.json"},
 	} {
 		delete(used, "referrer-0123456789abcdef.link")
 		delete(used, "referrer-0123456789abcdef.link.sigstore.json")
@@ -93,7 +94,8 @@ func TestFetchChecksSubjectOfTagSchemaEntries(t *testing.T) {
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
 	ctx := context.Background()
-	push := func(tag string) *Image {
+	cl := New(Options{})
+	push := func(tag string) *oci.Image {
 		img, err := random.Image(64, 1)
 		if err != nil {
 			t.Fatal(err)
@@ -102,7 +104,7 @@ func TestFetchChecksSubjectOfTagSchemaEntries(t *testing.T) {
 		if err := remote.Write(ref, img); err != nil {
 			t.Fatal(err)
 		}
-		got, err := Resolve(ctx, ref.String(), Options{})
+		got, err := cl.Resolve(ctx, ref.String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,24 +114,24 @@ func TestFetchChecksSubjectOfTagSchemaEntries(t *testing.T) {
 	if a.FromTag != "a" {
 		t.Errorf("FromTag = %q, want a", a.FromTag)
 	}
-	link := File{Name: "build.01234567.link", Kind: KindLink, Data: []byte(`{"payloadType":"x","payload":"","signatures":[]}`)}
-	if _, err := Attach(ctx, a, []File{link}, Options{}); err != nil {
+	link := oci.File{Name: "build.01234567.link", Kind: oci.KindLink, Data: []byte(`{"payloadType":"x","payload":"","signatures":[]}`)}
+	if _, err := cl.Attach(ctx, a, []oci.File{link}); err != nil {
 		t.Fatal(err)
 	}
-	pushedB, err := Attach(ctx, b, []File{{Name: "other.link", Kind: KindLink, Data: []byte(`{}`)}}, Options{})
+	pushedB, err := cl.Attach(ctx, b, []oci.File{{Name: "other.link", Kind: oci.KindLink, Data: []byte(`{}`)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Fetch(ctx, a, Options{})
+	got, err := cl.Fetch(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Files) != 1 || got.Files[0].Name != link.Name || string(got.Files[0].Data) != string(link.Data) || got.Files[0].Kind != KindLink {
+	if len(got.Files) != 1 || got.Files[0].Name != link.Name || string(got.Files[0].Data) != string(link.Data) || got.Files[0].Kind != oci.KindLink {
 		t.Fatalf("control: fetched %+v", got.Files)
 	}
 
 	// Someone edits a's tag-schema index to list b's referrer too, and a digest that does not exist.
-	tag, _ := name.NewTag(host + "/app:" + strings.Replace(a.Desc.Digest.String(), ":", "-", 1))
+	tag, _ := name.NewTag(host + "/app:" + strings.Replace(a.Digest, ":", "-", 1))
 	desc, err := remote.Get(tag)
 	if err != nil {
 		t.Fatal(err)
@@ -150,15 +152,15 @@ func TestFetchChecksSubjectOfTagSchemaEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	im.Manifests = append(im.Manifests,
-		v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: hb, Size: 100, ArtifactType: ArtifactTypeLink},
-		v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: gone, Size: 100, ArtifactType: ArtifactTypeLink})
+		v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: hb, Size: 100, ArtifactType: oci.ArtifactTypeLink},
+		v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: gone, Size: 100, ArtifactType: oci.ArtifactTypeLink})
 	if err := remote.Put(tag, rawIndex{im}); err != nil {
 		t.Fatal(err)
 	}
 	if err := remote.Delete(goneRef); err != nil {
 		t.Fatal(err)
 	}
-	got, err = Fetch(ctx, a, Options{})
+	got, err = cl.Fetch(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +168,7 @@ func TestFetchChecksSubjectOfTagSchemaEntries(t *testing.T) {
 		t.Errorf("fetched %d files, want only a's own link", len(got.Files))
 	}
 	notes := strings.Join(got.Skipped, "\n")
-	if !strings.Contains(notes, "its subject is not "+a.Desc.Digest.String()) || !strings.Contains(notes, "listed but not in the registry") {
+	if !strings.Contains(notes, "its subject is not "+a.Digest) || !strings.Contains(notes, "listed but not in the registry") {
 		t.Errorf("notes do not explain the skipped entries:\n%s", notes)
 	}
 }

@@ -1,4 +1,4 @@
-package oci
+package ggcr
 
 import (
 	"context"
@@ -9,24 +9,23 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/intoto-ci/intoto-ci/internal/oci"
 )
-
-// Fetched is what an image's referrers hold of a chain. Everything in it is untrusted.
-type Fetched struct {
-	Files []File
-	// Skipped notes each referrer that is not part of an in-toto chain, and why.
-	Skipped []string
-}
 
 // Fetch lists img's referrers (the referrers API, or the tag schema where the registry lacks it) and
 // downloads the ones intoto-ci attached: links, layouts and VSAs. Others are skipped with a note.
-func Fetch(ctx context.Context, img *Image, o Options) (*Fetched, error) {
-	reg := img.Ref.Context().RegistryStr()
-	ro := o.remote(ctx)
-	idx, err := remote.Referrers(img.Ref, ro...)
+func (c *Client) Fetch(ctx context.Context, img *oci.Image) (*oci.Fetched, error) {
+	sub, desc, err := subject(img)
+	if err != nil {
+		return nil, err
+	}
+	reg := img.Registry
+	ro := c.remote(ctx)
+	idx, err := remote.Referrers(sub, ro...)
 	if err != nil {
 		return nil, registryErr(reg, fmt.Errorf("list referrers of %s: %w", img.Ref, err))
 	}
@@ -34,19 +33,19 @@ func Fetch(ctx context.Context, img *Image, o Options) (*Fetched, error) {
 	if err != nil {
 		return nil, registryErr(reg, fmt.Errorf("list referrers of %s: %w", img.Ref, err))
 	}
-	if len(im.Manifests) > MaxReferrers {
-		return nil, registryErr(reg, fmt.Errorf("%s has %d referrers, more than %d", img.Ref, len(im.Manifests), MaxReferrers))
+	if len(im.Manifests) > oci.MaxReferrers {
+		return nil, registryErr(reg, fmt.Errorf("%s has %d referrers, more than %d", sub, len(im.Manifests), oci.MaxReferrers))
 	}
-	out := &Fetched{}
+	out := &oci.Fetched{}
 	names := map[string]bool{}
 	for _, d := range im.Manifests {
 		switch d.ArtifactType {
-		case ArtifactTypeBundle, ArtifactTypeLink, ArtifactTypeLayout, ArtifactTypeVSA:
+		case oci.ArtifactTypeBundle, oci.ArtifactTypeLink, oci.ArtifactTypeLayout, oci.ArtifactTypeVSA:
 		default:
 			out.Skipped = append(out.Skipped, fmt.Sprintf("referrer %s: artifact type %q is not part of an in-toto chain", d.Digest, d.ArtifactType))
 			continue
 		}
-		f, note, err := fetchOne(ctx, img, d, ro)
+		f, note, err := fetchOne(sub, desc.Digest, d, ro)
 		if err != nil {
 			return nil, registryErr(reg, err)
 		}
@@ -62,8 +61,8 @@ func Fetch(ctx context.Context, img *Image, o Options) (*Fetched, error) {
 
 // fetchOne downloads one referrer. A referrer that is not what its listing says is skipped with a
 // note; a registry failure is an error.
-func fetchOne(ctx context.Context, img *Image, d v1.Descriptor, ro []remote.Option) (*File, string, error) {
-	ref := img.Ref.Context().Digest(d.Digest.String())
+func fetchOne(sub name.Digest, want v1.Hash, d v1.Descriptor, ro []remote.Option) (*oci.File, string, error) {
+	ref := sub.Context().Digest(d.Digest.String())
 	desc, err := remote.Get(ref, ro...)
 	if notFound(err) {
 		// Listed by a tag-schema index but deleted since: verification goes on without it.
@@ -78,17 +77,17 @@ func fetchOne(ctx context.Context, img *Image, d v1.Descriptor, ro []remote.Opti
 	}
 	// The tag schema is an ordinary tag anyone with push access can edit: keep only manifests that
 	// really name this image as their subject.
-	if m.Subject == nil || m.Subject.Digest != img.Desc.Digest {
-		return nil, "its subject is not " + img.Desc.Digest.String(), nil
+	if m.Subject == nil || m.Subject.Digest != want {
+		return nil, "its subject is not " + want.String(), nil
 	}
 	if m.ArtifactType != d.ArtifactType || len(m.Layers) != 1 {
 		return nil, "not an artifact manifest with one file", nil
 	}
 	l := m.Layers[0]
-	if l.Size < 0 || l.Size > MaxFileSize {
-		return nil, fmt.Sprintf("file of %d bytes exceeds %d", l.Size, MaxFileSize), nil
+	if l.Size < 0 || l.Size > oci.MaxFileSize {
+		return nil, fmt.Sprintf("file of %d bytes exceeds %d", l.Size, oci.MaxFileSize), nil
 	}
-	layer, err := remote.Layer(img.Ref.Context().Digest(l.Digest.String()), ro...)
+	layer, err := remote.Layer(sub.Context().Digest(l.Digest.String()), ro...)
 	if err != nil {
 		return nil, "", fmt.Errorf("fetch referrer %s: %w", d.Digest, err)
 	}
@@ -104,20 +103,20 @@ func fetchOne(ctx context.Context, img *Image, d v1.Descriptor, ro []remote.Opti
 	if int64(len(data)) != l.Size {
 		return nil, "", fmt.Errorf("fetch referrer %s: blob is %d bytes, manifest says %d", d.Digest, len(data), l.Size)
 	}
-	f := &File{Name: m.Annotations[AnnotationTitle], Kind: Kind(m.Annotations[AnnotationKind]), Data: data,
-		Bundle: m.ArtifactType == ArtifactTypeBundle, PredicateType: m.Annotations[AnnotationPredicateType]}
+	f := &oci.File{Name: m.Annotations[oci.AnnotationTitle], Kind: oci.Kind(m.Annotations[oci.AnnotationKind]), Data: data,
+		Bundle: m.ArtifactType == oci.ArtifactTypeBundle, PredicateType: m.Annotations[oci.AnnotationPredicateType]}
 	switch m.ArtifactType {
-	case ArtifactTypeLayout:
-		f.Kind = KindLayout
-	case ArtifactTypeVSA:
-		f.Kind = KindVSA
-	case ArtifactTypeLink:
-		f.Kind = KindLink
+	case oci.ArtifactTypeLayout:
+		f.Kind = oci.KindLayout
+	case oci.ArtifactTypeVSA:
+		f.Kind = oci.KindVSA
+	case oci.ArtifactTypeLink:
+		f.Kind = oci.KindLink
 	default: // a bundle: a link unless it says it is a VSA; other attestations are not ours
 		switch {
-		case f.Kind == KindVSA:
-		case f.PredicateType == "" || f.PredicateType == LinkPredicateType:
-			f.Kind = KindLink
+		case f.Kind == oci.KindVSA:
+		case f.PredicateType == "" || f.PredicateType == oci.LinkPredicateType:
+			f.Kind = oci.KindLink
 		default:
 			return nil, fmt.Sprintf("Sigstore bundle of predicate type %q is not an in-toto link", f.PredicateType), nil
 		}
@@ -129,9 +128,6 @@ func notFound(err error) bool {
 	var terr *transport.Error
 	return errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound
 }
-
-// LinkPredicateType is the predicate type of an in-toto link statement.
-const LinkPredicateType = "https://in-toto.io/attestation/link/v0.3"
 
 // safeName tells whether n is a plain file name: 1 to 200 of [A-Za-z0-9._-], not starting with a dot
 // or dash.
@@ -151,14 +147,14 @@ func safeName(n string) bool {
 // uniqueName returns a safe local file name for a fetched file: its title when that is a plain base
 // name not used yet, else one made from the manifest digest. Link names keep a ".link" so the verify
 // pipeline reports files it cannot read rather than passing over them.
-func uniqueName(title string, d v1.Hash, k Kind, used map[string]bool) string {
+func uniqueName(title string, d v1.Hash, k oci.Kind, used map[string]bool) string {
 	n := title
 	if !safeName(n) || used[n] {
 		n = fmt.Sprintf("referrer-%s", d.Hex[:16])
 		switch {
-		case k == KindLink && strings.HasSuffix(title, ".sigstore.json"):
+		case k == oci.KindLink && strings.HasSuffix(title, ".sigstore.json"):
 			n += ".link.sigstore.json"
-		case k == KindLink:
+		case k == oci.KindLink:
 			n += ".link"
 		default:
 			n += ".json"
