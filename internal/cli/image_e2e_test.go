@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"go/build"
 	"io"
@@ -28,6 +29,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/oci"
 	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
 
 // startDistribution starts distribution v3's registry (installed by .ci/setup) on a free loopback port
@@ -488,4 +490,22 @@ func TestVerifyImageTagSchemaFallback(t *testing.T) {
 		t.Fatalf("no tag-schema index %s: %v", fallback, err)
 	}
 	wantCode(t, "verify --image", verifyImage(t, keys, img.String()), ExitOK, "is product image.json of step image")
+
+	// The shipped intoto-ci does not link the registry client: it runs verify --image in
+	// intoto-ci-sigstore beside it, with the same result.
+	cmd := exec.Command(buildtest.IntotoCI(t), "verify", "--image", img.String(), "--layout-key",
+		filepath.Join(keys, "alice.pub"), "--work-dir", t.TempDir(), "--quiet")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "is product image.json of step image") {
+		t.Errorf("intoto-ci verify --image: %v\n%s", err, out)
+	}
+	cmd = exec.Command(buildtest.IntotoCI(t), "verify", "--image", img.String(), "--image-step", "build",
+		"--layout-key", filepath.Join(keys, "alice.pub"), "--work-dir", t.TempDir(), "--quiet")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir()}
+	out, err = cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitRefused {
+		t.Errorf("intoto-ci verify --image --image-step build: %v, want exit 1\n%s", err, out)
+	}
 }
