@@ -226,10 +226,11 @@ func referrers(t *testing.T, d name.Digest) []v1.Descriptor {
 	return im.Manifests
 }
 
-// removeReferrer deletes the attached file titled title from d's referrers.
+// removeReferrer takes the first referrer of d that match selects off d: out of the tag-schema index
+// where the registry keeps one (distribution v3.0.0 does), else by deleting its manifest.
 func removeReferrer(t *testing.T, d name.Digest, match func(v1.Descriptor, *v1.Manifest) bool) {
 	t.Helper()
-	for _, desc := range referrers(t, d) {
+	for i, desc := range referrers(t, d) {
 		ref := d.Context().Digest(desc.Digest.String())
 		got, err := remote.Get(ref)
 		if err != nil {
@@ -239,15 +240,34 @@ func removeReferrer(t *testing.T, d name.Digest, match func(v1.Descriptor, *v1.M
 		if err := json.Unmarshal(got.Manifest, &m); err != nil {
 			t.Fatal(err)
 		}
-		if match(desc, &m) {
-			if err := remote.Delete(ref); err != nil {
+		if !match(desc, &m) {
+			continue
+		}
+		tag := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1))
+		if idx, err := remote.Get(tag); err == nil {
+			var im v1.IndexManifest
+			if err := json.Unmarshal(idx.Manifest, &im); err != nil {
 				t.Fatal(err)
 			}
-			return
+			if im.Manifests[i].Digest != desc.Digest {
+				t.Fatalf("tag-schema index and referrers list differ")
+			}
+			im.Manifests = append(im.Manifests[:i], im.Manifests[i+1:]...)
+			if err := remote.Put(tag, rawIndex{im}); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := remote.Delete(ref); err != nil {
+			t.Fatal(err)
 		}
+		return
 	}
 	t.Fatalf("no referrer of %s to remove", d)
 }
+
+type rawIndex struct{ im v1.IndexManifest }
+
+func (r rawIndex) RawManifest() ([]byte, error)        { return json.Marshal(r.im) }
+func (r rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
 
 func titled(suffix string) func(v1.Descriptor, *v1.Manifest) bool {
 	return func(_ v1.Descriptor, m *v1.Manifest) bool {
@@ -365,7 +385,7 @@ func TestAttachAndVerifyImage(t *testing.T) {
 		wantCode(t, "attach", c.attach(t, img.String()), ExitOK)
 		wantCode(t, "control", verifyImage(t, keys, img.String()), ExitOK)
 		removeReferrer(t, img, titled("build."))
-		wantCode(t, "verify without the build link", verifyImage(t, keys, img.String()), ExitRefused, "build")
+		wantCode(t, "verify without the build link", verifyImage(t, keys, img.String()), ExitRefused, "refused at threshold", "build")
 	})
 
 	t.Run("link whose product is another digest", func(t *testing.T) {
@@ -403,7 +423,7 @@ func TestAttachAndVerifyImage(t *testing.T) {
 			t.Fatal(err)
 		}
 		attachRaw(t, img, oci.File{Name: "root.layout", Kind: oci.KindLayout, Data: data})
-		wantCode(t, "verify", verifyImage(t, keys, img.String()), ExitRefused, "signature")
+		wantCode(t, "verify", verifyImage(t, keys, img.String()), ExitRefused, "refused at signature")
 	})
 
 	t.Run("tag resolved with a warning, foreign referrers skipped", func(t *testing.T) {
@@ -465,31 +485,37 @@ func pushForeignReferrer(t *testing.T, d name.Digest) string {
 
 func nilLogger() *log.Logger { return log.New(io.Discard, "", 0) }
 
-// TestVerifyImageTagSchemaFallback: against a registry without the referrers API (go-containerregistry's
-// in-process registry with it turned off) attach keeps the referrers in the sha256-<hex> tag index and
-// verify --image reads them from there, without any option.
+// TestVerifyImageTagSchemaFallback: go-containerregistry's in-process registry, with and without the
+// referrers API. Without it, attach keeps the referrers in the sha256-<hex> tag index and verify --image
+// reads them from there, without any option; with it, no such tag is written.
 func TestVerifyImageTagSchemaFallback(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(false), registry.Logger(nilLogger())))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
 	keys, bob := newImageKeys(t)
-	img, manifest := pushImage(t, host, "app")
-	c := newImageChain(t, keys, bob, manifest)
-	wantCode(t, "attach", c.attach(t, img.String()), ExitOK)
-	resp, err := http.Get(fmt.Sprintf("%s/v2/app/referrers/%s", srv.URL, img.DigestStr()))
-	if err != nil {
-		t.Fatal(err)
+	var host string
+	var img name.Digest
+	for _, api := range []bool{true, false} {
+		srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(api), registry.Logger(nilLogger())))
+		t.Cleanup(srv.Close)
+		host = strings.TrimPrefix(srv.URL, "http://")
+		var manifest []byte
+		img, manifest = pushImage(t, host, "app")
+		c := newImageChain(t, keys, bob, manifest)
+		wantCode(t, "attach", c.attach(t, img.String()), ExitOK)
+		resp, err := http.Get(fmt.Sprintf("%s/v2/app/referrers/%s", srv.URL, img.DigestStr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.StatusCode == http.StatusOK; got != api {
+			t.Fatalf("referrers API served: %v, want %v", got, api)
+		}
+		fallback := img.Context().Tag(strings.Replace(img.DigestStr(), ":", "-", 1))
+		if _, err := remote.Head(fallback); (err == nil) == api {
+			t.Fatalf("referrers API %v: tag-schema index %s: %v", api, fallback, err)
+		}
+		wantCode(t, fmt.Sprintf("verify --image (referrers API %v)", api), verifyImage(t, keys, img.String()), ExitOK,
+			"is product image.json of step image")
 	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		t.Fatalf("the registry serves the referrers API: the test would not exercise the fallback")
-	}
-	fallback := img.Context().Tag(strings.Replace(img.DigestStr(), ":", "-", 1))
-	if _, err := remote.Head(fallback); err != nil {
-		t.Fatalf("no tag-schema index %s: %v", fallback, err)
-	}
-	wantCode(t, "verify --image", verifyImage(t, keys, img.String()), ExitOK, "is product image.json of step image")
 
 	// The shipped intoto-ci does not link the registry client: it runs verify --image in
 	// intoto-ci-sigstore beside it, with the same result.
