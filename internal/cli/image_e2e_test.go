@@ -34,7 +34,7 @@ import (
 
 // startDistribution starts distribution v3's registry (installed by .ci/setup) on a free loopback port
 // and returns its host:port. Outside CI a missing binary skips; under CI=true it fails.
-func startDistribution(t *testing.T) string {
+func startDistribution(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("registry")
 	if err != nil {
@@ -95,7 +95,7 @@ func startDistribution(t *testing.T) string {
 }
 
 // pushImage pushes a small random image to host/repo:tag and returns its digest reference.
-func pushImage(t *testing.T, host, repo string) (name.Digest, []byte) {
+func pushImage(t testing.TB, host, repo string) (name.Digest, []byte) {
 	t.Helper()
 	img, err := random.Image(512, 1)
 	if err != nil {
@@ -126,7 +126,7 @@ type imageChain struct {
 }
 
 // newImageKeys makes alice (layout owner), bob (functionary) and mallory (trusted by nobody).
-func newImageKeys(t *testing.T) (string, *intoto.Key) {
+func newImageKeys(t testing.TB) (string, *intoto.Key) {
 	t.Helper()
 	keys := t.TempDir()
 	newKey(t, keys, "alice")
@@ -135,7 +135,7 @@ func newImageKeys(t *testing.T) (string, *intoto.Key) {
 }
 
 // writeImageLayout writes root.layout in dir signed by signer (a key file name in keys).
-func writeImageLayout(t *testing.T, keys string, bob *intoto.Key, path, signer string) {
+func writeImageLayout(t testing.TB, keys string, bob *intoto.Key, path, signer string) {
 	t.Helper()
 	l := &intoto.Layout{Type: intoto.TypeLayout, Expires: time.Now().Add(time.Hour).UTC().Format(intoto.ExpiresFormat)}
 	id := l.AddKey(bob)
@@ -164,7 +164,7 @@ func writeImageLayout(t *testing.T, keys string, bob *intoto.Key, path, signer s
 }
 
 // newImageChain runs the three steps with bob's key; the image step's product is manifest.
-func newImageChain(t *testing.T, keys string, bob *intoto.Key, manifest []byte) *imageChain {
+func newImageChain(t testing.TB, keys string, bob *intoto.Key, manifest []byte) *imageChain {
 	t.Helper()
 	dir := t.TempDir()
 	c := &imageChain{dir: dir, keys: keys, links: filepath.Join(dir, "links"), work: filepath.Join(dir, "work"),
@@ -198,14 +198,14 @@ func newImageChain(t *testing.T, keys string, bob *intoto.Key, manifest []byte) 
 	return c
 }
 
-func (c *imageChain) attach(t *testing.T, image string, extra ...string) result {
+func (c *imageChain) attach(t testing.TB, image string, extra ...string) result {
 	t.Helper()
 	args := append([]string{"attach", "--image", image, "--layout", c.layout, "--layout-key",
 		filepath.Join(c.keys, "alice.pub"), "--links-dir", c.links, "--work-dir", c.work, "--quiet"}, extra...)
 	return invoke(t, nil, args...)
 }
 
-func verifyImage(t *testing.T, keys, image string, extra ...string) result {
+func verifyImage(t testing.TB, keys, image string, extra ...string) result {
 	t.Helper()
 	args := append([]string{"verify", "--image", image, "--layout-key", filepath.Join(keys, "alice.pub"),
 		"--work-dir", t.TempDir(), "--quiet"}, extra...)
@@ -310,7 +310,7 @@ func chainFilesOf(t *testing.T, c *imageChain) []oci.File {
 	return out
 }
 
-func wantCode(t *testing.T, what string, r result, code int, stderr ...string) {
+func wantCode(t testing.TB, what string, r result, code int, stderr ...string) {
 	t.Helper()
 	if r.code != code {
 		t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", what, r.code, code, r.out, r.err)
@@ -534,4 +534,36 @@ func TestVerifyImageTagSchemaFallback(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != ExitRefused {
 		t.Errorf("intoto-ci verify --image --image-step build: %v, want exit 1\n%s", err, out)
 	}
+}
+
+// BenchmarkImageAttachVerify times attach and verify --image of a key-signed 3-step chain, in-process
+// (no process start-up, no helper), against distribution's registry on loopback and against
+// go-containerregistry's in-process registry without the referrers API. Metrics: attach-ms and
+// verify-ms per chain.
+func BenchmarkImageAttachVerify(b *testing.B) {
+	b.Run("distribution", func(b *testing.B) { benchImage(b, startDistribution(b)) })
+	b.Run("ggcr-tag-schema", func(b *testing.B) {
+		srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(false), registry.Logger(nilLogger())))
+		defer srv.Close()
+		benchImage(b, strings.TrimPrefix(srv.URL, "http://"))
+	})
+}
+
+func benchImage(b *testing.B, host string) {
+	keys, bob := newImageKeys(b)
+	var attach, verify time.Duration
+	for i := range b.N {
+		b.StopTimer()
+		img, manifest := pushImage(b, host, fmt.Sprintf("bench%d", i))
+		c := newImageChain(b, keys, bob, manifest)
+		b.StartTimer()
+		start := time.Now()
+		wantCode(b, "attach", c.attach(b, img.String()), ExitOK)
+		attach += time.Since(start)
+		start = time.Now()
+		wantCode(b, "verify --image", verifyImage(b, keys, img.String()), ExitOK)
+		verify += time.Since(start)
+	}
+	b.ReportMetric(float64(attach.Microseconds())/1000/float64(b.N), "attach-ms")
+	b.ReportMetric(float64(verify.Microseconds())/1000/float64(b.N), "verify-ms")
 }

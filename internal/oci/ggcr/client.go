@@ -107,6 +107,12 @@ func (c *Client) Attach(ctx context.Context, img *oci.Image, files []oci.File) (
 	if err != nil {
 		return nil, err
 	}
+	// One pusher for all files: one authentication and one connection pool per attach.
+	p, err := remote.NewPusher(c.remote(ctx)...)
+	if err != nil {
+		return nil, err
+	}
+	ro := append(c.remote(ctx), remote.Reuse(p))
 	var out []oci.Pushed
 	for _, f := range files {
 		a, err := newArtifact(desc, f)
@@ -122,7 +128,7 @@ func (c *Client) Attach(ctx context.Context, img *oci.Image, files []oci.File) (
 			return out, err
 		}
 		ref := sub.Context().Digest(d.String())
-		if err := remote.Write(ref, pi, c.remote(ctx)...); err != nil {
+		if err := remote.Write(ref, pi, ro...); err != nil {
 			return out, registryErr(img.Registry, fmt.Errorf("push %s: %w", f.Name, err))
 		}
 		out = append(out, oci.Pushed{File: f.Name, Digest: d.String()})

@@ -24,7 +24,12 @@ func (c *Client) Fetch(ctx context.Context, img *oci.Image) (*oci.Fetched, error
 		return nil, err
 	}
 	reg := img.Registry
-	ro := c.remote(ctx)
+	// One puller for the listing and every file: one authentication and one connection pool.
+	p, err := remote.NewPuller(c.remote(ctx)...)
+	if err != nil {
+		return nil, err
+	}
+	ro := append(c.remote(ctx), remote.Reuse(p))
 	idx, err := remote.Referrers(sub, ro...)
 	if err != nil {
 		return nil, registryErr(reg, fmt.Errorf("list referrers of %s: %w", img.Ref, err))
