@@ -126,7 +126,7 @@ func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error
 			return cleanup, err
 		}
 	}
-	fmt.Fprintf(e.stdio.Err, "fetched %d links and %d layouts attached to %s\n", nlinks, len(layouts), f.image.img.Ref)
+	fmt.Fprintf(e.stdio.Err, "fetched %d link(s) and %d layout(s) attached to %s\n", nlinks, len(layouts), f.image.img.Ref)
 	f.linksDir = links
 	if f.layout == "" {
 		switch len(layouts) {

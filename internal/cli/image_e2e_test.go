@@ -344,11 +344,20 @@ func TestAttachAndVerifyImage(t *testing.T) {
 		wantCode(t, "verify --image --layout", verifyImage(t, keys, img.String(), "--layout", c.layout), ExitOK)
 		wantCode(t, "verify --image-step build", verifyImage(t, keys, img.String(), "--image-step", "build"),
 			ExitRefused, "is not a product of step build")
-		// Attaching again pushes the same manifests: still one of each.
-		wantCode(t, "attach again", c.attach(t, img.String()), ExitOK)
-		if got := len(referrers(t, img)); got != 4 {
-			t.Errorf("after a second attach: %d referrers, want 4", got)
+		// Attaching again pushes the same manifests: still one of each, plus the VSA asked for now.
+		vsa := filepath.Join(c.dir, "vsa.intoto.json")
+		wantCode(t, "attach again, with a VSA", c.attach(t, img.String(), "--vsa", vsa, "--key", filepath.Join(keys, "alice")),
+			ExitOK, "attached vsa.intoto.json")
+		var vsas int
+		for _, d := range referrers(t, img) {
+			if d.ArtifactType == oci.ArtifactTypeVSA {
+				vsas++
+			}
 		}
+		if got := len(referrers(t, img)); got != 5 || vsas != 1 {
+			t.Errorf("after a second attach: %d referrers (%d VSAs), want 5 (1)", got, vsas)
+		}
+		wantCode(t, "verify --image with a VSA attached", verifyImage(t, keys, img.String()), ExitOK, "fetched 3 link(s) and 1 layout(s)")
 	})
 
 	t.Run("nothing is pushed for a chain that does not verify", func(t *testing.T) {
