@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/cli"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
@@ -31,7 +32,7 @@ func main() {
 			code = cli.ExitFailure
 		}
 	} else {
-		reg := ggcr.New(ggcr.Options{Keychain: ggcr.Keychain(os.Getenv), UserAgent: "intoto-ci/" + cli.Version()})
+		reg := ggcr.New(ggcr.Options{Keychain: ggcr.Keychain(ci.RegistryCredentials(os.Getenv)), UserAgent: "intoto-ci/" + cli.Version()})
 		code = cli.MainWith(ctx, os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, signing.Backend{}, reg)
 	}
 	stop()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
@@ -46,7 +47,7 @@ func invokeWith(t testing.TB, kb keyless.Backend, environ map[string]string, arg
 		getenv:   func(k string) string { return environ[k] },
 		environ:  func() []string { return list },
 		keyless:  kb,
-		registry: ggcr.New(ggcr.Options{Keychain: ggcr.Keychain(func(k string) string { return environ[k] })}),
+		registry: ggcr.New(ggcr.Options{Keychain: ggcr.Keychain(ci.RegistryCredentials(func(k string) string { return environ[k] }))}),
 	}
 	code := mainEnv(context.Background(), args, e)
 	return result{code: code, out: out.String(), err: errb.String()}

@@ -457,6 +457,15 @@ func TestAttachAndVerifyImage(t *testing.T) {
 		wantCode(t, "verify", verifyImage(t, keys, ref), ExitFailure, "registry "+addr)
 		c := newImageChain(t, keys, bob, []byte("{}"))
 		wantCode(t, "attach", c.attach(t, ref), ExitFailure, "registry "+addr)
+		// The CI's registry login is used there and never shows in what intoto-ci prints.
+		secret := "glpat-s3cr3t-never-printed"
+		environ := map[string]string{"CI_REGISTRY": addr, "CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": secret,
+			"GITHUB_TOKEN": secret}
+		r := invoke(t, environ, "verify", "--image", ref, "--layout-key", filepath.Join(keys, "alice.pub"))
+		wantCode(t, "verify with CI credentials", r, ExitFailure, "registry "+addr)
+		if strings.Contains(r.out+r.err, secret) {
+			t.Errorf("the registry password was printed:\n%s%s", r.out, r.err)
+		}
 	})
 
 	t.Run("bad references", func(t *testing.T) {

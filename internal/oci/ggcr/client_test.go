@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/oci"
 )
 
@@ -25,7 +26,7 @@ func TestKeychainCIVariables(t *testing.T) {
 		"GITHUB_TOKEN": "ghtoken", "GITHUB_ACTOR": "octocat",
 		"CI_REGISTRY": "registry.gitlab.example:5050", "CI_REGISTRY_USER": "gitlab-ci-token", "CI_REGISTRY_PASSWORD": "glpass",
 	}
-	kc := ciKeychain{getenv: func(k string) string { return env[k] }}
+	kc := ciKeychain(ci.RegistryCredentials(func(k string) string { return env[k] }))
 	cases := []struct {
 		repo       string
 		user, pass string
@@ -56,6 +57,7 @@ func TestKeychainCIVariables(t *testing.T) {
 	}
 	// GitLab credentials need both variables; a token alone is not sent with a made-up user.
 	delete(env, "CI_REGISTRY_USER")
+	kc = ciKeychain(ci.RegistryCredentials(func(k string) string { return env[k] }))
 	repo, _ := name.NewRepository("registry.gitlab.example:5050/grp/app")
 	if a, _ := kc.Resolve(repo); a != authn.Anonymous {
 		t.Errorf("CI_REGISTRY_PASSWORD without a user gave %v, want anonymous", a)
