@@ -30,6 +30,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/oci"
 	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 )
 
 // startDistribution starts distribution v3's registry (installed by .ci/setup) on a free loopback port
@@ -584,4 +585,44 @@ func benchImage(b *testing.B, host string) {
 	}
 	b.ReportMetric(float64(attach.Microseconds())/1000/float64(b.N), "attach-ms")
 	b.ReportMetric(float64(verify.Microseconds())/1000/float64(b.N), "verify-ms")
+}
+
+// TestKeylessAttachAndVerifyImage: a keyless chain (Sigstore bundles from the loopback Fulcio, TSA and
+// Rekor v2) attached to the image its last step produced is listed as Sigstore bundles and verifies
+// from the registry with --trusted-root.
+func TestKeylessAttachAndVerifyImage(t *testing.T) {
+	k := newKeylessChain(t)
+	host := startDistribution(t)
+	img, manifest := pushImage(t, host, "keyless")
+	if err := os.WriteFile(filepath.Join(k.work, "image.json"), manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k.writeKeylessLayout(t, k.ghIdentity(), k.glIdentity(), "")
+	if r := k.build(t, oidc.GitHubOptions{}); r.code != 0 {
+		t.Fatalf("keyless build: exit %d\n%s", r.code, r.err)
+	}
+	if r := k.pack(t, oidc.GitLabOptions{}); r.code != 0 {
+		t.Fatalf("keyless package: exit %d\n%s", r.code, r.err)
+	}
+	common := []string{"--image", img.String(), "--layout-key", filepath.Join(k.keys, "alice.pub"),
+		"--trusted-root", k.stack.TrustedRootPath, "--work-dir", k.work, "--quiet"}
+	r := invoke(t, nil, append([]string{"attach", "--layout", k.layout, "--links-dir", k.links}, common...)...)
+	wantCode(t, "attach", r, ExitOK, "image "+img.DigestStr()+" is product image.json of step package")
+	var bundles int
+	for _, d := range referrers(t, img) {
+		if d.ArtifactType == oci.ArtifactTypeBundle {
+			bundles++
+		}
+	}
+	if bundles != 2 {
+		t.Errorf("%d referrers typed %s, want the 2 keyless links", bundles, oci.ArtifactTypeBundle)
+	}
+	wantCode(t, "verify --image", invoke(t, nil, append([]string{"verify"}, common...)...), ExitOK,
+		"is product image.json of step package")
+	// Without the trusted root the keyless links cannot be checked offline: not a pass.
+	r = invoke(t, nil, "verify", "--image", img.String(), "--layout-key", filepath.Join(k.keys, "alice.pub"),
+		"--trusted-root", otherCARoot(t, k.stack.TrustedRootPath, k.dir), "--work-dir", k.work, "--quiet")
+	if r.code != ExitRefused {
+		t.Errorf("verify --image with another trust root: exit %d, want 1\n%s%s", r.code, r.out, r.err)
+	}
 }
