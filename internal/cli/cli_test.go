@@ -363,6 +363,9 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"bad report", []string{"verify", "--layout", "l", "--layout-key", "k", "--report", "pdf"}, "--report must be"},
 		{"bad param", []string{"verify", "--layout", "l", "--layout-key", "k", "--param", "novalue"}, "want name=value"},
+		{"attach without image", []string{"attach", "--layout", "l", "--layout-key", "k"}, "--image is required"},
+		{"attach without layout", []string{"attach", "--image", "127.0.0.1:1/a:v1", "--layout-key", "k"}, "--layout is required"},
+		{"image step without image", []string{"verify", "--layout", "l", "--layout-key", "k", "--image-step", "s"}, "--image-step needs --image"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

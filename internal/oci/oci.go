@@ -31,6 +31,8 @@ const LinkPredicateType = "https://in-toto.io/attestation/link/v0.3"
 const (
 	// MaxFileSize bounds one fetched file (the verify pipeline's default file limit).
 	MaxFileSize = 64 << 20
+	// MaxTotalSize bounds all files fetched for one image.
+	MaxTotalSize = 1 << 30
 	// MaxReferrers bounds the referrers listed for one image.
 	MaxReferrers = 10000
 )

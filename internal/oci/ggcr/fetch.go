@@ -43,6 +43,7 @@ func (c *Client) Fetch(ctx context.Context, img *oci.Image) (*oci.Fetched, error
 	}
 	out := &oci.Fetched{}
 	names := map[string]bool{}
+	var total int64
 	for _, d := range im.Manifests {
 		switch d.ArtifactType {
 		case oci.ArtifactTypeBundle, oci.ArtifactTypeLink, oci.ArtifactTypeLayout, oci.ArtifactTypeVSA:
@@ -59,6 +60,9 @@ func (c *Client) Fetch(ctx context.Context, img *oci.Image) (*oci.Fetched, error
 			continue
 		}
 		f.Name = uniqueName(f.Name, d.Digest, f.Kind, names)
+		if total += int64(len(f.Data)); total > oci.MaxTotalSize {
+			return nil, registryErr(reg, fmt.Errorf("referrers of %s hold more than %d bytes", sub, int64(oci.MaxTotalSize)))
+		}
 		out.Files = append(out.Files, *f)
 	}
 	return out, nil
