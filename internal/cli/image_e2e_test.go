@@ -33,20 +33,28 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 )
 
+// tool finds a binary .ci/setup installs, on PATH or in GOPATH/bin. Outside CI a missing one skips the
+// test; under CI=true it fails it.
+func tool(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	p := filepath.Join(build.Default.GOPATH, "bin", name)
+	if _, err := os.Stat(p); err != nil {
+		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+			t.Fatalf("%s not installed (run .ci/setup): %v", name, err)
+		}
+		t.Skipf("%s not installed (run .ci/setup): %v", name, err)
+	}
+	return p
+}
+
 // startDistribution starts distribution v3's registry (installed by .ci/setup) on a free loopback port
 // and returns its host:port. Outside CI a missing binary skips; under CI=true it fails.
 func startDistribution(t testing.TB) string {
 	t.Helper()
-	bin, err := exec.LookPath("registry")
-	if err != nil {
-		bin = filepath.Join(build.Default.GOPATH, "bin", "registry")
-		if _, serr := os.Stat(bin); serr != nil {
-			if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-				t.Fatalf("distribution registry not installed (run .ci/setup): %v", serr)
-			}
-			t.Skipf("distribution registry not installed (run .ci/setup): %v", serr)
-		}
-	}
+	bin := tool(t, "registry")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -589,7 +597,8 @@ func benchImage(b *testing.B, host string) {
 
 // TestKeylessAttachAndVerifyImage: a keyless chain (Sigstore bundles from the loopback Fulcio, TSA and
 // Rekor v2) attached to the image its last step produced is listed as Sigstore bundles and verifies
-// from the registry with --trusted-root.
+// from the registry with --trusted-root; cosign (v3.1.3, installed by .ci/setup) lists the chain and
+// verifies the attached link whose subject is the image.
 func TestKeylessAttachAndVerifyImage(t *testing.T) {
 	k := newKeylessChain(t)
 	host := startDistribution(t)
@@ -619,10 +628,50 @@ func TestKeylessAttachAndVerifyImage(t *testing.T) {
 	}
 	wantCode(t, "verify --image", invoke(t, nil, append([]string{"verify"}, common...)...), ExitOK,
 		"is product image.json of step package")
+	cosignSeesLinks(t, k, img)
 	// Without the trusted root the keyless links cannot be checked offline: not a pass.
 	r = invoke(t, nil, "verify", "--image", img.String(), "--layout-key", filepath.Join(k.keys, "alice.pub"),
 		"--trusted-root", otherCARoot(t, k.stack.TrustedRootPath, k.dir), "--work-dir", k.work, "--quiet")
 	if r.code != ExitRefused {
 		t.Errorf("verify --image with another trust root: exit %d, want 1\n%s%s", r.code, r.out, r.err)
+	}
+}
+
+// cosignSeesLinks checks the chain attached to img with cosign: tree lists both links (by predicate
+// type) and the layout; verify-attestation accepts the package step's link, whose products include the
+// image, for the GitLab identity that signed it, and finds nothing for the build step's identity, whose
+// link is not about the image.
+func cosignSeesLinks(t *testing.T, k *keylessChain, img name.Digest) {
+	t.Helper()
+	cosign := tool(t, "cosign")
+	out, err := exec.Command(cosign, "tree", img.String()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("cosign tree: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), oci.LinkPredicateType+" artifacts via OCI referrer"); n != 2 {
+		t.Errorf("cosign tree lists %d links, want 2:\n%s", n, out)
+	}
+	if !strings.Contains(string(out), oci.ArtifactTypeLayout+" artifacts via OCI referrer") {
+		t.Errorf("cosign tree does not list the layout:\n%s", out)
+	}
+	verifyAtt := func(id *intoto.Identity) ([]byte, error) {
+		args := []string{"verify-attestation", "--new-bundle-format", "--trusted-root", k.stack.TrustedRootPath,
+			"--insecure-ignore-sct", "--type", oci.LinkPredicateType, "--certificate-oidc-issuer", id.Issuer}
+		if id.Subject != "" {
+			args = append(args, "--certificate-identity", id.Subject)
+		} else {
+			args = append(args, "--certificate-identity-regexp", "^"+id.SubjectRegexp+"$")
+		}
+		cmd := exec.Command(cosign, append(args, img.String())...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir(), "TUF_ROOT=" + t.TempDir()}
+		return cmd.CombinedOutput()
+	}
+	out, err = verifyAtt(k.glIdentity())
+	if err != nil || !strings.Contains(string(out), "Verification for "+img.String()) {
+		t.Errorf("cosign verify-attestation of the package link: %v\n%s", err, out)
+	}
+	out, err = verifyAtt(k.ghIdentity())
+	if err == nil || !strings.Contains(string(out), "artifact digest does not match any digest in statement") {
+		t.Errorf("cosign verify-attestation of the build link, whose subjects are not the image: %v\n%s", err, out)
 	}
 }
