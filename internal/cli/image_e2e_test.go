@@ -454,6 +454,19 @@ func TestAttachAndVerifyImage(t *testing.T) {
 			"tags move", img.String(), "skipped referrer "+sbom, "application/vnd.example.sbom+json")
 	})
 
+	t.Run("two layouts attached", func(t *testing.T) {
+		t.Parallel()
+		img, manifest := pushImage(t, host, "two-layouts")
+		c := newImageChain(t, keys, bob, manifest)
+		wantCode(t, "attach", c.attach(t, img.String()), ExitOK)
+		// The owner re-signs the layout (a new expiry) and attaches the chain again: both layouts are
+		// now attached, and verify does not pick one by itself.
+		writeImageLayout(t, keys, bob, c.layout, "alice")
+		wantCode(t, "attach with the new layout", c.attach(t, img.String()), ExitOK)
+		wantCode(t, "verify", verifyImage(t, keys, img.String()), ExitRefused, "2 layouts are attached", "--layout")
+		wantCode(t, "verify --layout", verifyImage(t, keys, img.String(), "--layout", c.layout), ExitOK)
+	})
+
 	t.Run("registry unreachable", func(t *testing.T) {
 		t.Parallel()
 		l, err := net.Listen("tcp", "127.0.0.1:0")
