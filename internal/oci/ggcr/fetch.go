@@ -45,9 +45,9 @@ func (c *Client) Fetch(ctx context.Context, img *oci.Image) (*oci.Fetched, error
 	names := map[string]bool{}
 	var total int64
 	for _, d := range im.Manifests {
-		switch d.ArtifactType {
-		case oci.ArtifactTypeBundle, oci.ArtifactTypeLink, oci.ArtifactTypeLayout, oci.ArtifactTypeVSA:
-		default:
+		// Some registries list an artifact by its config media type (the empty one here) instead of its
+		// artifactType: those are looked at; anything else that is not ours is passed over unread.
+		if !ours(d.ArtifactType) && d.ArtifactType != emptyMediaType && d.ArtifactType != "" {
 			out.Skipped = append(out.Skipped, fmt.Sprintf("referrer %s: artifact type %q is not part of an in-toto chain", d.Digest, d.ArtifactType))
 			continue
 		}
@@ -89,7 +89,13 @@ func fetchOne(sub name.Digest, want v1.Hash, d v1.Descriptor, ro []remote.Option
 	if m.Subject == nil || m.Subject.Digest != want {
 		return nil, "its subject is not " + want.String(), nil
 	}
-	if m.ArtifactType != d.ArtifactType || len(m.Layers) != 1 {
+	if !ours(m.ArtifactType) {
+		return nil, fmt.Sprintf("artifact type %q is not part of an in-toto chain", m.ArtifactType), nil
+	}
+	if ours(d.ArtifactType) && m.ArtifactType != d.ArtifactType {
+		return nil, fmt.Sprintf("listed as %q but its manifest says %q", d.ArtifactType, m.ArtifactType), nil
+	}
+	if len(m.Layers) != 1 {
 		return nil, "not an artifact manifest with one file", nil
 	}
 	l := m.Layers[0]
@@ -131,6 +137,15 @@ func fetchOne(sub name.Digest, want v1.Hash, d v1.Descriptor, ro []remote.Option
 		}
 	}
 	return f, "", nil
+}
+
+// ours tells whether an artifact type is one intoto-ci attaches.
+func ours(artifactType string) bool {
+	switch artifactType {
+	case oci.ArtifactTypeBundle, oci.ArtifactTypeLink, oci.ArtifactTypeLayout, oci.ArtifactTypeVSA:
+		return true
+	}
+	return false
 }
 
 func notFound(err error) bool {
