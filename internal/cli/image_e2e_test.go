@@ -144,9 +144,9 @@ func newImageKeys(t testing.TB) (string, *intoto.Key) {
 }
 
 // writeImageLayout writes root.layout in dir signed by signer (a key file name in keys).
-func writeImageLayout(t testing.TB, keys string, bob *intoto.Key, path, signer string) {
+func writeImageLayout(t testing.TB, keys string, bob *intoto.Key, path, signer string, expires time.Time) {
 	t.Helper()
-	l := &intoto.Layout{Type: intoto.TypeLayout, Expires: time.Now().Add(time.Hour).UTC().Format(intoto.ExpiresFormat)}
+	l := &intoto.Layout{Type: intoto.TypeLayout, Expires: expires.UTC().Format(intoto.ExpiresFormat)}
 	id := l.AddKey(bob)
 	step := func(name string, mat, prod []intoto.Rule) *intoto.Step {
 		return &intoto.Step{Type: intoto.TypeStep, Name: name, Threshold: 1, PubKeys: []string{id},
@@ -187,7 +187,7 @@ func newImageChain(t testing.TB, keys string, bob *intoto.Key, manifest []byte) 
 	if err := os.WriteFile(staged, manifest, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	writeImageLayout(t, keys, bob, c.layout, "alice")
+	writeImageLayout(t, keys, bob, c.layout, "alice", time.Now().Add(time.Hour))
 	steps := []struct{ name, mat, prod, script string }{
 		{"source", "", "src.txt", "echo 'int main(){}' > src.txt"},
 		{"build", "src.txt", "app.bin", "cp src.txt app.bin"},
@@ -435,7 +435,7 @@ func TestAttachAndVerifyImage(t *testing.T) {
 		wantCode(t, "control", verifyImage(t, keys, img.String()), ExitOK)
 		removeReferrer(t, img, func(d v1.Descriptor, _ *v1.Manifest) bool { return d.ArtifactType == oci.ArtifactTypeLayout })
 		swapped := filepath.Join(t.TempDir(), "root.layout")
-		writeImageLayout(t, keys, bob, swapped, "mallory")
+		writeImageLayout(t, keys, bob, swapped, "mallory", time.Now().Add(time.Hour))
 		data, err := os.ReadFile(swapped)
 		if err != nil {
 			t.Fatal(err)
@@ -461,7 +461,7 @@ func TestAttachAndVerifyImage(t *testing.T) {
 		wantCode(t, "attach", c.attach(t, img.String()), ExitOK)
 		// The owner re-signs the layout (a new expiry) and attaches the chain again: both layouts are
 		// now attached, and verify does not pick one by itself.
-		writeImageLayout(t, keys, bob, c.layout, "alice")
+		writeImageLayout(t, keys, bob, c.layout, "alice", time.Now().Add(2*time.Hour))
 		wantCode(t, "attach with the new layout", c.attach(t, img.String()), ExitOK)
 		wantCode(t, "verify", verifyImage(t, keys, img.String()), ExitRefused, "2 layouts are attached", "--layout")
 		wantCode(t, "verify --layout", verifyImage(t, keys, img.String(), "--layout", c.layout), ExitOK)
