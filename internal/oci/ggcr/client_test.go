@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"maps"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -179,3 +180,25 @@ type rawIndex struct{ im v1.IndexManifest }
 
 func (r rawIndex) RawManifest() ([]byte, error)        { return json.Marshal(r.im) }
 func (r rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
+
+// FuzzUniqueName: whatever title a registry hands back, the local name is a plain file name inside the
+// directory, and never one already used (each referrer has its own digest).
+func FuzzUniqueName(f *testing.F) {
+	for _, s := range []string{"build.0123abcd.link", "../x.link", ".link", "a/b", "", "x.link.sigstore.json", strings.Repeat("a", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, title string) {
+		used := map[string]bool{}
+		for i, k := range []oci.Kind{oci.KindLink, oci.KindLink, oci.KindLayout} {
+			h := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat(string(rune('a'+i)), 64)}
+			was := maps.Clone(used)
+			n := uniqueName(title, h, k, used)
+			if n == "" || strings.ContainsAny(n, "/\\\x00") || n[0] == '.' || len(n) > 255 {
+				t.Fatalf("uniqueName(%q) = %q: not a plain file name", title, n)
+			}
+			if was[n] || !used[n] {
+				t.Fatalf("uniqueName(%q) = %q: reused, or not recorded", title, n)
+			}
+		}
+	})
+}
