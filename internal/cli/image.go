@@ -104,9 +104,12 @@ func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error
 		return cleanup, err
 	}
 	cleanup = func() { os.RemoveAll(dir) }
-	links := filepath.Join(dir, "links")
-	if err := os.Mkdir(links, 0o700); err != nil {
-		return cleanup, err
+	// Two directories, so that no fetched name can clash with the other's.
+	links, layoutDir := filepath.Join(dir, "links"), filepath.Join(dir, "layouts")
+	for _, d := range []string{links, layoutDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return cleanup, err
+		}
 	}
 	var layouts []string
 	nlinks := 0
@@ -117,7 +120,7 @@ func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error
 			target = filepath.Join(links, file.Name)
 			nlinks++
 		case oci.KindLayout:
-			target = filepath.Join(dir, file.Name)
+			target = filepath.Join(layoutDir, file.Name)
 			layouts = append(layouts, target)
 		default:
 			continue // a VSA attached before: not an input of verification
