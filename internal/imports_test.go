@@ -46,7 +46,9 @@ func TestEngineImports(t *testing.T) {
 // TestLeanBinary keeps sigstore-go's signing and verification (and what they pull in: Rekor's
 // OpenAPI client, gRPC, govalidator) out of the intoto-ci binary, so that their package initialisers
 // do not run in every key-signed step. They belong in intoto-ci-sigstore, which intoto-ci runs only
-// for keyless work (internal/keyless).
+// for keyless work (internal/keyless). The registry client (go-containerregistry, with the docker
+// config and zstd packages it pulls in) stays out the same way: intoto-ci runs attach and
+// verify --image in intoto-ci-sigstore.
 func TestLeanBinary(t *testing.T) {
 	t.Parallel()
 	deps := func(pkg string) map[string]bool {
@@ -68,6 +70,9 @@ func TestLeanBinary(t *testing.T) {
 		"github.com/go-openapi/strfmt",
 		"github.com/asaskevich/govalidator",
 		"google.golang.org/grpc",
+		"github.com/intoto-ci/intoto-ci/internal/oci/ggcr",
+		"github.com/google/go-containerregistry/pkg/v1/remote",
+		"github.com/docker/cli/cli/config",
 	}
 	lean, full := deps("../cmd/intoto-ci"), deps("../cmd/intoto-ci-sigstore")
 	for _, h := range heavy {

@@ -1,6 +1,7 @@
 // Command intoto-ci-sigstore is intoto-ci with sigstore-go linked in. intoto-ci runs it (with the
-// argument keyless.ServeArg) for every keyless signature and Sigstore bundle verification, so that the
-// key-signed path does not pay sigstore-go's start-up; it must sit beside intoto-ci. Run by hand it is a
+// argument keyless.ServeArg) for every keyless signature and Sigstore bundle verification, and runs it
+// with its own command line for attach and verify --image (the registry client lives here too), so that
+// the key-signed path pays neither's start-up; it must sit beside intoto-ci. Run by hand it is a
 // complete intoto-ci that does the keyless work in-process.
 package main
 
@@ -11,8 +12,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/cli"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
 	"github.com/intoto-ci/intoto-ci/internal/runner"
 	"github.com/intoto-ci/intoto-ci/internal/signing"
 )
@@ -33,7 +36,8 @@ func main() {
 			code = cli.ExitFailure
 		}
 	} else {
-		code = cli.Main(ctx, os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, signing.Backend{})
+		reg := ggcr.New(ggcr.Options{Keychain: ggcr.Keychain(ci.RegistryCredentials(os.Getenv)), UserAgent: "intoto-ci/" + cli.Version()})
+		code = cli.MainWith(ctx, os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, signing.Backend{}, reg)
 	}
 	stop()
 	os.Exit(code)

@@ -16,7 +16,7 @@ func TestHiddenEnv(t *testing.T) {
 	t.Parallel()
 	got := HiddenEnv("MY_TOKEN", "", KeyPasswordEnv)
 	for _, want := range []string{KeyPasswordEnv, identity.EnvGitHubRequestURL, identity.EnvGitHubRequestToken,
-		identity.EnvSigstoreIDToken, "ACTIONS_RUNTIME_TOKEN", "CI_JOB_TOKEN", "MY_TOKEN"} {
+		identity.EnvSigstoreIDToken, "ACTIONS_RUNTIME_TOKEN", "CI_JOB_JWT_V2", "MY_TOKEN"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("HiddenEnv() = %v, missing %s", got, want)
 		}
@@ -24,7 +24,7 @@ func TestHiddenEnv(t *testing.T) {
 	if slices.Contains(got, "") || len(slices.Compact(slices.Sorted(slices.Values(got)))) != len(got) {
 		t.Errorf("HiddenEnv() holds an empty or repeated name: %v", got)
 	}
-	for _, visible := range []string{"GITHUB_RUN_ID", PlatformEnv, "GITHUB_SHA"} {
+	for _, visible := range []string{"GITHUB_RUN_ID", PlatformEnv, "GITHUB_SHA", "CI_JOB_TOKEN", GitHubTokenEnv, GitLabRegistryPass} {
 		if slices.Contains(got, visible) {
 			t.Errorf("HiddenEnv() hides %s, which every step sees anyway", visible)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/oci"
 	"github.com/intoto-ci/intoto-ci/internal/runner"
 )
 
@@ -40,6 +41,9 @@ type env struct {
 	// keyless signs and verifies Sigstore bundles: in intoto-ci it runs intoto-ci-sigstore, in
 	// intoto-ci-sigstore (and the tests) it is sigstore-go in-process.
 	keyless keyless.Backend
+	// registry talks to OCI registries (attach, verify --image). nil in intoto-ci, which then runs
+	// those commands in intoto-ci-sigstore so that its start-up never pays for a registry client.
+	registry oci.Client
 	// tuneGC lets a command set the process's GC for its workload (verify); off in-process in tests.
 	tuneGC bool
 }
@@ -97,6 +101,7 @@ func commands() []*command {
 		runCommand(),
 		recordCommand(),
 		verifyCommand(),
+		attachCommand(),
 		layoutCommand(),
 		verifyVSACommand(),
 		signCommand(),
@@ -110,10 +115,16 @@ func commands() []*command {
 // Main runs intoto-ci with args (without the program name) and returns the process exit code. kb does
 // the keyless work (see package keyless).
 func Main(ctx context.Context, args []string, stdio Stdio, kb keyless.Backend) int {
+	return MainWith(ctx, args, stdio, kb, nil)
+}
+
+// MainWith is Main with reg doing the registry work of attach and verify --image (nil: run those
+// commands in intoto-ci-sigstore, see runInHelper).
+func MainWith(ctx context.Context, args []string, stdio Stdio, kb keyless.Backend, reg oci.Client) int {
 	// Before anything is read: the commands run and verify run must not read this process's
 	// environment or memory through /proc. Failing to is not fatal (no such protection elsewhere).
 	_ = runner.ProtectSelf()
-	return mainEnv(ctx, args, &env{stdio: stdio, getenv: osGetenv, environ: osEnviron, keyless: kb, tuneGC: true})
+	return mainEnv(ctx, args, &env{stdio: stdio, getenv: osGetenv, environ: osEnviron, keyless: kb, registry: reg, tuneGC: true})
 }
 
 func mainEnv(ctx context.Context, args []string, e *env) int {

@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
 	"github.com/intoto-ci/intoto-ci/internal/signing"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
@@ -42,10 +44,11 @@ func invokeWith(t testing.TB, kb keyless.Backend, environ map[string]string, arg
 		list = append(list, "PATH="+os.Getenv("PATH"))
 	}
 	e := &env{
-		stdio:   Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
-		getenv:  func(k string) string { return environ[k] },
-		environ: func() []string { return list },
-		keyless: kb,
+		stdio:    Stdio{In: strings.NewReader(""), Out: &out, Err: &errb},
+		getenv:   func(k string) string { return environ[k] },
+		environ:  func() []string { return list },
+		keyless:  kb,
+		registry: ggcr.New(ggcr.Options{Keychain: ggcr.Keychain(ci.RegistryCredentials(func(k string) string { return environ[k] }))}),
 	}
 	code := mainEnv(context.Background(), args, e)
 	return result{code: code, out: out.String(), err: errb.String()}
@@ -400,6 +403,9 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, "unknown command"},
 		{"bad report", []string{"verify", "--layout", "l", "--layout-key", "k", "--report", "pdf"}, "--report must be"},
 		{"bad param", []string{"verify", "--layout", "l", "--layout-key", "k", "--param", "novalue"}, "want name=value"},
+		{"attach without image", []string{"attach", "--layout", "l", "--layout-key", "k"}, "--image is required"},
+		{"attach without layout", []string{"attach", "--image", "127.0.0.1:1/a:v1", "--layout-key", "k"}, "--layout is required"},
+		{"image step without image", []string{"verify", "--layout", "l", "--layout-key", "k", "--image-step", "s"}, "--image-step needs --image"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

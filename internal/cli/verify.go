@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -36,6 +37,7 @@ type verifyFlags struct {
 	workDir           string
 	quiet             bool
 	vsa               vsaFlags
+	image             imageFlags
 	limits            verify.Limits
 }
 
@@ -48,43 +50,67 @@ func verifyCommand() *command {
 	c.run = func(ctx context.Context, e *env, args []string) error {
 		fs := newFlagSet(e, c)
 		var f verifyFlags
-		fs.StringVar(&f.layout, "layout", "", "signed layout `file` (required)")
-		fs.Var(&f.layoutKeys, "layout-key", "public key `file` of a layout owner; each must have signed (repeatable)")
-		fs.StringVar(&f.layoutIdentity, "layout-identity", "", "certificate `SAN` of a keyless layout signer (exact)")
-		fs.StringVar(&f.layoutIdentityRe, "layout-identity-regexp", "", "anchored `regexp` for the keyless layout signer's SAN")
-		fs.StringVar(&f.layoutIssuer, "layout-issuer", "", "OIDC issuer `url` of the keyless layout signer")
-		fs.StringVar(&f.linksDir, "links-dir", ".", "`dir`ectory holding the links")
-		fs.Var(&f.params, "param", "layout parameter `name=value` substituted for {name} (repeatable)")
-		fs.StringVar(&f.trustedRoot, "trusted-root", "", "sigstore trusted_root.json `file` for keyless links (default: public-good via TUF)")
-		fs.StringVar(&f.commit, "commit", "", "refuse links that do not show this commit `sha` (certificate claim, else recorded by run --commit)")
-		fs.BoolVar(&f.requireTlog, "require-tlog", false, "refuse keyless signatures without a transparency log entry (private, timestamp-only bundles)")
-		fs.BoolVar(&f.sameRun, "same-run", false, "refuse keyless links that come from different CI runs or commits")
-		fs.BoolVar(&f.json, "json", false, "print the JSON report on stdout (same as --report json)")
-		fs.Var(&f.reports, "report", "report `format` on stdout: text (default), json, markdown or junit (repeatable with --report-file)")
-		fs.StringVar(&f.reportFile, "report-file", "", "also write the last --report format to this `file`")
-		fs.DurationVar(&f.inspectionTimeout, "inspection-timeout", verify.DefaultInspectionTimeout, "time limit of each inspection")
-		fs.StringVar(&f.workDir, "work-dir", ".", "`dir`ectory inspections run in and record")
-		fs.Int64Var(&f.limits.MaxFileSize, "max-file-size", 0, "largest link or layout file read, in `bytes` (default 64 MiB)")
-		fs.IntVar(&f.limits.MaxFiles, "max-link-files", 0, "most candidate link files (*.link, *.json) per links directory; more is an input error (default 10000)")
-		fs.IntVar(&f.limits.MaxJSONDepth, "max-json-depth", 0, "deepest JSON nesting of a link or layout (default 64)")
-		fs.IntVar(&f.limits.MaxArtifacts, "max-artifacts", 0, "most materials plus products per link (default 1000000)")
-		fs.IntVar(&f.limits.MaxSignatures, "max-signatures", 0, "most signatures per envelope (default 64)")
-		fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
-		f.vsa.declare(fs)
+		f.declare(fs)
+		f.image.declare(fs, false)
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		if fs.NArg() > 0 {
 			return usagef("unexpected argument %q", fs.Arg(0))
 		}
-		return runVerify(ctx, e, &f)
+		if f.image.ref != "" && flagGiven(fs, "links-dir") {
+			return usagef("--image fetches the links from the image's referrers: drop --links-dir")
+		}
+		if f.image.ref == "" && f.image.step != "" {
+			return usagef("--image-step needs --image")
+		}
+		if f.image.ref != "" && e.registry == nil {
+			return runInHelper(ctx, e, append([]string{c.name}, args...))
+		}
+		if f.image.ref != "" {
+			cleanup, err := fetchImageChain(ctx, e, &f)
+			defer cleanup()
+			if err != nil {
+				return err
+			}
+		}
+		_, err := runVerify(ctx, e, &f)
+		return err
 	}
 	return c
 }
 
-func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
+// declare declares verify's flags (shared with attach) on fs.
+func (f *verifyFlags) declare(fs *flag.FlagSet) {
+	fs.StringVar(&f.layout, "layout", "", "signed layout `file` (required)")
+	fs.Var(&f.layoutKeys, "layout-key", "public key `file` of a layout owner; each must have signed (repeatable)")
+	fs.StringVar(&f.layoutIdentity, "layout-identity", "", "certificate `SAN` of a keyless layout signer (exact)")
+	fs.StringVar(&f.layoutIdentityRe, "layout-identity-regexp", "", "anchored `regexp` for the keyless layout signer's SAN")
+	fs.StringVar(&f.layoutIssuer, "layout-issuer", "", "OIDC issuer `url` of the keyless layout signer")
+	fs.StringVar(&f.linksDir, "links-dir", ".", "`dir`ectory holding the links")
+	fs.Var(&f.params, "param", "layout parameter `name=value` substituted for {name} (repeatable)")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "sigstore trusted_root.json `file` for keyless links (default: public-good via TUF)")
+	fs.StringVar(&f.commit, "commit", "", "refuse links that do not show this commit `sha` (certificate claim, else recorded by run --commit)")
+	fs.BoolVar(&f.requireTlog, "require-tlog", false, "refuse keyless signatures without a transparency log entry (private, timestamp-only bundles)")
+	fs.BoolVar(&f.sameRun, "same-run", false, "refuse keyless links that come from different CI runs or commits")
+	fs.BoolVar(&f.json, "json", false, "print the JSON report on stdout (same as --report json)")
+	fs.Var(&f.reports, "report", "report `format` on stdout: text (default), json, markdown or junit (repeatable with --report-file)")
+	fs.StringVar(&f.reportFile, "report-file", "", "also write the last --report format to this `file`")
+	fs.DurationVar(&f.inspectionTimeout, "inspection-timeout", verify.DefaultInspectionTimeout, "time limit of each inspection")
+	fs.StringVar(&f.workDir, "work-dir", ".", "`dir`ectory inspections run in and record")
+	fs.Int64Var(&f.limits.MaxFileSize, "max-file-size", 0, "largest link or layout file read, in `bytes` (default 64 MiB)")
+	fs.IntVar(&f.limits.MaxFiles, "max-link-files", 0, "most candidate link files (*.link, *.json) per links directory; more is an input error (default 10000)")
+	fs.IntVar(&f.limits.MaxJSONDepth, "max-json-depth", 0, "deepest JSON nesting of a link or layout (default 64)")
+	fs.IntVar(&f.limits.MaxArtifacts, "max-artifacts", 0, "most materials plus products per link (default 1000000)")
+	fs.IntVar(&f.limits.MaxSignatures, "max-signatures", 0, "most signatures per envelope (default 64)")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	f.vsa.declare(fs)
+}
+
+// runVerify verifies as f says, prints the reports and returns the result of a pass.
+func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, error) {
 	if f.layout == "" {
-		return usagef("--layout is required")
+		return nil, usagef("--layout is required")
 	}
 	opts := verify.Options{
 		LayoutPath:        f.layout,
@@ -101,7 +127,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 		for _, p := range f.params {
 			k, v, ok := strings.Cut(p, "=")
 			if !ok || k == "" {
-				return usagef("--param %q: want name=value", p)
+				return nil, usagef("--param %q: want name=value", p)
 			}
 			opts.Params[k] = v
 		}
@@ -115,32 +141,32 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 	}
 	for _, format := range formats {
 		if !report.Valid(format) {
-			return usagef("--report must be text, json, markdown or junit, not %q", format)
+			return nil, usagef("--report must be text, json, markdown or junit, not %q", format)
 		}
 	}
 	for _, path := range f.layoutKeys {
 		k, err := intoto.LoadKey(path)
 		if err != nil {
-			return inputErr(err)
+			return nil, inputErr(err)
 		}
 		opts.LayoutKeys = append(opts.LayoutKeys, k.Public())
 	}
 	if f.layoutIdentity != "" || f.layoutIdentityRe != "" || f.layoutIssuer != "" {
 		id := &intoto.Identity{Issuer: f.layoutIssuer, Subject: f.layoutIdentity, SubjectRegexp: f.layoutIdentityRe}
 		if err := id.Validate(); err != nil {
-			return usagef("layout identity: %w", err)
+			return nil, usagef("layout identity: %w", err)
 		}
 		opts.LayoutIdentities = append(opts.LayoutIdentities, id)
 	}
 	if len(opts.LayoutKeys) == 0 && len(opts.LayoutIdentities) == 0 {
-		return usagef("pin the layout owner: give --layout-key or --layout-identity with --layout-issuer " +
+		return nil, usagef("pin the layout owner: give --layout-key or --layout-identity with --layout-issuer " +
 			"(an unpinned layout proves nothing)")
 	}
 	if _, err := os.Stat(f.layout); err != nil {
-		return inputErr(fmt.Errorf("layout %s: %w", f.layout, errors.Unwrap(err)))
+		return nil, inputErr(fmt.Errorf("layout %s: %w", f.layout, errors.Unwrap(err)))
 	}
 	if st, err := os.Stat(f.linksDir); err != nil || !st.IsDir() {
-		return inputErr(fmt.Errorf("links dir %s: not a readable directory", f.linksDir))
+		return nil, inputErr(fmt.Errorf("links dir %s: not a readable directory", f.linksDir))
 	}
 	kv := e.keyless.NewVerifier(keyless.VerifierConfig{TrustedRoot: f.trustedRoot, RequireTransparencyLog: f.requireTlog})
 	defer kv.Close()
@@ -151,15 +177,15 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 	var vsaSigner *linkSigner
 	if f.vsa.path != "" {
 		if err := f.vsa.sign.check(); err != nil {
-			return err
+			return nil, err
 		}
 		data, err := os.ReadFile(f.layout)
 		if err != nil {
-			return inputErr(err)
+			return nil, inputErr(err)
 		}
 		opts.Layout = data
 		if vsaSigner, err = newLinkSigner(e, &f.vsa.sign); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	progress := report.NewProgress(e.stdio.Err, report.ProgressOptions{Mode: report.ProgressModeFor(e.stdio.Err, f.quiet)})
@@ -172,45 +198,50 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) error {
 	progress.Done()
 	if err != nil {
 		if isInputError(err) && !strings.Contains(err.Error(), f.layout) {
-			return inputErr(fmt.Errorf("%s: %w", f.layout, err))
+			return nil, inputErr(fmt.Errorf("%s: %w", f.layout, err))
 		} else if isInputError(err) {
-			return inputErr(err)
+			return nil, inputErr(err)
 		}
-		return err
+		return nil, err
+	}
+	if f.image.img != nil {
+		if err := checkImageProduct(e, f, res); err != nil {
+			return nil, err
+		}
 	}
 	for _, format := range formats {
 		if err := report.Write(e.stdio.Out, format, res); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if f.reportFile != "" {
 		var b strings.Builder
 		if err := report.Write(&b, formats[len(formats)-1], res); err != nil {
-			return err
+			return nil, err
 		}
 		if err := writeFileAtomic(f.reportFile, []byte(b.String())); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if !res.Verified {
-		return &refusedError{reason: report.Refusal(res)}
+		return nil, &refusedError{reason: report.Refusal(res)}
 	}
 	if vsaSigner != nil {
 		stmt, err := buildVSA(vsaInput{res: res, layoutPath: f.layout, layout: opts.Layout,
 			resourceURI: f.vsa.resourceURI, levels: f.vsa.levels, subjects: f.vsa.subjects, now: time.Now()})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		signed, err := signVSA(ctx, vsaSigner, stmt)
 		if err != nil {
-			return fmt.Errorf("sign vsa: %w", err)
+			return nil, fmt.Errorf("sign vsa: %w", err)
 		}
 		if err := writeFileAtomic(f.vsa.path, signed); err != nil {
-			return err
+			return nil, err
 		}
 		fmt.Fprintf(e.stdio.Err, "wrote verification summary %s\n", f.vsa.path)
 	}
-	return nil
+	return res, nil
 }
 
 // verifyGCPercent is the collector's GOGC during verify: the heap may grow to three times what the

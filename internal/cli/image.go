@@ -1,0 +1,295 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/intoto-ci/intoto-ci/internal/envelope"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/oci"
+	"github.com/intoto-ci/intoto-ci/internal/verify"
+)
+
+// StageImage is where verify --image refuses an image that the chain did not produce.
+const StageImage verify.Stage = "image"
+
+// imageFlags are the flags of verify --image and attach.
+type imageFlags struct {
+	ref  string
+	step string
+	// img is the resolved image, set before verifying.
+	img *oci.Image
+}
+
+func (f *imageFlags) declare(fs *flag.FlagSet, attach bool) {
+	what := "verify the chain attached to this image `ref`erence (REPO@sha256:…; a tag is resolved, with a warning) " +
+		"from its OCI referrers; the layout is --layout, else the one attached, pinned by --layout-key/--layout-identity"
+	if attach {
+		what = "image `ref`erence (REPO@sha256:…; a tag is resolved, with a warning) the verified chain is attached to"
+	}
+	fs.StringVar(&f.ref, "image", "", what)
+	fs.StringVar(&f.step, "image-step", "", "`step` whose products must include a file whose sha256 is the image digest "+
+		"(e.g. the manifest the build wrote; default: the layout's last step)")
+}
+
+// flagGiven tells whether name was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == name })
+	return given
+}
+
+// runInHelper runs this command line in intoto-ci-sigstore, beside this executable, which links the
+// registry client intoto-ci leaves out (as it does for keyless work). The helper's exit code is ours.
+func runInHelper(ctx context.Context, e *env, args []string) error {
+	path, err := keyless.HelperPath()
+	if err != nil {
+		return fmt.Errorf("registry access runs in %s: %w", keyless.HelperName, err)
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdio.In, e.stdio.Out, e.stdio.Err
+	cmd.Env = e.environ()
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
+		return &exitError{code: ee.ExitCode()}
+	}
+	if err != nil {
+		return fmt.Errorf("run %s: %w", path, err)
+	}
+	return nil
+}
+
+// resolveImage resolves f.image.ref, printing the digest used and warning when it came from a tag.
+func resolveImage(ctx context.Context, e *env, f *imageFlags) error {
+	img, err := e.registry.Resolve(ctx, f.ref)
+	if errors.Is(err, oci.ErrReference) {
+		return usagef("--image: %w", err)
+	}
+	if err != nil {
+		return err
+	}
+	if img.FromTag != "" {
+		fmt.Fprintf(e.stdio.Err, "warning: --image %s names a tag, and tags move: using %s (pin that digest)\n", f.ref, img.Ref)
+	} else {
+		fmt.Fprintf(e.stdio.Err, "image %s\n", img.Ref)
+	}
+	f.img = img
+	return nil
+}
+
+// fetchImageChain resolves the image, downloads its referrers into a new directory and points the
+// verification at it: the links always, the layout only when --layout was not given. The returned
+// cleanup removes the directory; call it even on error.
+func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error) {
+	cleanup := func() {}
+	if err := resolveImage(ctx, e, &f.image); err != nil {
+		return cleanup, err
+	}
+	got, err := e.registry.Fetch(ctx, f.image.img)
+	if err != nil {
+		return cleanup, err
+	}
+	for _, note := range got.Skipped {
+		fmt.Fprintf(e.stdio.Err, "note: skipped %s\n", note)
+	}
+	dir, err := os.MkdirTemp("", "intoto-ci-image-")
+	if err != nil {
+		return cleanup, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	// Two directories, so that no fetched name can clash with the other's.
+	links, layoutDir := filepath.Join(dir, "links"), filepath.Join(dir, "layouts")
+	for _, d := range []string{links, layoutDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return cleanup, err
+		}
+	}
+	var layouts []string
+	nlinks := 0
+	for _, file := range got.Files {
+		target := ""
+		switch file.Kind {
+		case oci.KindLink:
+			target = filepath.Join(links, file.Name)
+			nlinks++
+		case oci.KindLayout:
+			target = filepath.Join(layoutDir, file.Name)
+			layouts = append(layouts, target)
+		default:
+			continue // a VSA attached before: not an input of verification
+		}
+		if err := os.WriteFile(target, file.Data, 0o600); err != nil {
+			return cleanup, err
+		}
+	}
+	fmt.Fprintf(e.stdio.Err, "fetched %d link(s) and %d layout(s) attached to %s\n", nlinks, len(layouts), f.image.img.Ref)
+	f.linksDir = links
+	if f.layout == "" {
+		switch len(layouts) {
+		case 0:
+			return cleanup, &refusedError{reason: fmt.Sprintf("no layout is attached to %s: give --layout", f.image.img.Ref)}
+		case 1:
+			f.layout = layouts[0]
+		default:
+			return cleanup, &refusedError{reason: fmt.Sprintf("%d layouts are attached to %s: name the one to use with --layout",
+				len(layouts), f.image.img.Ref)}
+		}
+	}
+	return cleanup, nil
+}
+
+// imageStep is the step whose products must hold the image: --image-step, else the layout's last step.
+func imageStep(f *imageFlags, res *verify.Result) (string, error) {
+	last := ""
+	for _, s := range res.Steps {
+		if s.Kind == verify.KindStep {
+			last = s.Name
+			if s.Name == f.step {
+				return s.Name, nil
+			}
+		}
+	}
+	if f.step != "" {
+		return "", usagef("--image-step %q: the layout has no such step", f.step)
+	}
+	if last == "" {
+		return "", usagef("the layout has no step that could have produced the image")
+	}
+	return last, nil
+}
+
+// checkImageProduct turns a pass into a refusal when no product of the image step has the image's
+// digest: links attached to an image say nothing about it unless the chain produced it.
+func checkImageProduct(e *env, f *verifyFlags, res *verify.Result) error {
+	if !res.Verified {
+		return nil
+	}
+	step, err := imageStep(&f.image, res)
+	if err != nil {
+		return err
+	}
+	want := f.image.img.Digest
+	alg, hex, _ := strings.Cut(want, ":")
+	if ev := res.Evidence[step]; ev != nil && hex != "" {
+		for i := range ev.Products.Len() {
+			if ev.Products.Digest(i).Digests()[alg] == hex {
+				fmt.Fprintf(e.stdio.Err, "image %s is product %s of step %s\n", want, ev.Products.Name(i), step)
+				return nil
+			}
+		}
+	}
+	res.Verified = false
+	res.Failure = &verify.Failure{Stage: StageImage, Step: step,
+		Reason: fmt.Sprintf("image %s is not a product of step %s: none of its products has that digest", want, step)}
+	return nil
+}
+
+func attachCommand() *command {
+	c := &command{
+		name:    "attach",
+		summary: "verify a chain, then attach its links, layout and VSA to an image in an OCI registry",
+		usage:   "--image REPO@sha256:… --layout FILE (--layout-key FILE… | --layout-identity …) [--links-dir DIR] [--vsa FILE …] [flags]",
+	}
+	c.run = func(ctx context.Context, e *env, args []string) error {
+		fs := newFlagSet(e, c)
+		var f verifyFlags
+		f.declare(fs)
+		f.image.declare(fs, true)
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return usagef("unexpected argument %q", fs.Arg(0))
+		}
+		if f.image.ref == "" {
+			return usagef("--image is required")
+		}
+		if f.layout == "" {
+			return usagef("--layout is required")
+		}
+		if e.registry == nil {
+			return runInHelper(ctx, e, append([]string{c.name}, args...))
+		}
+		return runAttach(ctx, e, &f)
+	}
+	return c
+}
+
+// runAttach verifies exactly as verify --image would after the push, and pushes only a pass.
+func runAttach(ctx context.Context, e *env, f *verifyFlags) error {
+	if err := resolveImage(ctx, e, &f.image); err != nil {
+		return err
+	}
+	res, err := runVerify(ctx, e, f)
+	if err != nil {
+		return err
+	}
+	files, err := chainFiles(f, res)
+	if err != nil {
+		return err
+	}
+	pushed, err := e.registry.Attach(ctx, f.image.img, files)
+	for _, p := range pushed {
+		fmt.Fprintf(e.stdio.Err, "attached %s as %s\n", p.File, p.Digest)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdio.Err, "attached %d files to %s\n", len(pushed), f.image.img.Ref)
+	return nil
+}
+
+// chainFiles reads what a pass rests on: the layout, every link the verification accepted, and the
+// VSA just written.
+func chainFiles(f *verifyFlags, res *verify.Result) ([]oci.File, error) {
+	read := func(path string, kind oci.Kind) (oci.File, error) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return oci.File{}, inputErr(err)
+		}
+		file := oci.File{Name: filepath.Base(path), Kind: kind, Data: data}
+		if s, err := envelope.Parse(data); err == nil && s.Kind == envelope.Bundle {
+			file.Bundle = true
+			file.PredicateType = oci.LinkPredicateType
+			if kind == oci.KindVSA {
+				file.PredicateType = VSAPredicateType
+			}
+		}
+		return file, nil
+	}
+	layout, err := read(f.layout, oci.KindLayout)
+	if err != nil {
+		return nil, err
+	}
+	out := []oci.File{layout}
+	for _, s := range res.Steps {
+		if s.Kind != verify.KindStep {
+			continue
+		}
+		for _, l := range s.Links {
+			if l.Layout || strings.Contains(l.File, "/") {
+				return nil, usagef("step %s is a sublayout: attaching sublayout links is not supported", s.Name)
+			}
+			link, err := read(filepath.Join(f.linksDir, l.File), oci.KindLink)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, link)
+		}
+	}
+	if f.vsa.path != "" {
+		vsa, err := read(f.vsa.path, oci.KindVSA)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vsa)
+	}
+	return out, nil
+}

@@ -1,0 +1,110 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Artifact types of the referrers intoto-ci attaches. Sigstore bundles carry the type cosign and other
+// Sigstore clients list and read; key-signed files carry intoto-ci's own types.
+const (
+	ArtifactTypeBundle = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	ArtifactTypeLink   = "application/vnd.intoto-ci.link.v1+json"
+	ArtifactTypeLayout = "application/vnd.intoto-ci.layout.v1+json"
+	ArtifactTypeVSA    = "application/vnd.intoto-ci.vsa.v1+json"
+)
+
+// Annotations on each attached artifact manifest. They route files on the way back; they are not
+// trusted (the verify pipeline checks every signature).
+const (
+	AnnotationKind          = "dev.intoto-ci.kind"
+	AnnotationTitle         = "org.opencontainers.image.title"
+	AnnotationPredicateType = "dev.sigstore.bundle.predicateType"
+	AnnotationContent       = "dev.sigstore.bundle.content"
+)
+
+// LinkPredicateType is the predicate type of an in-toto link statement.
+const LinkPredicateType = "https://in-toto.io/attestation/link/v0.3"
+
+// Limits of what a Client reads for one image.
+const (
+	// MaxFileSize bounds one fetched file (the verify pipeline's default file limit).
+	MaxFileSize = 64 << 20
+	// MaxTotalSize bounds all files fetched for one image.
+	MaxTotalSize = 1 << 30
+	// MaxReferrers bounds the referrers listed for one image.
+	MaxReferrers = 10000
+)
+
+// Kind says what an attached file is.
+type Kind string
+
+// The kinds of files in a chain.
+const (
+	KindLink   Kind = "link"
+	KindLayout Kind = "layout"
+	KindVSA    Kind = "vsa"
+)
+
+// File is one file of a chain as attached or fetched.
+type File struct {
+	// Name is the file's base name (the title annotation; made safe on fetch).
+	Name string
+	Kind Kind
+	Data []byte
+	// Bundle is true for a Sigstore bundle, false for a key-signed envelope.
+	Bundle bool
+	// PredicateType is the in-toto predicate type a bundle carries.
+	PredicateType string
+}
+
+// Image is a resolved image.
+type Image struct {
+	// Ref is REPOSITORY@DIGEST.
+	Ref string
+	// Registry is the registry's host[:port].
+	Registry string
+	// Digest (algorithm:hex), MediaType and Size describe the image manifest: the subject of referrers.
+	Digest    string
+	MediaType string
+	Size      int64
+	// FromTag is the tag the user named, when the reference was not by digest.
+	FromTag string
+}
+
+// Pushed is one attached file.
+type Pushed struct {
+	File string
+	// Digest is the artifact manifest's digest.
+	Digest string
+}
+
+// Fetched is what an image's referrers hold of a chain. Everything in it is untrusted.
+type Fetched struct {
+	Files []File
+	// Skipped notes each referrer that is not part of an in-toto chain, and why.
+	Skipped []string
+}
+
+// Client talks to registries.
+type Client interface {
+	// Resolve parses ref and looks its manifest up. A tag is resolved to the digest it names now.
+	Resolve(ctx context.Context, ref string) (*Image, error)
+	// Attach pushes each file as a referrer of img, in order; the first failure stops.
+	Attach(ctx context.Context, img *Image, files []File) ([]Pushed, error)
+	// Fetch lists img's referrers and downloads the ones that belong to a chain.
+	Fetch(ctx context.Context, img *Image) (*Fetched, error)
+}
+
+// ErrReference marks an image reference that does not parse.
+var ErrReference = errors.New("invalid image reference")
+
+// RegistryError is a failure to talk to a registry (exit 3 in the CLI); it names the registry.
+type RegistryError struct {
+	Registry string
+	Err      error
+}
+
+func (e *RegistryError) Error() string { return fmt.Sprintf("registry %s: %v", e.Registry, e.Err) }
+func (e *RegistryError) Unwrap() error { return e.Err }
