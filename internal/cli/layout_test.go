@@ -11,6 +11,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/layout"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/schema"
 )
 
 // roundTrip proposes a layout from the links in linksDir, builds it, signs it with a fresh owner key
@@ -202,6 +203,8 @@ func TestRefusalNamesRuleArtifactStep(t *testing.T) {
 	r = c.verify(t, "--report", "markdown", "--report", "junit", "--report-file", junit)
 	if data, err := os.ReadFile(junit); err != nil || !strings.Contains(string(data), "<failure") {
 		t.Errorf("junit report file: %v\n%s", err, data)
+	} else {
+		schema.JUnit(t, junit, data)
 	}
 	if !strings.Contains(r.out, "### ❌") {
 		t.Errorf("markdown report missing:\n%s", r.out)
