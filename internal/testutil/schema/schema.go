@@ -27,16 +27,17 @@ func JUnitXSD() string { return filepath.Join(root(), "testdata", "junit", "juni
 // ReportSchema is the path of the JSON Schema of the JSON report.
 func ReportSchema() string { return filepath.Join(root(), "docs", "report-schema.json") }
 
-// tool returns the path of a validator, skipping (or failing under CI=true) when it is missing.
+// tool returns the path of a validator (the pinned copy in extra first, then PATH), skipping (or
+// failing under CI=true) when it is missing.
 func tool(tb testing.TB, name, install string, extra ...string) string {
 	tb.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
 	for _, p := range extra {
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
 	}
 	msg := name + " not installed (" + install + "; .ci/setup does it)"
 	if os.Getenv("CI") == "true" {
@@ -73,22 +74,28 @@ func ajvPath() string {
 	return filepath.Join(tools, "node_modules", ".bin", "ajv")
 }
 
-// JSONReports validates JSON report files against docs/report-schema.json with ajv-cli (draft
-// 2020-12, formats checked).
+// JSONReports validates JSON report files against docs/report-schema.json with ajv-cli (JSON Schema
+// draft 2020-12, strict mode, formats checked by ajv-formats).
 func JSONReports(tb testing.TB, files ...string) {
 	tb.Helper()
 	if len(files) == 0 {
 		tb.Fatal("no JSON reports to validate")
 	}
-	ajv := tool(tb, "ajv", "npm install ajv-cli@5 ajv-formats@3", ajvPath())
+	if err := checkJSON(tool(tb, "ajv", "npm install ajv-cli@5.0.0 ajv-formats@3.0.1", ajvPath()), files...); err != nil {
+		tb.Error(err)
+	}
+}
+
+func checkJSON(ajv string, files ...string) error {
 	args := []string{"validate", "--spec=draft2020", "-c", "ajv-formats", "--strict=true", "--all-errors", "-s", ReportSchema()}
 	for _, f := range files {
 		args = append(args, "-d", f)
 	}
 	cmd := exec.Command(ajv, args...)
-	cmd.Dir = filepath.Dir(filepath.Dir(ajv)) // so -c ajv-formats resolves from the same node_modules
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		tb.Errorf("JSON reports do not match %s: %v\n%s", ReportSchema(), err, strings.TrimSpace(string(out)))
+	// ajv-cli loads -c modules relative to the working directory: the node_modules it came from.
+	cmd.Dir = filepath.Dir(filepath.Dir(filepath.Dir(ajv)))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("JSON reports do not match %s: %w\n%s", ReportSchema(), err, strings.TrimSpace(string(out)))
 	}
+	return nil
 }
