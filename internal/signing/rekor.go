@@ -110,7 +110,7 @@ type statusError struct {
 	msg  string
 }
 
-func (e *statusError) Error() string         { return e.msg }
+func (e *statusError) Error() string        { return e.msg }
 func (e *statusError) IsCode(code int) bool { return e.code == code }
 
 // rekorVersionHint names what is misconfigured when a log answers 404 to the entry upload: the URL
