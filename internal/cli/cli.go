@@ -100,6 +100,7 @@ func commands() []*command {
 		verifyVSACommand(),
 		signCommand(),
 		keyCommand(),
+		trustedRootCommand(),
 		matchProductsCommand(),
 		demoCommand(),
 		versionCommand(),

@@ -39,7 +39,7 @@ const maxRaw = 1 << 36
 
 type request struct {
 	Proto int    `json:"proto"`
-	Op    string `json:"op"` // "sign" or "verify"
+	Op    string `json:"op"` // "sign", "verify" or "trusted-root"
 	// LogLevel is the client's slog level: the helper logs what the client would have logged.
 	LogLevel slog.Level `json:"log_level"`
 
@@ -50,6 +50,9 @@ type request struct {
 	Timeout     time.Duration `json:"timeout,omitempty"`
 	PayloadType string        `json:"payload_type,omitempty"`
 	Payload     []byte        `json:"-"` // raw
+
+	// trusted-root
+	TrustedRoot *TrustedRootRequest `json:"trusted_root,omitempty"`
 
 	// verify
 	Verifier *VerifierConfig `json:"verifier,omitempty"`
@@ -71,7 +74,7 @@ type response struct {
 	// Kinds name the sentinel errors Error wraps (see kinds), so errors.Is works on the client.
 	Kinds []string `json:"kinds,omitempty"`
 
-	Bundle []byte `json:"-"` // sign, raw
+	Bundle []byte `json:"-"` // sign (and trusted-root: the trusted_root.json), raw
 
 	PayloadType string                 `json:"payload_type,omitempty"` // verify
 	Payload     []byte                 `json:"-"`                      // raw

@@ -49,6 +49,12 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, logs io.Writer, b Back
 			if err == nil {
 				resp.Bundle, err = s.Sign(ctx, req.PayloadType, req.Payload)
 			}
+		case req.Op == "trusted-root":
+			if req.TrustedRoot == nil {
+				err = errors.New("trusted-root request without its parameters")
+				break
+			}
+			resp.Bundle, err = b.TrustedRoot(ctx, *req.TrustedRoot)
 		case req.Op == "verify":
 			if v == nil {
 				if req.Verifier == nil {
