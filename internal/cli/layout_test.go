@@ -209,6 +209,16 @@ func TestRefusalNamesRuleArtifactStep(t *testing.T) {
 	if !strings.Contains(r.out, "### ❌") {
 		t.Errorf("markdown report missing:\n%s", r.out)
 	}
+	// The last format goes to the file only: the log keeps the readable reports.
+	if strings.Contains(r.out, "<testsuite") {
+		t.Errorf("junit XML printed on stdout although --report-file took it:\n%s", r.out)
+	}
+	// With one --report, stdout and the file both get it (the action's step summary relies on it).
+	md := filepath.Join(c.dir, "summary.md")
+	r = c.verify(t, "--report", "markdown", "--report-file", md)
+	if data, err := os.ReadFile(md); err != nil || !strings.Contains(r.out, "### ❌") || string(data) != r.out {
+		t.Errorf("one --report with --report-file: stdout %q, file %q (%v), want the same markdown in both", r.out, data, err)
+	}
 }
 
 // TestLayoutPeerGolang: a key-only layout built from YAML and signed by intoto-ci is pure in-toto v1.0:

@@ -116,6 +116,10 @@ func TestPipelineVerifies(t *testing.T) {
 		t.Errorf("got JUnit report\n%s\nwant a test suite without failures", b)
 	}
 	schema.JUnit(t, report, b)
+	// The verify job's log shows the text report; the JUnit XML goes to the artifact only.
+	if log := jobLog(res.stdout+res.stderr, "intoto-ci-verify"); !strings.Contains(log, "VERIFIED") || strings.Contains(log, "<testsuite") {
+		t.Errorf("verify job log: want the text report ending VERIFIED and no JUnit XML:\n%s", log)
+	}
 	for _, job := range []string{"build", "package"} {
 		links, err := filepath.Glob(filepath.Join(project, ".gitlab-ci-local", "artifacts", job, "links", job+".*"))
 		if err != nil || len(links) != 1 {
