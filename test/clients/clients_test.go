@@ -261,3 +261,66 @@ steps:
 		}
 	}
 }
+
+// TestSlsaVerifierVerifiesVSA: slsa-verifier verify-vsa accepts the VSA `intoto-ci verify --vsa` signs
+// with a key, given the key and its in-toto keyid (`intoto-ci key id`, which is the DSSE signature's
+// keyid); the same VSA with another key, or a subject digest it does not state, is refused. Without
+// --public-key-id slsa-verifier v2.7.1 looks for its own default keyid (a digest of the key), finds no
+// signature under it and refuses: the keyid flag is required (logged, not asserted: a client's choice).
+func TestSlsaVerifierVerifiesVSA(t *testing.T) {
+	t.Parallel()
+	sv := tool(t, "slsa-verifier")
+	ic := buildtest.IntotoCI(t)
+	dir := t.TempDir()
+	work, links := filepath.Join(dir, "work"), filepath.Join(dir, "links")
+	for _, k := range []string{"alice", "bob", "verifier", "other"} {
+		mustRun(t, dir, nil, ic, "key", "generate", "--type", "ecdsa", "-o", k)
+	}
+	writeFile(t, filepath.Join(work, "src.txt"), "source\n")
+	mustRun(t, work, nil, ic, "run", "--step", "build", "--key", filepath.Join(dir, "bob"), "--links-dir", links,
+		"--materials", "src.txt", "--products", "app.txt", "--", "sh", "-c", "cat src.txt src.txt > app.txt")
+	writeFile(t, filepath.Join(dir, "layout.yaml"), `expires: `+time.Now().Add(24*time.Hour).UTC().Format(time.RFC3339)+`
+functionaries:
+  bob: {key: bob.pub}
+steps:
+  - name: build
+    functionaries: [bob]
+    threshold: 1
+    materials: [ALLOW src.txt, DISALLOW *]
+    products: [CREATE app.txt, ALLOW src.txt, DISALLOW *]
+`)
+	mustRun(t, dir, nil, ic, "layout", "build", "layout.yaml", "-o", "root.layout")
+	mustRun(t, dir, nil, ic, "layout", "sign", "--file", "root.layout", "--key", "alice")
+	mustRun(t, dir, nil, ic, "verify", "--layout", "root.layout", "--layout-key", "alice.pub", "--links-dir", links,
+		"--work-dir", work, "--vsa", "vsa.json", "--key", "verifier", "--vsa-resource-uri", "app.txt")
+	keyid := strings.TrimSpace(mustRun(t, dir, nil, ic, "key", "id", "verifier.pub").out)
+	otherID := strings.TrimSpace(mustRun(t, dir, nil, ic, "key", "id", "other.pub").out)
+	sum := strings.Fields(mustRun(t, work, nil, "sha256sum", "app.txt").out)[0]
+
+	check := func(pub, id, digest string) result {
+		args := []string{"verify-vsa", "--attestation-path", filepath.Join(dir, "vsa.json"),
+			"--subject-digest", "sha256:" + digest, "--verifier-id", "https://github.com/intoto-ci/intoto-ci",
+			"--resource-uri", "app.txt", "--verified-level", "SLSA_BUILD_LEVEL_1", "--public-key-path", pub}
+		if id != "" {
+			args = append(args, "--public-key-id", id)
+		}
+		return run(t, dir, nil, sv, args...)
+	}
+	good := check("verifier.pub", keyid, sum)
+	if good.code != 0 {
+		t.Fatalf("slsa-verifier verify-vsa: exit %d\n%s\n%s", good.code, good.out, good.err)
+	}
+	t.Logf("slsa-verifier verify-vsa printed: %s", strings.TrimSpace(good.out+" "+good.err))
+	for name, r := range map[string]result{
+		"another key":                check("other.pub", otherID, sum),
+		"a digest it does not state": check("verifier.pub", keyid, strings.Repeat("0", 64)),
+	} {
+		if r.code == 0 {
+			t.Errorf("slsa-verifier accepted %s:\n%s%s", name, r.out, r.err)
+		} else {
+			t.Logf("slsa-verifier refuses %s: %s", name, lastLine(r.out+r.err))
+		}
+	}
+	nokeyid := check("verifier.pub", "", sum)
+	t.Logf("slsa-verifier without --public-key-id: exit %d: %s", nokeyid.code, lastLine(nokeyid.out+nokeyid.err))
+}
