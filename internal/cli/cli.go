@@ -106,6 +106,7 @@ func commands() []*command {
 		verifyVSACommand(),
 		signCommand(),
 		keyCommand(),
+		trustedRootCommand(),
 		matchProductsCommand(),
 		demoCommand(),
 		versionCommand(),

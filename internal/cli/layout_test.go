@@ -11,6 +11,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/layout"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/schema"
 )
 
 // roundTrip proposes a layout from the links in linksDir, builds it, signs it with a fresh owner key
@@ -202,9 +203,21 @@ func TestRefusalNamesRuleArtifactStep(t *testing.T) {
 	r = c.verify(t, "--report", "markdown", "--report", "junit", "--report-file", junit)
 	if data, err := os.ReadFile(junit); err != nil || !strings.Contains(string(data), "<failure") {
 		t.Errorf("junit report file: %v\n%s", err, data)
+	} else {
+		schema.JUnit(t, junit, data)
 	}
 	if !strings.Contains(r.out, "### ❌") {
 		t.Errorf("markdown report missing:\n%s", r.out)
+	}
+	// The last format goes to the file only: the log keeps the readable reports.
+	if strings.Contains(r.out, "<testsuite") {
+		t.Errorf("junit XML printed on stdout although --report-file took it:\n%s", r.out)
+	}
+	// With one --report, stdout and the file both get it (the action's step summary relies on it).
+	md := filepath.Join(c.dir, "summary.md")
+	r = c.verify(t, "--report", "markdown", "--report-file", md)
+	if data, err := os.ReadFile(md); err != nil || !strings.Contains(r.out, "### ❌") || string(data) != r.out {
+		t.Errorf("one --report with --report-file: stdout %q, file %q (%v), want the same markdown in both", r.out, data, err)
 	}
 }
 

@@ -38,11 +38,18 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 		return nil, usagef("%w", err)
 	}
 	s := &linkSigner{mode: mode, flags: f, platform: platform}
-	s.sensitive = ci.HiddenEnv(f.identityEnv)
+	s.sensitive = ci.HiddenEnv(f.identityEnv, f.keyEnv)
 	switch mode {
 	case "key":
 		for _, path := range f.keys {
 			k, err := loadPrivateKey(e, path, f.keyPassword)
+			if err != nil {
+				return nil, err
+			}
+			s.keys = append(s.keys, k)
+		}
+		if f.keyEnv != "" {
+			k, err := keyFromEnv(e, f.keyEnv, f.keyPassword)
 			if err != nil {
 				return nil, err
 			}
@@ -101,6 +108,30 @@ func loadPrivateKey(e *env, path, password string) (*intoto.Key, error) {
 	}
 	if !k.HasPrivate() {
 		return nil, inputErr(fmt.Errorf("key %s: a private key is needed to sign, this is a public key", path))
+	}
+	return k, nil
+}
+
+// keyFromEnv reads a private key held in an environment variable (a CI secret), so it is never a file
+// nor an argument. The error names the variable, never its content.
+func keyFromEnv(e *env, name, password string) (*intoto.Key, error) {
+	data := e.getenv(name)
+	if data == "" {
+		return nil, usagef("--key-env %s: the variable is unset or empty", name)
+	}
+	if password == "" {
+		password = ci.KeyPassword(e.getenv)
+	}
+	var pw []byte
+	if password != "" {
+		pw = []byte(password)
+	}
+	k, err := intoto.ParseKey([]byte(data), pw)
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("key in $%s: %w", name, err))
+	}
+	if !k.HasPrivate() {
+		return nil, inputErr(fmt.Errorf("key in $%s: a private key is needed to sign, this is a public key", name))
 	}
 	return k, nil
 }

@@ -32,6 +32,7 @@ type recordFlags struct {
 type signFlags struct {
 	signing        string
 	keys           stringList
+	keyEnv         string
 	keyPassword    string
 	envelope       string
 	format         string
@@ -69,6 +70,7 @@ func (f *recordFlags) declare(fs *flag.FlagSet) {
 func (f *signFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.signing, "signing", "", "`mode`: key or keyless (default: key when --key is given, else keyless)")
 	fs.Var(&f.keys, "key", "private key `file` (PEM or securesystemslib JSON; repeatable for sign)")
+	fs.StringVar(&f.keyEnv, "key-env", "", "environment `variable` holding the private key itself (PEM or securesystemslib JSON), e.g. from a CI secret: no key file, nothing on the command line; the wrapped command does not see it")
 	fs.StringVar(&f.keyPassword, "key-password", "", "`password` of an encrypted key (prefer INTOTO_CI_KEY_PASSWORD)")
 	fs.StringVar(&f.envelope, "envelope", "dsse", "key-signed link envelope: dsse or legacy (in-toto-python 1.3.1)")
 	fs.StringVar(&f.format, "format", "link", "key-signed payload: link (v0.9) or statement (Statement v1 + link v0.3)")
@@ -85,22 +87,23 @@ func (f *signFlags) declare(fs *flag.FlagSet) {
 	fs.DurationVar(&f.serviceTimeout, "service-timeout", 30*time.Second, "timeout per signing service request")
 }
 
-// mode resolves --signing against --key.
+// mode resolves --signing against --key and --key-env.
 func (f *signFlags) mode() (string, error) {
+	hasKey := len(f.keys) > 0 || f.keyEnv != ""
 	switch f.signing {
 	case "":
-		if len(f.keys) > 0 {
+		if hasKey {
 			return "key", nil
 		}
 		return "keyless", nil
 	case "key":
-		if len(f.keys) == 0 {
-			return "", usagef("--signing key needs --key")
+		if !hasKey {
+			return "", usagef("--signing key needs --key or --key-env")
 		}
 		return "key", nil
 	case "keyless":
-		if len(f.keys) > 0 {
-			return "", usagef("--signing keyless does not take --key")
+		if hasKey {
+			return "", usagef("--signing keyless does not take --key or --key-env")
 		}
 		return "keyless", nil
 	}

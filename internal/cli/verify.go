@@ -95,7 +95,7 @@ func (f *verifyFlags) declare(fs *flag.FlagSet) {
 	fs.BoolVar(&f.sameRun, "same-run", false, "refuse keyless links that come from different CI runs or commits")
 	fs.BoolVar(&f.json, "json", false, "print the JSON report on stdout (same as --report json)")
 	fs.Var(&f.reports, "report", "report `format` on stdout: text (default), json, markdown or junit (repeatable with --report-file)")
-	fs.StringVar(&f.reportFile, "report-file", "", "also write the last --report format to this `file`")
+	fs.StringVar(&f.reportFile, "report-file", "", "write the last --report format to this `file` (only there when several --report are given; also on stdout when one is)")
 	fs.DurationVar(&f.inspectionTimeout, "inspection-timeout", verify.DefaultInspectionTimeout, "time limit of each inspection")
 	fs.StringVar(&f.workDir, "work-dir", ".", "`dir`ectory inspections run in and record")
 	fs.Int64Var(&f.limits.MaxFileSize, "max-file-size", 0, "largest link or layout file read, in `bytes` (default 64 MiB)")
@@ -209,7 +209,13 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, err
 			return nil, err
 		}
 	}
-	for _, format := range formats {
+	// With several --report and a --report-file, the last format goes to the file only: a CI log shows
+	// the text report, not the JUnit XML kept for the test tab. With one, stdout and the file both get it.
+	toStdout := formats
+	if f.reportFile != "" && len(formats) > 1 {
+		toStdout = formats[:len(formats)-1]
+	}
+	for _, format := range toStdout {
 		if err := report.Write(e.stdio.Out, format, res); err != nil {
 			return nil, err
 		}

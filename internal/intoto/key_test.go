@@ -1,12 +1,89 @@
 package intoto
 
 import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
+
+// TestKeyIDWithScheme: in-toto-golang's keylib_test.go labels its ECDSA test keys by curve through
+// the library's LoadKey(path, scheme, …); WithScheme gives those keyids back.
+func TestKeyIDWithScheme(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ file, scheme, id string }{
+		{"in-toto-golang/frank.pub", SchemeECDSAP521, "434cf7c5b168f6ea4c7e6e67afa74a02625310530f1664f761637bdc7ad8f8df"},
+		{"in-toto-golang/grace.pub", SchemeECDSAP384, "a5522ebccd492f64e6ec0bbcb5eb782708f6e26709a3712e64fff108b98e5142"},
+		{"in-toto-golang/heidi.pub", SchemeECDSAP224, "fae849ef9247cc7d19ebd33ab63b5d18a31357508fd82d8ad2aad6fdcc584bd7"},
+	} {
+		k, err := LoadKey(filepath.Join(interop, tt.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := k.WithScheme(tt.scheme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.KeyID != tt.id || l.ID() != tt.id {
+			t.Errorf("%s as %s: got keyid %s, want %s", tt.file, tt.scheme, l.KeyID, tt.id)
+		}
+		if _, err := k.WithScheme(SchemeED25519); !errors.Is(err, ErrUnsupportedKey) {
+			t.Errorf("%s as ed25519: got %v, want ErrUnsupportedKey", tt.file, err)
+		}
+	}
+}
+
+// TestECDSAHashConventions: a P-384 key labelled ecdsa-sha2-nistp256 signs with SHA-384 when read from
+// PEM (in-toto-golang's way) and with SHA-256 when read from a securesystemslib JSON private key
+// (in-toto-python's way); Verify takes both.
+func TestECDSAHashConventions(t *testing.T) {
+	t.Parallel()
+	pemKey, err := LoadKey(filepath.Join(interop, "in-toto-golang/grace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(pemKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonKey, err := ParseKey(js, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jsonKey.ID() != pemKey.ID() {
+		t.Fatalf("json key id %s, pem key id %s", jsonKey.ID(), pemKey.ID())
+	}
+	pub, err := pemKey.CryptoPublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("payload")
+	s256, s384 := sha256.Sum256(data), sha512.Sum384(data)
+	for _, tt := range []struct {
+		name   string
+		k      *Key
+		digest []byte
+	}{{"pem", pemKey, s384[:]}, {"json", jsonKey, s256[:]}} {
+		sig, err := tt.k.Sign(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ecdsa.VerifyASN1(pub.(*ecdsa.PublicKey), tt.digest, sig) {
+			t.Errorf("%s key: signature is not over the expected digest", tt.name)
+		}
+		if err := pemKey.Public().Verify(data, sig); err != nil {
+			t.Errorf("%s key: Verify: %v", tt.name, err)
+		}
+		if err := pemKey.Public().Verify([]byte("other"), sig); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("%s key: Verify of other data: got %v, want ErrBadSignature", tt.name, err)
+		}
+	}
+}
 
 func TestKeyIDsMatchPeers(t *testing.T) {
 	t.Parallel()
@@ -20,12 +97,13 @@ func TestKeyIDsMatchPeers(t *testing.T) {
 		{"in-toto-golang/dan.pub", "rsa", SchemeRSAPSSSHA256, "b7d643dec0a051096ee5d87221b5d91a33daa658699d30903e1cefb90c418401"},
 		{"in-toto-golang/carol", "ed25519", SchemeED25519, "be6371bc627318218191ce0780fd3183cce6c36da02938a477d2e4dfae1804a6"},
 		{"in-toto-golang/carol.pub", "ed25519", SchemeED25519, "be6371bc627318218191ce0780fd3183cce6c36da02938a477d2e4dfae1804a6"},
-		{"in-toto-golang/frank", "ecdsa", SchemeECDSAP521, "434cf7c5b168f6ea4c7e6e67afa74a02625310530f1664f761637bdc7ad8f8df"},
-		{"in-toto-golang/frank.pub", "ecdsa", SchemeECDSAP521, "434cf7c5b168f6ea4c7e6e67afa74a02625310530f1664f761637bdc7ad8f8df"},
-		{"in-toto-golang/grace", "ecdsa", SchemeECDSAP384, "a5522ebccd492f64e6ec0bbcb5eb782708f6e26709a3712e64fff108b98e5142"},
-		{"in-toto-golang/grace.pub", "ecdsa", SchemeECDSAP384, "a5522ebccd492f64e6ec0bbcb5eb782708f6e26709a3712e64fff108b98e5142"},
-		{"in-toto-golang/heidi", "ecdsa", SchemeECDSAP224, "fae849ef9247cc7d19ebd33ab63b5d18a31357508fd82d8ad2aad6fdcc584bd7"},
-		{"in-toto-golang/heidi.pub", "ecdsa", SchemeECDSAP224, "fae849ef9247cc7d19ebd33ab63b5d18a31357508fd82d8ad2aad6fdcc584bd7"},
+		// ECDSA PEM keys: the label both peers' CLIs give (in-toto key layout, import_ecdsakey_from_pem).
+		{"in-toto-golang/frank", "ecdsa", SchemeECDSAP256, "0ab02fd8a1195d902d4e71df38123be0d3fa9ea45ebc6e1246d8e82179acb6dd"},
+		{"in-toto-golang/frank.pub", "ecdsa", SchemeECDSAP256, "0ab02fd8a1195d902d4e71df38123be0d3fa9ea45ebc6e1246d8e82179acb6dd"},
+		{"in-toto-golang/grace", "ecdsa", SchemeECDSAP256, "a5fe82bffd11c43cd25b41b427496dea8eb61505bfa11907a6a565ebb00fa323"},
+		{"in-toto-golang/grace.pub", "ecdsa", SchemeECDSAP256, "a5fe82bffd11c43cd25b41b427496dea8eb61505bfa11907a6a565ebb00fa323"},
+		{"in-toto-golang/heidi", "ecdsa", SchemeECDSAP256, "337f2a2bed46e863a68f17ae0e3e96756eca87c38080d872c5824493cec1ce1a"},
+		{"in-toto-golang/heidi.pub", "ecdsa", SchemeECDSAP256, "337f2a2bed46e863a68f17ae0e3e96756eca87c38080d872c5824493cec1ce1a"},
 		{"in-toto-golang/example.com.write-code.cert.pem", "rsa", SchemeRSAPSSSHA256, "4979dea7a8467cbe0299693703b81d490854143b859a469ec0f6349e7bdf582a"},
 		{"in-toto-python/demo_files/bob", "rsa", SchemeRSAPSSSHA256, "776a00e29f3559e0141b3b096f696abc6cfb0c657ab40f441132b345b08453f5"},
 		{"in-toto-python/demo_files/bob.pub", "rsa", SchemeRSAPSSSHA256, "776a00e29f3559e0141b3b096f696abc6cfb0c657ab40f441132b345b08453f5"},

@@ -166,11 +166,13 @@ func keyFromCrypto(parsed any) (*Key, error) {
 		}
 		key.KeyType, key.Scheme = KeyTypeRSA, SchemeRSAPSSSHA256
 	case *ecdsa.PublicKey:
-		scheme, err := ecdsaScheme(p.Curve)
-		if err != nil {
+		if err := checkCurve(p.Curve); err != nil {
 			return nil, err
 		}
-		key.KeyType, key.Scheme = KeyTypeECDSA, scheme
+		// Both peers label every ECDSA PEM key ecdsa-sha2-nistp256 whatever its curve (in-toto-golang's
+		// `key layout` and LoadKeyDefaults, securesystemslib's import_ecdsakey_from_pem); the label is part
+		// of the hashed key object, so the same label gives the same keyid as a layout the peers made.
+		key.KeyType, key.Scheme = KeyTypeECDSA, SchemeECDSAP256
 	case ed25519.PublicKey:
 		key.KeyType, key.Scheme = KeyTypeED25519, SchemeED25519
 		key.KeyVal.Public = hex.EncodeToString(p)
@@ -201,18 +203,42 @@ func keyFromCrypto(parsed any) (*Key, error) {
 	return key, nil
 }
 
-func ecdsaScheme(c elliptic.Curve) (string, error) {
+func checkCurve(c elliptic.Curve) error {
 	switch c {
-	case elliptic.P224():
-		return SchemeECDSAP224, nil
-	case elliptic.P256():
-		return SchemeECDSAP256, nil
-	case elliptic.P384():
-		return SchemeECDSAP384, nil
-	case elliptic.P521():
-		return SchemeECDSAP521, nil
+	case elliptic.P224(), elliptic.P256(), elliptic.P384(), elliptic.P521():
+		return nil
 	}
-	return "", fmt.Errorf("%w: ecdsa curve %s", ErrUnsupportedKey, c.Params().Name)
+	return fmt.Errorf("%w: ecdsa curve %s", ErrUnsupportedKey, c.Params().Name)
+}
+
+// WithScheme returns a copy of the key labelled with another signature scheme of its type (and the
+// keyid that label gives): `key id --scheme` uses it to print the keyid a layout made with an explicit
+// label (in-toto-golang's library LoadKey(path, "ecdsa-sha2-nistp384", …)) expects.
+func (k *Key) WithScheme(scheme string) (*Key, error) {
+	c := *k
+	c.KeyIDHashAlgorithms = append([]string(nil), k.KeyIDHashAlgorithms...)
+	c.Scheme = scheme
+	switch {
+	case k.KeyType == KeyTypeECDSA && isECDSAScheme(scheme):
+	case k.KeyType == KeyTypeED25519 && scheme == SchemeED25519:
+	case k.KeyType == KeyTypeRSA && scheme == SchemeRSAPSSSHA256:
+	default:
+		return nil, fmt.Errorf("%w: scheme %q for a %s key", ErrUnsupportedKey, scheme, k.KeyType)
+	}
+	id, err := c.computeID()
+	if err != nil {
+		return nil, err
+	}
+	c.KeyID = id
+	return &c, nil
+}
+
+func isECDSAScheme(s string) bool {
+	switch s {
+	case SchemeECDSAP224, SchemeECDSAP256, SchemeECDSAP384, SchemeECDSAP521:
+		return true
+	}
+	return false
 }
 
 // pemString is a PEM block without its trailing newline, as golang and python store keyval.public.
@@ -248,6 +274,9 @@ func parseJSONKey(data []byte) (*Key, error) {
 		return nil, fmt.Errorf("json key keyid %s does not match its content (%s)", k.KeyID, id)
 	}
 	k.KeyID = id
+	// A securesystemslib JSON private key is in-toto-python's format, and python hashes ECDSA
+	// signatures by the scheme label, not by the curve: sign the way that key's owner signs.
+	k.hashByScheme = k.KeyVal.Private != ""
 	return &k, nil
 }
 

@@ -16,7 +16,9 @@ import (
 const rsaSignSaltLength = 32
 
 // Sign signs data with the key's scheme: ed25519 over the data, ecdsa over SHA-256/384/512 of the data
-// (by curve size, ASN.1 DER signature), rsassa-pss-sha256 with MGF1-SHA256 and a 32-byte salt.
+// (ASN.1 DER signature; the hash follows the curve size as in-toto-golang does, or the scheme label as
+// in-toto-python does for a key read from its JSON format), rsassa-pss-sha256 with MGF1-SHA256 and a
+// 32-byte salt.
 func (k *Key) Sign(data []byte) ([]byte, error) {
 	s, err := k.privateKey()
 	if err != nil {
@@ -29,9 +31,13 @@ func (k *Key) Sign(data []byte) ([]byte, error) {
 		}
 		return ed25519.Sign(p, data), nil
 	case *ecdsa.PrivateKey:
-		digest, err := ecdsaDigest(k.Scheme, p.Curve.Params().BitSize, data)
+		digests, err := ecdsaDigests(k.Scheme, p.Curve.Params().BitSize, data)
 		if err != nil {
 			return nil, err
+		}
+		digest := digests.byCurve
+		if k.hashByScheme {
+			digest = digests.byScheme
 		}
 		sig, err := ecdsa.SignASN1(rand.Reader, p, digest)
 		if err != nil {
@@ -123,11 +129,14 @@ func verifyWith(scheme string, pub crypto.PublicKey, data, sig []byte, id func()
 		}
 		return nil
 	case *ecdsa.PublicKey:
-		digest, err := ecdsaDigest(scheme, p.Curve.Params().BitSize, data)
+		// The peers disagree when the label and the curve differ (a P-384 key labelled nistp256):
+		// in-toto-golang hashes with SHA-384, in-toto-python with SHA-256. Both digests are of the same
+		// data under the same key, so either signature is the key holder's.
+		d, err := ecdsaDigests(scheme, p.Curve.Params().BitSize, data)
 		if err != nil {
 			return err
 		}
-		if !ecdsa.VerifyASN1(p, digest, sig) {
+		if !ecdsa.VerifyASN1(p, d.byCurve, sig) && !ecdsa.VerifyASN1(p, d.byScheme, sig) {
 			return fmt.Errorf("%w: key %s", ErrBadSignature, short(id()))
 		}
 		return nil
@@ -144,25 +153,40 @@ func verifyWith(scheme string, pub crypto.PublicKey, data, sig []byte, id func()
 	return fmt.Errorf("%w: public key %T", ErrUnsupportedKey, pub)
 }
 
-// ecdsaDigest hashes data for an ecdsa key; the hash follows the curve size as in go-securesystemslib.
-func ecdsaDigest(scheme string, bits int, data []byte) ([]byte, error) {
-	// in-toto-golang labels every ecdsa key ecdsa-sha2-nistp256 by default and hashes by curve size, so
-	// any ecdsa scheme is accepted here and the curve decides.
+// ecdsaHashes are the two digests an ECDSA signature of data may be over.
+type ecdsaHashes struct {
+	byCurve  []byte // by curve size: in-toto-golang (go-securesystemslib)
+	byScheme []byte // by scheme label: in-toto-python (securesystemslib 0.26)
+}
+
+// ecdsaDigests hashes data for an ecdsa key both ways. Any ecdsa scheme label is accepted on any
+// curve, since both peers label every ECDSA PEM key ecdsa-sha2-nistp256.
+func ecdsaDigests(scheme string, bits int, data []byte) (ecdsaHashes, error) {
+	var byScheme int
 	switch scheme {
-	case SchemeECDSAP224, SchemeECDSAP256, SchemeECDSAP384, SchemeECDSAP521:
+	case SchemeECDSAP224, SchemeECDSAP256:
+		byScheme = 256 // python has no nistp224 hasher; its schema does not allow that label
+	case SchemeECDSAP384:
+		byScheme = 384
+	case SchemeECDSAP521:
+		byScheme = 521
 	default:
-		return nil, fmt.Errorf("%w: scheme %q for a %d-bit ecdsa key", ErrUnsupportedKey, scheme, bits)
+		return ecdsaHashes{}, fmt.Errorf("%w: scheme %q for a %d-bit ecdsa key", ErrUnsupportedKey, scheme, bits)
 	}
+	return ecdsaHashes{byCurve: hashForBits(bits, data), byScheme: hashForBits(byScheme, data)}, nil
+}
+
+func hashForBits(bits int, data []byte) []byte {
 	switch {
 	case bits <= 256:
 		s := sha256.Sum256(data)
-		return s[:], nil
+		return s[:]
 	case bits <= 384:
 		s := sha512.Sum384(data)
-		return s[:], nil
+		return s[:]
 	default:
 		s := sha512.Sum512(data)
-		return s[:], nil
+		return s[:]
 	}
 }
 

@@ -22,6 +22,11 @@ const LinkPredicateV03 = "https://in-toto.io/attestation/link/v0.3"
 // StatementTypeV1 is the "_type" of an in-toto Statement v1.
 const StatementTypeV1 = "https://in-toto.io/Statement/v1"
 
+// StatementTypeV01 is the "_type" of an in-toto Statement v0.1, which cosign attest-blob still writes.
+// Its subject and predicate fields are those of v1 (v1 only widened the resource descriptor), so a
+// v0.1 Statement with a link predicate reads like a v1 one.
+const StatementTypeV01 = "https://in-toto.io/Statement/v0.1"
+
 // Digests maps a hash algorithm name ("sha256", "sha512", …) to a lowercase hex digest.
 type Digests map[string]string
 

@@ -127,7 +127,8 @@ func IsStatement(payload []byte) bool {
 	return len(probe.Type) > 8 && probe.Type[:8] == "https://"
 }
 
-// StatementToLink converts an in-toto Statement v1 with a link v0.3 predicate back to a v0.9 link.
+// StatementToLink converts an in-toto Statement v1 (or v0.1, as cosign attest-blob writes it) with a
+// link v0.3 predicate back to a v0.9 link.
 // Subjects become products and predicate materials become materials; each needs a name and a digest,
 // and names must be unique.
 func StatementToLink(data []byte) (*Link, error) {
@@ -135,7 +136,7 @@ func StatementToLink(data []byte) (*Link, error) {
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &st); err != nil {
 		return nil, fmt.Errorf("decode statement: %w", err)
 	}
-	if st.GetType() != StatementTypeV1 || st.GetPredicateType() != LinkPredicateV03 {
+	if (st.GetType() != StatementTypeV1 && st.GetType() != StatementTypeV01) || st.GetPredicateType() != LinkPredicateV03 {
 		return nil, fmt.Errorf("decode statement: %w (got _type %q, predicateType %q)",
 			ErrNotLinkStatement, st.GetType(), st.GetPredicateType())
 	}

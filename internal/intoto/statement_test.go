@@ -116,7 +116,7 @@ func TestStatementToLinkErrors(t *testing.T) {
 		want     error
 	}{
 		{"other predicate", `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"00"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`, ErrNotLinkStatement},
-		{"v0.1 statement", `{"_type":"https://in-toto.io/Statement/v0.1","subject":[],"predicateType":"https://in-toto.io/attestation/link/v0.3","predicate":{}}`, ErrNotLinkStatement},
+		{"unknown statement version", `{"_type":"https://in-toto.io/Statement/v0.2","subject":[],"predicateType":"https://in-toto.io/attestation/link/v0.3","predicate":{}}`, ErrNotLinkStatement},
 		{"a link", `{"_type":"link","name":"x"}`, nil},
 		{"duplicate subject", `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"00"}},{"name":"a","digest":{"sha256":"01"}}],"predicateType":"https://in-toto.io/attestation/link/v0.3","predicate":{"name":"x"}}`, nil},
 		{"material without digest", `{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://in-toto.io/attestation/link/v0.3","predicate":{"name":"x","materials":[{"name":"m"}]}}`, nil},
@@ -155,4 +155,31 @@ func FuzzStatementToLink(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestStatementV01ToLink: cosign attest-blob writes Statement v0.1; with a link v0.3 predicate it reads
+// as the same link as a v1 Statement. Other Statement versions are refused by name.
+func TestStatementV01ToLink(t *testing.T) {
+	t.Parallel()
+	doc := func(typ string) []byte {
+		return []byte(`{"_type":"` + typ + `","subject":[{"name":"dist/app","digest":{"sha256":"` +
+			strings.Repeat("ab", 32) + `"}}],"predicateType":"` + LinkPredicateV03 + `","predicate":{"name":"build",` +
+			`"command":["make"],"materials":[{"name":"src/main.go","digest":{"sha256":"` + strings.Repeat("cd", 32) + `"}}]}}`)
+	}
+	v1, err := StatementToLink(doc(StatementTypeV1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v01, err := StatementToLink(doc(StatementTypeV01))
+	if err != nil {
+		t.Fatalf("Statement v0.1: %v", err)
+	}
+	if d := cmp.Diff(v1, v01); d != "" {
+		t.Errorf("v0.1 and v1 differ (-v1 +v0.1):\n%s", d)
+	}
+	for _, typ := range []string{"https://in-toto.io/Statement/v0.2", "https://in-toto.io/Statement/v2", "link"} {
+		if _, err := StatementToLink(doc(typ)); !errors.Is(err, ErrNotLinkStatement) {
+			t.Errorf("_type %q: got %v, want ErrNotLinkStatement", typ, err)
+		}
+	}
 }

@@ -79,6 +79,30 @@ func (x Exec) NewVerifier(cfg VerifierConfig) Verifier {
 	return &execVerifier{x: x, cfg: cfg}
 }
 
+// TrustedRoot has a helper build or fetch the trusted root: the work needs sigstore-go.
+func (x Exec) TrustedRoot(ctx context.Context, req TrustedRootRequest) ([]byte, error) {
+	p, err := x.path()
+	if err != nil {
+		return nil, err
+	}
+	h, err := startHelper(p, x.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer h.close()
+	resp, err := h.call(ctx, &request{Proto: Proto, Op: "trusted-root", LogLevel: slog.LevelWarn, TrustedRoot: &req})
+	if err != nil {
+		return nil, err
+	}
+	if err := errorOf(resp); err != nil {
+		return nil, err
+	}
+	if len(resp.Bundle) == 0 {
+		return nil, fmt.Errorf("%s returned no trusted root", HelperName)
+	}
+	return resp.Bundle, nil
+}
+
 type execSigner struct {
 	x    Exec
 	path string

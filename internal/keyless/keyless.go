@@ -229,4 +229,42 @@ type Verifier interface {
 type Backend interface {
 	NewSigner(cfg SignerConfig) (Signer, error)
 	NewVerifier(cfg VerifierConfig) Verifier
+	// TrustedRoot writes a trusted_root.json: built from req.Create, or fetched through TUF (req.Fetch).
+	TrustedRoot(ctx context.Context, req TrustedRootRequest) ([]byte, error)
+}
+
+// TrustedRootRequest asks for a trusted_root.json; exactly one of Create and Fetch is set.
+type TrustedRootRequest struct {
+	Create *TrustedRootSpec `json:"create,omitempty"`
+	Fetch  *TUFSpec         `json:"fetch,omitempty"`
+}
+
+// TrustedRootSpec lists what a trusted root trusts, with the material read from the user's files.
+type TrustedRootSpec struct {
+	Fulcio []CASpec  `json:"fulcio,omitempty"`
+	TSAs   []CASpec  `json:"tsas,omitempty"`
+	Rekors []LogSpec `json:"rekors,omitempty"`
+	CTLogs []LogSpec `json:"ct_logs,omitempty"`
+}
+
+// CASpec is a certificate authority (Fulcio) or timestamp authority: its URL and PEM chain, root last.
+type CASpec struct {
+	URL      string `json:"url"`
+	ChainPEM []byte `json:"chain_pem"`
+}
+
+// LogSpec is a transparency log (Rekor or CT): its URL, PEM public key, the time from which it is
+// trusted, and for a Rekor v2 log its checkpoint origin (the log's hostname).
+type LogSpec struct {
+	URL          string    `json:"url"`
+	PublicKeyPEM []byte    `json:"public_key_pem"`
+	Start        time.Time `json:"start"`
+	Origin       string    `json:"origin,omitempty"`
+}
+
+// TUFSpec names a TUF repository to fetch trusted_root.json from; empty URL means public-good.
+type TUFSpec struct {
+	URL      string `json:"url,omitempty"`
+	RootJSON []byte `json:"root_json,omitempty"`
+	CacheDir string `json:"cache_dir,omitempty"`
 }

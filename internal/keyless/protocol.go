@@ -40,7 +40,7 @@ const maxRaw = 1 << 36
 
 type request struct {
 	Proto int    `json:"proto"`
-	Op    string `json:"op"` // "sign" or "verify"
+	Op    string `json:"op"` // "sign", "verify" or "trusted-root"
 	// ID is the client's number for the request, which its response carries.
 	ID uint64 `json:"id,omitempty"`
 	// LogLevel is the client's slog level: the helper logs what the client would have logged.
@@ -53,6 +53,9 @@ type request struct {
 	Timeout     time.Duration `json:"timeout,omitempty"`
 	PayloadType string        `json:"payload_type,omitempty"`
 	Payload     []byte        `json:"-"` // raw
+
+	// trusted-root
+	TrustedRoot *TrustedRootRequest `json:"trusted_root,omitempty"`
 
 	// verify
 	Verifier *VerifierConfig `json:"verifier,omitempty"`
@@ -76,7 +79,7 @@ type response struct {
 	// Kinds name the sentinel errors Error wraps (see kinds), so errors.Is works on the client.
 	Kinds []string `json:"kinds,omitempty"`
 
-	Bundle []byte `json:"-"` // sign, raw
+	Bundle []byte `json:"-"` // sign (and trusted-root: the trusted_root.json), raw
 
 	PayloadType string                 `json:"payload_type,omitempty"` // verify
 	Payload     []byte                 `json:"-"`                      // raw

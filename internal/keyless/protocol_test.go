@@ -23,7 +23,11 @@ import (
 type echoBackend struct{ signed [][]byte }
 
 func (b *echoBackend) NewSigner(SignerConfig) (Signer, error) { return echoSigner{b}, nil }
-func (b *echoBackend) NewVerifier(VerifierConfig) Verifier    { return echoVerifier{} }
+
+func (b *echoBackend) TrustedRoot(context.Context, TrustedRootRequest) ([]byte, error) {
+	return nil, errors.New("echo backend makes no trusted roots")
+}
+func (b *echoBackend) NewVerifier(VerifierConfig) Verifier { return echoVerifier{} }
 
 type echoSigner struct{ b *echoBackend }
 

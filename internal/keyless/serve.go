@@ -93,6 +93,12 @@ func serveOne(ctx context.Context, b Backend, req *request, logs io.Writer) *res
 		if err == nil {
 			resp.Bundle, err = s.Sign(ctx, req.PayloadType, req.Payload)
 		}
+	case req.Op == "trusted-root":
+		if req.TrustedRoot == nil {
+			err = errors.New("trusted-root request without its parameters")
+			break
+		}
+		resp.Bundle, err = b.TrustedRoot(ctx, *req.TrustedRoot)
 	case req.Op == "verify":
 		err = errors.New("first verify request without a verifier configuration")
 	default:

@@ -9,12 +9,15 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
 
+// The shapes follow Jenkins xUnit's junit-10.xsd (testdata/junit, checked in the tests with xmllint):
+// <testsuites> takes no skipped count, <testsuite> must carry errors. A refusal is a failure; intoto-ci
+// writes no report on an operational error, so errors is always 0.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
-	Skipped  int          `xml:"skipped,attr"`
+	Errors   int          `xml:"errors,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
 
@@ -22,6 +25,7 @@ type junitSuite struct {
 	Name     string      `xml:"name,attr"`
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
 	Skipped  int         `xml:"skipped,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
@@ -88,8 +92,7 @@ func JUnit(w io.Writer, res *verify.Result) error {
 			suite.Skipped++
 		}
 	}
-	doc := junitSuites{Name: "intoto-ci", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
-		Suites: []junitSuite{suite}}
+	doc := junitSuites{Name: "intoto-ci", Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

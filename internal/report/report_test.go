@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/schema"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
 
@@ -113,7 +114,11 @@ func TestGolden(t *testing.T) {
 				if err := Write(&b, format, c.res()); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, filepath.Join("testdata", c.name+"."+extensions[format]), b.Bytes())
+				path := filepath.Join("testdata", c.name+"."+extensions[format])
+				golden(t, path, b.Bytes())
+				if format == "junit" {
+					schema.JUnit(t, path, b.Bytes())
+				}
 			})
 		}
 	}

@@ -2,6 +2,7 @@ package signing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -25,6 +26,17 @@ func (Backend) NewSigner(cfg keyless.SignerConfig) (keyless.Signer, error) {
 // NewVerifier returns a verifier that loads its trust root on the first bundle.
 func (Backend) NewVerifier(cfg keyless.VerifierConfig) keyless.Verifier {
 	return &lazyVerifier{cfg: cfg}
+}
+
+// TrustedRoot builds a trusted root from the given material or fetches one through TUF.
+func (Backend) TrustedRoot(ctx context.Context, req keyless.TrustedRootRequest) ([]byte, error) {
+	switch {
+	case req.Create != nil && req.Fetch == nil:
+		return trust.CreateTrustedRoot(req.Create)
+	case req.Fetch != nil && req.Create == nil:
+		return trust.FetchTrustedRootJSON(ctx, req.Fetch)
+	}
+	return nil, errors.New("trusted root request: want exactly one of create and fetch")
 }
 
 type lazyVerifier struct {

@@ -180,6 +180,9 @@ func (k *Keyless) Sign(ctx context.Context, payloadType string, payload []byte) 
 			return nil, fmt.Errorf("%w: %s: %w", ErrRekor, r.URL, err)
 		}
 		if err := tl.GetTransparencyLogEntry(ctx, certPEM, b); err != nil {
+			if hint := rekorVersionHint(err, r); hint != "" {
+				return nil, fmt.Errorf("%w: %s: %w; %s", ErrRekor, r.URL, err, hint)
+			}
 			return nil, fmt.Errorf("%w: %s: %w", ErrRekor, r.URL, err)
 		}
 	}

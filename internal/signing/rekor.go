@@ -3,6 +3,7 @@ package signing
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -93,11 +94,40 @@ func (c *rekorV2Client) Add(ctx context.Context, entry any) (*protorekor.Transpa
 		return nil, fmt.Errorf("read response: %w", err)
 	}
 	if resp.StatusCode != http.StatusCreated {
-		return nil, fmt.Errorf("rekor v2 returned %d: %s", resp.StatusCode, excerpt(rb))
+		return nil, &statusError{code: resp.StatusCode, msg: fmt.Sprintf("rekor v2 returned %d: %s", resp.StatusCode, excerpt(rb))}
 	}
 	var tle protorekor.TransparencyLogEntry
 	if err := protojson.Unmarshal(rb, &tle); err != nil {
 		return nil, fmt.Errorf("decode response: %w", err)
 	}
 	return &tle, nil
+}
+
+// statusError is an HTTP answer other than the one expected; IsCode matches go-openapi's errors, which
+// the Rekor v1 client returns.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string        { return e.msg }
+func (e *statusError) IsCode(code int) bool { return e.code == code }
+
+// rekorVersionHint names what is misconfigured when a log answers 404 to the entry upload: the URL
+// serves the other Rekor API (rekor-tiles is v2 only, and has no /api/v1/log/entries; a Rekor v1
+// server has no /api/v2/log/entries). Empty when err is something else.
+func rekorVersionHint(err error, l keyless.Log) string {
+	var coded interface{ IsCode(int) bool }
+	if !errors.As(err, &coded) || !coded.IsCode(http.StatusNotFound) {
+		return ""
+	}
+	other := 2
+	if l.Version == 2 {
+		other = 1
+	}
+	hint := fmt.Sprintf("%s has no Rekor v%d API (404): if it is a Rekor v%d log, pass --rekor-version %d", l.URL, l.Version, other, other)
+	if other == 2 {
+		hint += " (v2 logs give no integrated time: add --tsa-url)"
+	}
+	return hint + ", or give a --signing-config that names the log with its version"
 }

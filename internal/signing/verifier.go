@@ -122,6 +122,9 @@ func (v *KeylessVerifier) verifyEntity(e verify.SignedEntity) (*Verified, error)
 	// claims incl. 1.23/1.24 that sigstore-go does not know). Never use this result without that step.
 	res, err := sev.Verify(e, verify.NewPolicy(verify.WithoutArtifactUnsafe(), verify.WithoutIdentitiesUnsafe()))
 	if err != nil {
+		if why := explainOrigin(err, tlogs, v.trusted); why != "" {
+			return nil, fmt.Errorf("%w: %s: %w", ErrVerification, why, err)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrVerification, err)
 	}
 

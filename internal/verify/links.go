@@ -370,7 +370,7 @@ func (c *candidate) decode(payload []byte) error {
 			return err
 		}
 		c.link, c.stepName = l, l.Name
-	case intoto.StatementTypeV1:
+	case intoto.StatementTypeV1, intoto.StatementTypeV01:
 		l, err := intoto.StatementToLink(payload)
 		if err != nil {
 			return err

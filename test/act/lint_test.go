@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
 
 type actionFile struct {
@@ -117,6 +119,47 @@ func TestActionInputsMapToFlags(t *testing.T) {
 	for name, o := range a.Outputs {
 		if !strings.HasPrefix(o.Value, "${{ steps.") {
 			t.Errorf("output %q: value %q, want a step output", name, o.Value)
+		}
+	}
+}
+
+// flagsWithoutInput are the run and verify flags the action deliberately does not expose, with why.
+var flagsWithoutInput = map[string]string{
+	"identity-token":      "the action signs with the job's own OIDC token; a token input would put a bearer token in the workflow",
+	"identity-token-file": "as identity-token: the job's token is requested by intoto-ci itself",
+	"identity-token-env":  "as identity-token: the job's token is requested by intoto-ci itself",
+	"json":                "report: json does the same",
+}
+
+// flagNames lists the flags `intoto-ci CMD -h` prints.
+func flagNames(t *testing.T, cmd string) []string {
+	t.Helper()
+	out, _ := exec.Command(buildtest.IntotoCI(t), cmd, "-h").CombinedOutput() // -h exits non-zero
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z][a-z0-9-]*)`).FindAllStringSubmatch(string(out), -1) {
+		names = append(names, m[1])
+	}
+	if len(names) < 10 {
+		t.Fatalf("intoto-ci %s -h listed %d flags: %s", cmd, len(names), out)
+	}
+	return names
+}
+
+// TestEveryFlagHasAnInput: every flag of intoto-ci run and verify has the action input of the same name
+// (which TestActionInputsMapToFlags then follows to the flag), except the few listed with a reason.
+func TestEveryFlagHasAnInput(t *testing.T) {
+	t.Parallel()
+	a := readAction(t)
+	for _, cmd := range []string{"run", "verify"} {
+		for _, f := range flagNames(t, cmd) {
+			if _, ok := a.Inputs[f]; !ok && flagsWithoutInput[f] == "" {
+				t.Errorf("intoto-ci %s --%s has no action input %q", cmd, f, f)
+			}
+		}
+	}
+	for f, why := range flagsWithoutInput {
+		if _, ok := a.Inputs[f]; ok {
+			t.Errorf("input %q exists although the list says: %s", f, why)
 		}
 	}
 }

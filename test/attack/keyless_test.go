@@ -9,6 +9,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/schema"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
@@ -224,6 +225,9 @@ func TestTokenHygiene(t *testing.T) {
 			t.Fatalf("verify --report %s: %s", format, r)
 		}
 		places["report "+format] = r.Out + r.Err + string(harness.ReadFile(t, rf))
+		if format == "junit" {
+			schema.JUnit(t, rf, harness.ReadFile(t, rf))
+		}
 	}
 	if !strings.Contains(places["build stdout"], "GITHUB_RUN_ID=4242") {
 		t.Fatalf("the probe did not run: %q", places["build stdout"])

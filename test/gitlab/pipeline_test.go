@@ -14,6 +14,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/testutil/layouttest"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/schema"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 )
 
@@ -114,6 +115,11 @@ func TestPipelineVerifies(t *testing.T) {
 	if !strings.Contains(string(b), "<testsuite") || strings.Contains(string(b), "<failure") {
 		t.Errorf("got JUnit report\n%s\nwant a test suite without failures", b)
 	}
+	schema.JUnit(t, report, b)
+	// The verify job's log shows the text report; the JUnit XML goes to the artifact only.
+	if log := jobLog(res.stdout+res.stderr, "intoto-ci-verify"); !strings.Contains(log, "VERIFIED") || strings.Contains(log, "<testsuite") {
+		t.Errorf("verify job log: want the text report ending VERIFIED and no JUnit XML:\n%s", log)
+	}
 	for _, job := range []string{"build", "package"} {
 		links, err := filepath.Glob(filepath.Join(project, ".gitlab-ci-local", "artifacts", job, "links", job+".*"))
 		if err != nil || len(links) != 1 {
@@ -145,6 +151,8 @@ func TestPipelineRefusesTamperedProduct(t *testing.T) {
 	report := filepath.Join(project, ".gitlab-ci-local", "artifacts", "intoto-ci-verify", "intoto-ci-junit.xml")
 	if b, err := os.ReadFile(report); err != nil || !strings.Contains(string(b), "<failure") {
 		t.Errorf("got JUnit report %q (%v), want one with a failure", b, err)
+	} else {
+		schema.JUnit(t, report, b)
 	}
 }
 

@@ -36,8 +36,9 @@ type stepRun struct {
 // host is what the Kubernetes node would provide: directories standing in for volumes and the image
 // holding the intoto-ci binary.
 type host struct {
-	imageBin string            // directory with the intoto-ci binary (the intoto-ci step image)
-	volumes  map[string]string // Task volume name -> host directory
+	imageBin   string            // directory with the intoto-ci binary (the intoto-ci step image)
+	volumes    map[string]string // Task volume name -> host directory
+	workspaces map[string]string // Task workspaces other than source that are bound -> host directory
 }
 
 // runStepAction executes a StepAction's script as Tekton would: params resolved, env and args
@@ -135,6 +136,11 @@ func runTask(tb testing.TB, r *resources, h host, name string, given values, sou
 		}
 	}
 	sc := scope{params: params, workspaces: map[string]string{"source": source}}
+	for _, w := range t.Spec.Workspaces {
+		if w.Name != "source" {
+			sc.workspaces[w.Name] = h.workspaces[w.Name] // an unbound optional workspace's path is ""
+		}
+	}
 	var last stepRun
 	for _, st := range t.Spec.Steps {
 		if st.Ref == nil {

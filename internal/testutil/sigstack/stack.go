@@ -50,6 +50,8 @@ type Stack struct {
 
 	TrustedRootPath   string // trusted_root.json: Fulcio CA, TSA chain, Rekor v2 key; no CT log
 	SigningConfigPath string // signing_config.json, media type v0.2
+	// RekorPublicKeyPath is the Rekor v2 log's public key (PKIX PEM), as its operator would publish it.
+	RekorPublicKeyPath string
 
 	GitHub *oidc.Issuer // treated by Fulcio as GitHub Actions
 	GitLab *oidc.Issuer // treated by Fulcio as GitLab CI
@@ -176,6 +178,7 @@ func start() (s *Stack, err error) {
 	if err != nil {
 		return s, err
 	}
+	s.RekorPublicKeyPath = filepath.Join(dir, "rekor-ed25519.pub")
 
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
@@ -228,6 +231,13 @@ func writeRekorKey(dir string) (ed25519.PublicKey, string, error) {
 	path := filepath.Join(dir, "rekor-ed25519.pem")
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, "", fmt.Errorf("write rekor key: %w", err)
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, "", fmt.Errorf("marshal rekor public key: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rekor-ed25519.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
+		return nil, "", fmt.Errorf("write rekor public key: %w", err)
 	}
 	return pub, path, nil
 }

@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
+)
+
+func trustedRootCommand() *command {
+	c := &command{
+		name:    "trusted-root",
+		summary: "write a Sigstore trusted_root.json: from service certificate chains and keys, or fetched through TUF",
+		usage: "create [--fulcio url=U,certificate-chain=F]… [--tsa url=U,certificate-chain=F]… " +
+			"[--rekor url=U,public-key=F,start-time=T[,origin=HOST]]… [--ctfe url=U,public-key=F,start-time=T]… -o FILE |\n" +
+			"       fetch [--tuf-url URL --tuf-root root.json] [--cache-dir DIR] -o FILE",
+	}
+	c.run = func(ctx context.Context, e *env, args []string) error {
+		if len(args) == 0 {
+			return usagef("trusted-root needs a subcommand: create or fetch")
+		}
+		switch args[0] {
+		case "create":
+			return trustedRootCreate(ctx, e, c, args[1:])
+		case "fetch":
+			return trustedRootFetch(ctx, e, c, args[1:])
+		}
+		return usagef("unknown trusted-root subcommand %q (want create or fetch)", args[0])
+	}
+	return c
+}
+
+func trustedRootCreate(ctx context.Context, e *env, c *command, args []string) error {
+	fs := newFlagSet(e, c)
+	var fulcio, tsa, rekor, ctfe stringList
+	fs.Var(&fulcio, "fulcio", "a Fulcio `url=URL,certificate-chain=FILE` (PEM, root last; repeatable)")
+	fs.Var(&tsa, "tsa", "a timestamp authority `url=URL,certificate-chain=FILE` (PEM: signing leaf first, root last; repeatable)")
+	fs.Var(&rekor, "rekor", "a Rekor log `url=URL,public-key=FILE,start-time=RFC3339[,origin=HOST]`: origin (the log's "+
+		"--hostname, which must be URL's host) makes it a Rekor v2 log (repeatable)")
+	fs.Var(&ctfe, "ctfe", "a certificate transparency log `url=URL,public-key=FILE,start-time=RFC3339` (repeatable)")
+	out := fs.String("o", "", "output `file` (- for stdout)")
+	fs.StringVar(out, "output", "", "output `file` (same as -o)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		return usagef("trusted-root create needs -o FILE and no arguments")
+	}
+	spec := &keyless.TrustedRootSpec{}
+	for _, v := range fulcio {
+		ca, err := caSpec("--fulcio", v)
+		if err != nil {
+			return err
+		}
+		spec.Fulcio = append(spec.Fulcio, ca)
+	}
+	for _, v := range tsa {
+		ca, err := caSpec("--tsa", v)
+		if err != nil {
+			return err
+		}
+		spec.TSAs = append(spec.TSAs, ca)
+	}
+	for _, v := range rekor {
+		l, err := logSpec("--rekor", v, true)
+		if err != nil {
+			return err
+		}
+		spec.Rekors = append(spec.Rekors, l)
+	}
+	for _, v := range ctfe {
+		l, err := logSpec("--ctfe", v, false)
+		if err != nil {
+			return err
+		}
+		spec.CTLogs = append(spec.CTLogs, l)
+	}
+	if len(spec.Fulcio) == 0 && len(spec.TSAs) == 0 {
+		return usagef("trusted-root create needs at least one --fulcio or --tsa")
+	}
+	data, err := e.keyless.TrustedRoot(ctx, keyless.TrustedRootRequest{Create: spec})
+	if err != nil {
+		return inputErr(fmt.Errorf("create trusted root: %w", err))
+	}
+	return writeTrustedRoot(e, *out, data)
+}
+
+func trustedRootFetch(ctx context.Context, e *env, c *command, args []string) error {
+	fs := newFlagSet(e, c)
+	tufURL := fs.String("tuf-url", "", "TUF repository `URL` (default: the public-good Sigstore repository)")
+	tufRoot := fs.String("tuf-root", "", "the repository's initial root.json `file` (required with --tuf-url)")
+	cacheDir := fs.String("cache-dir", "", "TUF metadata cache `directory` (default $HOME/.sigstore/root)")
+	out := fs.String("o", "", "output `file` (- for stdout)")
+	fs.StringVar(out, "output", "", "output `file` (same as -o)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		return usagef("trusted-root fetch needs -o FILE and no arguments")
+	}
+	if (*tufURL == "") != (*tufRoot == "") {
+		return usagef("--tuf-url and --tuf-root go together")
+	}
+	spec := &keyless.TUFSpec{URL: *tufURL, CacheDir: *cacheDir}
+	if *tufRoot != "" {
+		b, err := os.ReadFile(*tufRoot)
+		if err != nil {
+			return inputErr(fmt.Errorf("--tuf-root: %w", err))
+		}
+		spec.RootJSON = b
+	}
+	data, err := e.keyless.TrustedRoot(ctx, keyless.TrustedRootRequest{Fetch: spec})
+	if err != nil {
+		return fmt.Errorf("fetch trusted root: %w", err) // the network or the repository: operational
+	}
+	return writeTrustedRoot(e, *out, data)
+}
+
+func writeTrustedRoot(e *env, out string, data []byte) error {
+	if out == "-" {
+		_, err := e.stdio.Out.Write(data)
+		return err
+	}
+	if err := writeFileAtomic(out, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdio.Err, "wrote %s\n", out)
+	return nil
+}
+
+// specFields splits "k=v,k=v" and refuses keys outside allowed and repeated keys.
+func specFields(flagName, v string, allowed ...string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, part := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(part, "=")
+		if !ok || val == "" {
+			return nil, usagef("%s %q: want key=value pairs separated by commas", flagName, v)
+		}
+		known := false
+		for _, a := range allowed {
+			known = known || a == k
+		}
+		if !known {
+			return nil, usagef("%s: unknown key %q (want %s)", flagName, k, strings.Join(allowed, ", "))
+		}
+		if _, dup := m[k]; dup {
+			return nil, usagef("%s: %s given twice", flagName, k)
+		}
+		m[k] = val
+	}
+	if m["url"] == "" {
+		return nil, usagef("%s %q: url= is required", flagName, v)
+	}
+	return m, nil
+}
+
+func caSpec(flagName, v string) (keyless.CASpec, error) {
+	m, err := specFields(flagName, v, "url", "certificate-chain")
+	if err != nil {
+		return keyless.CASpec{}, err
+	}
+	if m["certificate-chain"] == "" {
+		return keyless.CASpec{}, usagef("%s %q: certificate-chain= is required", flagName, v)
+	}
+	pem, err := os.ReadFile(m["certificate-chain"])
+	if err != nil {
+		return keyless.CASpec{}, inputErr(fmt.Errorf("%s certificate-chain: %w", flagName, err))
+	}
+	return keyless.CASpec{URL: m["url"], ChainPEM: pem}, nil
+}
+
+func logSpec(flagName, v string, rekor bool) (keyless.LogSpec, error) {
+	keys := []string{"url", "public-key", "start-time"}
+	if rekor {
+		keys = append(keys, "origin")
+	}
+	m, err := specFields(flagName, v, keys...)
+	if err != nil {
+		return keyless.LogSpec{}, err
+	}
+	if m["public-key"] == "" || m["start-time"] == "" {
+		return keyless.LogSpec{}, usagef("%s %q: public-key= and start-time= are required", flagName, v)
+	}
+	start, err := time.Parse(time.RFC3339, m["start-time"])
+	if err != nil {
+		return keyless.LogSpec{}, usagef("%s start-time %q: want RFC 3339 (2026-01-02T15:04:05Z)", flagName, m["start-time"])
+	}
+	pem, err := os.ReadFile(m["public-key"])
+	if err != nil {
+		return keyless.LogSpec{}, inputErr(fmt.Errorf("%s public-key: %w", flagName, err))
+	}
+	return keyless.LogSpec{URL: m["url"], PublicKeyPEM: pem, Start: start, Origin: m["origin"]}, nil
+}
