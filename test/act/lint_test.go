@@ -75,6 +75,7 @@ func TestActionPinsActionsBySHA(t *testing.T) {
 
 // actionOnlyInputs are the inputs that belong to the action, not to an intoto-ci flag.
 var actionOnlyInputs = map[string]bool{"mode": true, "run": true, "command": true, "links-artifact-prefix": true, "version": true,
+	"download-url": true, /* where the install step fetches the release */
 	"key-password": true /* passed as INTOTO_CI_KEY_PASSWORD, never on the command line */}
 
 // TestActionInputsMapToFlags: every other input reaches the flag of the same name, and no step reads an
