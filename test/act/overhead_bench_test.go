@@ -86,6 +86,11 @@ func BenchmarkActionOverhead(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.ReportMetric(s, "s/job")
+				for _, l := range strings.Split(res.log, "\n") {
+					if strings.Contains(l, "Success - Main") || strings.Contains(l, "Success - Post") {
+						b.Log(strings.TrimSpace(l))
+					}
+				}
 			}
 		})
 	}
