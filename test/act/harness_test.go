@@ -22,6 +22,7 @@ import (
 const (
 	uploadArtifactRef   = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02"
 	downloadArtifactRef = "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093"
+	setupGoRef          = "actions/setup-go@d35c59abb061a4a6fb18e82ac0862c26744d6ab5"
 	// actionRef is how the example and test workflows use this repository's action.
 	actionRef = "intoto-ci/intoto-ci@main"
 )
@@ -147,7 +148,7 @@ func actionSource(tb testing.TB) string {
 	tb.Helper()
 	root := repoRoot(tb)
 	dst := tb.TempDir()
-	for _, f := range []string{"action.yml", "checksums.txt", "go.mod", "go.sum"} {
+	for _, f := range []string{"action.yml", "checksums.txt", "scripts/action-install.sh", "go.mod", "go.sum"} {
 		b, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
 			tb.Fatal(err)
@@ -202,6 +203,12 @@ type actConfig struct {
 	action   string            // directory act maps intoto-ci/intoto-ci@main to
 	env      map[string]string // --env
 	vars     map[string]string // --var
+	// serverURL, when set, is GITHUB_SERVER_URL: where the action downloads the release from.
+	serverURL string
+	// procEnv overrides variables of act's own environment (what host-mode steps see), e.g. PATH.
+	procEnv []string
+	// eventPath, when set, is the push event act runs (e.g. a tag's ref).
+	eventPath string
 }
 
 // actResult is what an act invocation left behind.
@@ -236,7 +243,14 @@ func runAct(tb testing.TB, cfg actConfig) actResult {
 		"--local-repository", actionRef + "=" + cfg.action,
 		"--local-repository", uploadArtifactRef + "=" + filepath.Join(actions, "upload-artifact"),
 		"--local-repository", downloadArtifactRef + "=" + filepath.Join(actions, "download-artifact"),
+		"--local-repository", setupGoRef + "=" + filepath.Join(actions, "setup-go"),
 		"--env", "NODE_PATH=" + filepath.Join(actions, "node_modules"),
+	}
+	if cfg.eventPath != "" {
+		args = append(args, "--eventpath", cfg.eventPath)
+	}
+	if cfg.serverURL != "" {
+		args = append(args, "--env", "GITHUB_SERVER_URL="+cfg.serverURL)
 	}
 	for _, k := range sortedKeys(cfg.env) {
 		args = append(args, "--env", k+"="+cfg.env[k])
@@ -248,7 +262,7 @@ func runAct(tb testing.TB, cfg actConfig) actResult {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, actBin, args...)
 	cmd.Dir = cfg.repo
-	cmd.Env = hostEnv(filepath.Join(tmp, "home"))
+	cmd.Env = append(hostEnv(filepath.Join(tmp, "home")), cfg.procEnv...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	t0 := time.Now()

@@ -77,6 +77,7 @@ func TestActionPinsActionsBySHA(t *testing.T) {
 
 // actionOnlyInputs are the inputs that belong to the action, not to an intoto-ci flag.
 var actionOnlyInputs = map[string]bool{"mode": true, "run": true, "command": true, "links-artifact-prefix": true, "version": true,
+	"download-url": true, /* where the install step fetches the release */
 	"key-password": true /* passed as INTOTO_CI_KEY_PASSWORD, never on the command line */}
 
 // TestActionInputsMapToFlags: every other input reaches the flag of the same name, and no step reads an
@@ -198,7 +199,11 @@ func TestActionlintExamples(t *testing.T) {
 		writeFile(t, dst, local)
 		files = append(files, dst)
 	}
-	for _, wf := range []string{filepath.Join("testdata", "workflows", "plumbing.yml")} {
+	tests, err := filepath.Glob(filepath.Join("testdata", "workflows", "*.yml"))
+	if err != nil || len(tests) == 0 {
+		t.Fatalf("no test workflows: %v", err)
+	}
+	for _, wf := range tests {
 		b, err := os.ReadFile(wf)
 		if err != nil {
 			t.Fatal(err)

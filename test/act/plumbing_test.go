@@ -9,13 +9,13 @@ import (
 )
 
 // TestActionPlumbing runs action.yml under act with a stand-in intoto-ci (testdata/fakecli, built by the
-// action from source like the real one): two matrix legs wrap the same step and upload uniquely named
+// action from source: version: source): two matrix legs wrap the same step and upload uniquely named
 // artifacts, bad inputs fail their step with an ::error and upload nothing, and verify mode downloads every
 // link of the run, writes the report and sets its outputs.
 func TestActionPlumbing(t *testing.T) {
 	root := repoRoot(t)
 	action := t.TempDir()
-	for _, f := range []string{"action.yml", "checksums.txt"} {
+	for _, f := range []string{"action.yml", "checksums.txt", "scripts/action-install.sh"} {
 		b, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
 			t.Fatal(err)
@@ -46,6 +46,9 @@ func TestActionPlumbing(t *testing.T) {
 	names := regexp.MustCompile(`plumbing-artifact=(intoto-links-build-build-1-[0-9a-f]{12})\b`).FindAllStringSubmatch(res.log, -1)
 	if len(names) != 2 || names[0][1] == names[1][1] {
 		t.Errorf("artifact names of the two matrix legs: got %v, want two distinct intoto-links-build-build-1-<id>", names)
+	}
+	if !strings.Contains(res.log, "version: source: building intoto-ci and intoto-ci-sigstore from") {
+		t.Errorf("no notice that version: source builds from source in\n%s", tail(res.log, 80))
 	}
 	verifyLog := res.jobLog("verify")
 	if n := strings.Count(verifyLog, "- link build."); n != 2 {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/releasetest"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 )
 
@@ -22,11 +23,13 @@ const (
 	exampleIssuer = "https://token.actions.githubusercontent.com"
 )
 
-// release is everything the example workflow runs needs: the stack, the action's source, the owner's key.
+// release is everything the example workflow runs needs: the stack, the action as a release's commit
+// holds it, the release server it installs from, the owner's key.
 type release struct {
 	stack  *sigstack.Stack
 	cli    string
 	action string
+	server *releaseServer
 	keyDir string
 }
 
@@ -36,7 +39,9 @@ func newRelease(t *testing.T) *release {
 	tool(t, "go")
 	standIns(t)
 	stack := sigstack.Shared(t)
-	r := &release{stack: stack, action: actionSource(t), keyDir: t.TempDir()}
+	dist := releasetest.Shared(t)
+	r := &release{stack: stack, action: releaseAction(t, dist), keyDir: t.TempDir()}
+	r.server = newReleaseServer(t, dist, nil)
 	r.cli = buildtest.IntotoCI(t)
 	r.intotoCI(t, "key", "generate", "--type", "ed25519", "-o", filepath.Join(r.keyDir, "owner"))
 	return r
@@ -98,7 +103,7 @@ func (r *release) run(t *testing.T, repo, commit, runID string) actResult {
 		Repository: fixtureRepo, WorkflowPath: workflowPath, Workflow: "release", SHA: commit, RunID: runID,
 	}))
 	return runAct(t, actConfig{
-		repo: repo, workflow: workflowPath, action: r.action,
+		repo: repo, workflow: workflowPath, action: r.action, serverURL: r.server.URL,
 		env: map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": url, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": token},
 		vars: map[string]string{
 			"SIGSTORE_SIGNING_CONFIG": r.stack.SigningConfigPath,
@@ -124,8 +129,9 @@ func mustReplace(t *testing.T, s, old, new string) string {
 	return strings.Replace(s, old, new, 1)
 }
 
-// TestReleaseWorkflow runs examples/github/release.yml under act against this repository's action, with
-// keyless signing on the loopback Sigstore stack: once as written (every job green, the verify report names
+// TestReleaseWorkflow runs examples/github/release.yml under act against this repository's action, which
+// installs intoto-ci and its keyless helper from the release (served on loopback), with keyless signing on
+// the loopback Sigstore stack: once as written (every job green, the verify report names
 // every step and the signer, publish runs), then as four attacks that must each turn verify red and keep
 // publish from running.
 func TestReleaseWorkflow(t *testing.T) {

@@ -1,11 +1,6 @@
 package gitlab
 
 import (
-	"archive/tar"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,23 +13,40 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 )
 
-// pipeline runs the example pipeline keyless against the loopback Sigstore stack, with its
-// .gitlab-ci.yml passed through edit, and returns the project directory and the run.
-func pipeline(t *testing.T, edit func(string) string) (string, gclResult) {
+// pipeline runs the example pipeline keyless against the loopback Sigstore stack, every job installing
+// intoto-ci from the release (install: download, served on loopback, its URL in a CI/CD variable), with
+// its .gitlab-ci.yml passed through edit, and returns the project directory, the run and the directory
+// the jobs' temporary files went to.
+func pipeline(t *testing.T, edit func(string) string) (string, gclResult, string) {
 	t.Helper()
 	gitlabCILocal(t) // skip early when the runner is missing
 	stack := sigstack.Shared(t)
-	bin := binaryDir(t)
-	project := newProject(t, edit)
-	signLayout(t, filepath.Join(bin, "intoto-ci"), project, stack.GitLab.URL)
+	rel := newReleaseServer(t)
+	project := newProject(t, func(s string) string {
+		s = withDownload(s, rel.checksumsSHA256, "$INTOTO_CI_DOWNLOAD_URL")
+		if edit != nil {
+			s = edit(s)
+		}
+		return s
+	})
+	signLayout(t, filepath.Join(binaryDir(t), "intoto-ci"), project, stack.GitLab.URL)
 	commit(t, project)
 	token := stack.GitLab.Mint(oidc.GitLabClaims(oidc.GitLabOptions{}))
-	res := runGCL(t, project, []string{bin},
+	tmp := t.TempDir()
+	res := runGCL(t, project, nil,
 		"--shell-isolation", "--force-shell-executor", "--no-color", "--no-json-schema-validation",
 		"--variable", "SIGSTORE_ID_TOKEN="+token,
 		"--variable", "SIGNING_CONFIG="+stack.SigningConfigPath,
-		"--variable", "TRUSTED_ROOT="+stack.TrustedRootPath)
-	return project, res
+		"--variable", "TRUSTED_ROOT="+stack.TrustedRootPath,
+		"--variable", "INTOTO_CI_DOWNLOAD_URL="+rel.URL,
+		"--variable", "TMPDIR="+tmp)
+	return project, res, tmp
+}
+
+// withDownload makes every include of the pipeline install the release by download.
+func withDownload(s, checksumsSHA256, url string) string {
+	return strings.ReplaceAll(s, "    inputs:\n", "    inputs:\n      install: download\n      checksums-sha256: "+checksumsSHA256+
+		"\n      download-url: "+url+"\n")
 }
 
 // signLayout compiles and signs the example's layout with a fresh key, pinning the stack's GitLab
@@ -91,21 +103,18 @@ func jobLog(out, job string) string {
 
 func TestPipelineVerifies(t *testing.T) {
 	t.Parallel()
-	var sum string
-	project, res := pipeline(t, func(s string) string {
-		// The build job fetches the release archive (install: download), checks its checksum and signs
-		// keyless with the two binaries it holds; package and verify run them from the image's PATH
-		// (install: image, the default).
-		var archive string
-		archive, sum = releaseArchive(t)
-		return strings.Replace(s, "      products: dist/app.txt\n",
-			"      products: dist/app.txt\n      install: download\n      download-url: file://"+archive+"\n      sha256: "+sum+"\n", 1)
-	})
+	project, res, tmp := pipeline(t, nil)
 	if res.code != 0 {
 		t.Fatalf("pipeline exited %d, want 0\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
-	if log := jobLog(res.stdout+res.stderr, "build"); !strings.Contains(log, "release.tar.gz: OK") {
-		t.Errorf("build job log has no checksum OK line:\n%s", log)
+	for _, job := range []string{"build", "package"} {
+		if log := jobLog(res.stdout+res.stderr, job); !strings.Contains(log, "intoto-ci: installed intoto-ci intoto-ci-sigstore") {
+			t.Errorf("%s job did not install both binaries (keyless) from the release:\n%s", job, log)
+		}
+	}
+	left, err := os.ReadDir(tmp)
+	if err != nil || len(left) != 0 {
+		t.Errorf("the jobs left %v (%v) in their temporary directory, want nothing", left, err)
 	}
 	report := filepath.Join(project, ".gitlab-ci-local", "artifacts", "intoto-ci-verify", "intoto-ci-junit.xml")
 	b, err := os.ReadFile(report)
@@ -132,7 +141,7 @@ func TestPipelineVerifies(t *testing.T) {
 // materials no longer match build's products, so the verify job refuses and the pipeline fails.
 func TestPipelineRefusesTamperedProduct(t *testing.T) {
 	t.Parallel()
-	project, res := pipeline(t, func(s string) string {
+	project, res, _ := pipeline(t, func(s string) string {
 		return strings.Replace(s, "  extends: .intoto-ci-run-package\n",
 			"  extends: .intoto-ci-run-package\n  before_script:\n    - echo tampered >> dist/app.txt\n", 1)
 	})
@@ -154,60 +163,4 @@ func TestPipelineRefusesTamperedProduct(t *testing.T) {
 	} else {
 		schema.JUnit(t, report, b)
 	}
-}
-
-// TestDownloadChecksumMismatch: with install: download, an archive whose SHA-256 differs from the pinned
-// one is refused before anything runs, and the job fails.
-func TestDownloadChecksumMismatch(t *testing.T) {
-	t.Parallel()
-	bin, _ := releaseArchive(t)
-	wrong := strings.Repeat("ab", 32)
-	project := newProject(t, func(s string) string {
-		return strings.Replace(s, "      products: dist/app.txt\n",
-			"      products: dist/app.txt\n      install: download\n      download-url: file://"+bin+"\n      sha256: "+wrong+"\n", 1)
-	})
-	res := runGCL(t, project, nil, "--shell-isolation", "--force-shell-executor", "--no-color",
-		"--no-json-schema-validation", "build")
-	if res.code == 0 {
-		t.Fatalf("build job exited 0 with a wrong checksum\n%s", res.stdout)
-	}
-	log := jobLog(res.stdout+res.stderr, "build")
-	if !strings.Contains(log, "intoto-ci: checksum mismatch for file://"+bin) {
-		t.Errorf("build job log does not report the checksum mismatch:\n%s", log)
-	}
-	if strings.Contains(log, "links/build.") {
-		t.Errorf("build job wrote a link despite the mismatch:\n%s", log)
-	}
-}
-
-// releaseArchive packs the two binaries as a release archive (intoto-ci_<version>_linux_amd64.tar.gz)
-// and returns its path and SHA-256.
-func releaseArchive(t testing.TB) (string, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "intoto-ci_v0.1.0_linux_amd64.tar.gz")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := sha256.New()
-	gz := gzip.NewWriter(io.MultiWriter(f, h))
-	tw := tar.NewWriter(gz)
-	for _, name := range []string{"intoto-ci", "intoto-ci-sigstore"} {
-		b, err := os.ReadFile(filepath.Join(binaryDir(t), name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, c := range []io.Closer{tw, gz, f} {
-		if err := c.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return path, hex.EncodeToString(h.Sum(nil))
 }

@@ -2,7 +2,8 @@
 // fully offline: the daemon runs without iptables or a bridge, its socket and data under a temporary
 // directory; the base image is imported from a busybox-static rootfs and tagged with the name the
 // Dockerfile's FROM uses; the binary is compiled on the host. The image then runs `version`, verifies a
-// sample chain, and refuses a missing layout or links with a clear message; it runs as non-root.
+// sample chain, and refuses a missing layout or links with a clear message; it runs as non-root. The
+// binaries are the release's (the build the suite shares), in the context layout the release uses.
 package image
 
 import (
@@ -11,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/intoto-ci/intoto-ci/internal/testutil/layouttest"
 	"io"
 	"io/fs"
 	"os"
@@ -24,12 +24,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/layouttest"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/releasetest"
 )
 
 const (
 	repoRoot  = "../.."
 	testImage = "intoto-ci:test"
-	version   = "v0.0.0-imagetest"
 )
 
 func requireTool(tb testing.TB, what, reason string) {
@@ -219,20 +221,23 @@ func rootfs(tb testing.TB) io.Reader {
 	return &buf
 }
 
-// buildBinary compiles the static binaries (intoto-ci and intoto-ci-sigstore) for the daemon's platform
-// into ctxDir/dist/linux_<arch>/ and returns intoto-ci's path.
-func buildBinary(tb testing.TB, ctxDir string) string {
+// releaseContext lays out the step image's build context as the release does (goreleaser's
+// <os>/<arch>/<binary>), from the linux archives of the release build the suite shares, for the daemon's
+// architecture, and returns the path of intoto-ci in it and the release's version.
+func releaseContext(tb testing.TB, ctxDir string) (string, string) {
 	tb.Helper()
-	out := filepath.Join(ctxDir, "dist", "linux_"+runtime.GOARCH, "intoto-ci")
-	cmd := exec.Command("go", "build", "-trimpath",
-		"-ldflags", "-s -w -buildid= -X github.com/intoto-ci/intoto-ci/internal/cli.version="+version,
-		"-o", filepath.Dir(out)+string(filepath.Separator), "./cmd/intoto-ci", "./cmd/intoto-ci-sigstore")
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("build intoto-ci: %v\n%s", err, b)
+	dist := releasetest.Shared(tb)
+	dir := filepath.Join(ctxDir, "linux", runtime.GOARCH)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
 	}
-	return out
+	for _, name := range []string{"intoto-ci", "intoto-ci-sigstore"} {
+		archive := dist.Asset(name + "_" + dist.Version + "_linux_" + runtime.GOARCH + ".tar.gz")
+		if out, err := exec.Command("tar", "-xzf", archive, "-C", dir, name).CombinedOutput(); err != nil {
+			tb.Fatalf("unpack %s: %v\n%s", archive, err, out)
+		}
+	}
+	return filepath.Join(dir, "intoto-ci"), dist.Version
 }
 
 // chain records and signs a one-step supply chain with keys on the host, world-readable so the
@@ -306,7 +311,7 @@ func TestStepImage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), dockerfile, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bin := buildBinary(t, ctxDir)
+	bin, version := releaseContext(t, ctxDir)
 	start = time.Now()
 	d.must(t, nil, "build", "--build-arg", "VERSION="+version, "--build-arg", "REVISION=0123abcd",
 		"--build-arg", "TARGETARCH="+runtime.GOARCH, "-t", testImage, ctxDir)
@@ -336,9 +341,14 @@ func TestStepImage(t *testing.T) {
 	})
 
 	t.Run("non-root with a shell", func(t *testing.T) {
-		res := d.must(t, nil, "run", "--rm", "--network", "none", "--entrypoint", "sh", testImage, "-c", "id -u; id -g; command -v intoto-ci")
-		if got := strings.Fields(res.stdout); len(got) != 3 || got[0] != "65532" || got[1] != "65532" || got[2] != "/usr/local/bin/intoto-ci" {
-			t.Errorf("got %q, want uid 65532, gid 65532 and intoto-ci on PATH", res.stdout)
+		res := d.must(t, nil, "run", "--rm", "--network", "none", "--entrypoint", "sh", testImage, "-c",
+			"id -u; id -g; command -v intoto-ci; echo $INTOTO_CI_IMAGE; /usr/local/bin/intoto-ci-sigstore version")
+		got := strings.Fields(res.stdout)
+		if len(got) < 5 || got[0] != "65532" || got[1] != "65532" || got[2] != "/usr/local/bin/intoto-ci" || got[3] != version {
+			t.Errorf("got %q, want uid 65532, gid 65532, intoto-ci on PATH, INTOTO_CI_IMAGE=%s (the GitLab templates' marker)", res.stdout, version)
+		}
+		if !strings.Contains(res.stdout, version) || strings.Count(res.stdout, version) < 2 {
+			t.Errorf("intoto-ci-sigstore in the image does not run as %s: %q", version, res.stdout)
 		}
 	})
 

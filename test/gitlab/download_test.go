@@ -1,0 +1,223 @@
+package gitlab
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/releasetest"
+)
+
+// releaseServer serves the release (built by .goreleaser.yaml) on loopback:
+//
+//	/<version>/<asset>           the release as built
+//	/tampered/<version>/<asset>  the same, intoto-ci's archives replaced by a working, different binary
+//	/missing/<version>/<asset>   checksums.txt only; every archive 404
+type releaseServer struct {
+	URL             string
+	dist            *releasetest.Dist
+	checksumsSHA256 string
+	tampered        []byte
+	marker          string // the tampered binary touches it when it runs
+	mu              sync.Mutex
+	gets            []string
+}
+
+func newReleaseServer(t *testing.T) *releaseServer {
+	t.Helper()
+	dist := releasetest.Shared(t)
+	sums, err := os.ReadFile(dist.Asset("checksums.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(sums)
+	s := &releaseServer{dist: dist, checksumsSHA256: hex.EncodeToString(sum[:]), marker: filepath.Join(t.TempDir(), "tampered-ran")}
+	s.tampered = tamperedArchive(t, s.marker)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: s}
+	go srv.Serve(l) //nolint:errcheck // returns when closed
+	t.Cleanup(func() { srv.Close() })
+	s.URL = "http://" + l.Addr().String()
+	return s
+}
+
+func (s *releaseServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.gets = append(s.gets, r.URL.Path)
+	s.mu.Unlock()
+	prefix, name, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), s.dist.Version+"/")
+	if _, ok := s.dist.Sums[name]; (!ok && name != "checksums.txt") || strings.Contains(name, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	switch {
+	case prefix == "":
+	case prefix == "tampered/" && strings.HasPrefix(name, "intoto-ci_"):
+		w.Write(s.tampered) //nolint:errcheck // the client sees a short body
+		return
+	case prefix == "tampered/":
+	case prefix == "missing/" && name == "checksums.txt":
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	http.ServeFile(w, r, s.dist.Asset(name))
+}
+
+func (s *releaseServer) requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.gets...)
+}
+
+// tamperedArchive is a well-formed archive of a working intoto-ci that is not the release's.
+func tamperedArchive(t *testing.T, marker string) []byte {
+	t.Helper()
+	script := []byte("#!/bin/sh\ntouch " + marker + "\n")
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	if err := tw.WriteHeader(&tar.Header{Name: "intoto-ci", Mode: 0o755, Size: int64(len(script)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(script); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// fakeUname returns a directory holding a uname that reports machine m (and defers to the real one
+// otherwise), to play a runner of another architecture.
+func fakeUname(t *testing.T, m string) string {
+	t.Helper()
+	dir := t.TempDir()
+	real := "/bin/uname"
+	if _, err := os.Stat(real); err != nil {
+		real = "/usr/bin/uname"
+	}
+	script := "#!/bin/sh\ncase \"$1\" in -m) echo " + m + " ;; *) exec " + real + " \"$@\" ;; esac\n"
+	if err := os.WriteFile(filepath.Join(dir, "uname"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestDownloadInstall runs the example's build job alone with install: download (and once with the
+// default install: image) against the loopback release, and checks each way it must refuse before the
+// step's command runs, with the message a user needs; and that an arm64 runner gets the arm64 archives.
+func TestDownloadInstall(t *testing.T) {
+	t.Parallel()
+	gitlabCILocal(t)
+	rel := newReleaseServer(t)
+	v := rel.dist.Version
+	amd64 := "intoto-ci_" + v + "_linux_amd64.tar.gz"
+	wrongPin := strings.Repeat("ab", 32)
+	cases := []struct {
+		name     string
+		pin, url string
+		path     []string // prepended to PATH
+		image    bool     // leave install: image (the default)
+		want     string
+		runs     bool // the install succeeds (the binary may still not run on this machine)
+	}{
+		{name: "tampered archive", pin: rel.checksumsSHA256, url: rel.URL + "/tampered",
+			want: "intoto-ci: " + amd64 + " from " + rel.URL + "/tampered/" + v + " has sha256 " + sha(rel.tampered) +
+				", want " + rel.dist.Sums[amd64] + ": refusing to run it"},
+		{name: "checksums.txt not the pinned one", pin: wrongPin, url: rel.URL,
+			want: "intoto-ci: checksums.txt from " + rel.URL + "/" + v + " has sha256 " + rel.checksumsSHA256 + ", want " + wrongPin},
+		{name: "missing asset", pin: rel.checksumsSHA256, url: rel.URL + "/missing",
+			want: "intoto-ci: could not download " + rel.URL + "/missing/" + v + "/" + amd64 +
+				": to use a mirror holding the release's assets, set input download-url (or the CI/CD variable it names) to its base URL"},
+		{name: "unreachable", pin: rel.checksumsSHA256, url: "http://127.0.0.1:1",
+			want: "intoto-ci: could not download http://127.0.0.1:1/" + v + "/checksums.txt"},
+		{name: "unsupported architecture", pin: rel.checksumsSHA256, url: rel.URL, path: []string{fakeUname(t, "riscv64")},
+			want: "intoto-ci: the release has no build for linux/riscv64; supported: linux/amd64 linux/arm64"},
+		{name: "image on a shell executor", image: true, path: []string{binaryDir(t)},
+			want: "intoto-ci: install: image, but this job is not running in the intoto-ci step image"},
+		{name: "arm64 runner", pin: rel.checksumsSHA256, url: rel.URL, path: []string{fakeUname(t, "aarch64")}, runs: true,
+			want: "intoto-ci: installed intoto-ci intoto-ci-sigstore " + v + " (linux/arm64) from " + rel.URL + "/" + v + ", checksums OK"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			project := newProject(t, func(s string) string {
+				if c.image {
+					return strings.Replace(s, "      products: dist/app.txt\n", "      products: dist/app.txt\n      install: image\n", 1)
+				}
+				return withDownload(s, c.pin, "$RELEASE_MIRROR")
+			})
+			res := runGCL(t, project, c.path, "--shell-isolation", "--force-shell-executor", "--no-color",
+				"--no-json-schema-validation", "--variable", "RELEASE_MIRROR="+c.url, "build")
+			log := jobLog(res.stdout+res.stderr, "build")
+			if res.code == 0 && !c.runs {
+				t.Fatalf("build job exited 0, want a failure\n%s", log)
+			}
+			if !strings.Contains(log, c.want) {
+				t.Errorf("build job log lacks %q:\n%s", c.want, log)
+			}
+			if c.runs {
+				for _, name := range []string{"intoto-ci", "intoto-ci-sigstore"} {
+					if want := "/" + v + "/" + name + "_" + v + "_linux_arm64.tar.gz"; !slices.Contains(rel.requests(), want) {
+						t.Errorf("no request for %s in %v", want, rel.requests())
+					}
+				}
+				return
+			}
+			if links, _ := filepath.Glob(filepath.Join(project, "links", "build.*")); len(links) != 0 {
+				t.Errorf("build job wrote links %v despite the failed install", links)
+			}
+			if _, err := os.Stat(filepath.Join(project, "dist", "app.txt")); err == nil {
+				t.Error("the step's command ran despite the failed install")
+			}
+			if _, err := os.Stat(rel.marker); err == nil {
+				t.Error("the tampered intoto-ci ran")
+			}
+		})
+	}
+}
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// TestInstallFunctionShared: run.yml and verify.yml carry the same intoto_ci_install (a template cannot
+// include shell from another file), so a fix to one must reach the other.
+func TestInstallFunctionShared(t *testing.T) {
+	t.Parallel()
+	var bodies []string
+	for _, name := range []string{"run.yml", "verify.yml"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot, "gitlab", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		start := strings.Index(s, "      intoto_ci_install() {\n")
+		end := strings.Index(s, "\n      }\n")
+		if start < 0 || end < start {
+			t.Fatalf("gitlab/%s: no intoto_ci_install function", name)
+		}
+		bodies = append(bodies, s[start:end])
+	}
+	if bodies[0] != bodies[1] {
+		t.Errorf("intoto_ci_install differs between gitlab/run.yml and gitlab/verify.yml")
+	}
+}
