@@ -257,9 +257,17 @@ func finalProducts(res *verify.Result) []vsaSubject {
 			stepNames = append(stepNames, s.Name)
 		}
 	}
+	// Every step's materials gathered once by name, so that finding a consumed product costs a lookup,
+	// not a pass over every step (a --vsa on a long chain stays linear in its steps).
+	materials := map[string][]intoto.Digests{}
+	for _, ev := range steps {
+		for i, name := range ev.Materials.Names() {
+			materials[name] = append(materials[name], ev.Materials.Digest(i).Digests())
+		}
+	}
 	consumed := func(name string, d intoto.Digests) bool {
-		for _, ev := range steps {
-			if i, ok := ev.Materials.Index(name); ok && ev.Materials.Digest(i).Digests().Agree(d) {
+		for _, m := range materials[name] {
+			if m.Agree(d) {
 				return true
 			}
 		}
