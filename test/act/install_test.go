@@ -1,9 +1,6 @@
 package act
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"net"
@@ -99,29 +96,6 @@ func releaseAction(t testing.TB, dist *releasetest.Dist) string {
 	return dir
 }
 
-// tamperedArchive is a well-formed archive of a working intoto-ci that is not the release's: a script
-// that leaves a marker file when it runs.
-func tamperedArchive(t *testing.T, marker string) []byte {
-	t.Helper()
-	script := []byte("#!/bin/sh\ntouch " + marker + "\necho TAMPERED-BINARY-RAN\n")
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	if err := tw.WriteHeader(&tar.Header{Name: "intoto-ci", Mode: 0o755, Size: int64(len(script)), Typeflag: tar.TypeReg}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write(script); err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestActionInstallsRelease runs action.yml under act installing intoto-ci from the release (built by
 // .goreleaser.yaml, served on loopback as GITHUB_SERVER_URL): a job signing with a key downloads only
 // intoto-ci, once for two steps, and uploads both links; a tampered archive, a missing asset, an
@@ -132,7 +106,7 @@ func TestActionInstallsRelease(t *testing.T) {
 	standIns(t)
 	dist := releasetest.Shared(t)
 	marker := filepath.Join(t.TempDir(), "tampered-binary-ran")
-	tampered := tamperedArchive(t, marker)
+	tampered := releasetest.TamperedArchive(t, marker)
 	srv := newReleaseServer(t, dist, tampered)
 	action := releaseAction(t, dist)
 

@@ -1,9 +1,6 @@
 package gitlab
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"net"
@@ -42,7 +39,7 @@ func newReleaseServer(t *testing.T) *releaseServer {
 	}
 	sum := sha256.Sum256(sums)
 	s := &releaseServer{dist: dist, checksumsSHA256: hex.EncodeToString(sum[:]), marker: filepath.Join(t.TempDir(), "tampered-ran")}
-	s.tampered = tamperedArchive(t, s.marker)
+	s.tampered = releasetest.TamperedArchive(t, s.marker)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -81,28 +78,6 @@ func (s *releaseServer) requests() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.gets...)
-}
-
-// tamperedArchive is a well-formed archive of a working intoto-ci that is not the release's.
-func tamperedArchive(t *testing.T, marker string) []byte {
-	t.Helper()
-	script := []byte("#!/bin/sh\ntouch " + marker + "\n")
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	if err := tw.WriteHeader(&tar.Header{Name: "intoto-ci", Mode: 0o755, Size: int64(len(script)), Typeflag: tar.TypeReg}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write(script); err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // fakeUname returns a directory holding a uname that reports machine m (and defers to the real one
