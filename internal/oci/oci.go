@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/intoto-ci/intoto-ci/internal/envelope"
 )
 
 // Artifact types of the referrers intoto-ci attaches. Sigstore bundles carry the type cosign and other
@@ -108,3 +112,19 @@ type RegistryError struct {
 
 func (e *RegistryError) Error() string { return fmt.Sprintf("registry %s: %v", e.Registry, e.Err) }
 func (e *RegistryError) Unwrap() error { return e.Err }
+
+// ReadFile reads a chain file to attach, named after its base name. A Sigstore bundle is marked as one
+// and carries predicateType (what clients that list bundles read); a key-signed envelope carries
+// intoto-ci's own artifact type.
+func ReadFile(path string, kind Kind, predicateType string) (File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, err
+	}
+	file := File{Name: filepath.Base(path), Kind: kind, Data: data}
+	if s, err := envelope.Parse(data); err == nil && s.Kind == envelope.Bundle {
+		file.Bundle = true
+		file.PredicateType = predicateType
+	}
+	return file, nil
+}
