@@ -104,8 +104,7 @@ func isYAML(path string) bool {
 func layoutBuild(e *env, args []string) error {
 	fs := subFlagSet(e, "build", "FILE.yaml [-o root.layout]", "compile a YAML layout to in-toto v1.0 JSON (unsigned; then: layout sign)")
 	var out string
-	fs.StringVar(&out, "o", "root.layout", "output `file` (- for stdout)")
-	fs.StringVar(&out, "output", "root.layout", "output `file` (same as -o)")
+	outputFlag(fs, &out, "root.layout", "output `file` (- for stdout)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -135,7 +134,8 @@ func layoutSign(ctx context.Context, e *env, args []string) error {
 	var f signFlags
 	f.declare(fs)
 	file := fs.String("file", "", "layout `file`: root.layout, or layout.yaml to build and sign (required)")
-	output := fs.String("output", "", "where to write (default: in place; for YAML root.layout; keyless: FILE.sigstore.json)")
+	output := new(string)
+	outputFlag(fs, output, "", "where to write (default: in place; for YAML root.layout; keyless: FILE.sigstore.json)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -248,8 +248,7 @@ func layoutInit(e *env, args []string) error {
 	var keys stringList
 	fs.Var(&keys, "key", "public key `file` of a functionary, named after the file (repeatable)")
 	var out string
-	fs.StringVar(&out, "o", "-", "output `file` (- for stdout)")
-	fs.StringVar(&out, "output", "-", "output `file` (same as -o)")
+	outputFlag(fs, &out, "-", "output `file` (- for stdout)")
 	validity := fs.Duration("valid-for", 365*24*time.Hour, "expiry of the proposal from now")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
