@@ -100,30 +100,9 @@ func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error
 		return cleanup, err
 	}
 	cleanup = func() { os.RemoveAll(dir) }
-	// Two directories, so that no fetched name can clash with the other's.
-	links, layoutDir := filepath.Join(dir, "links"), filepath.Join(dir, "layouts")
-	for _, d := range []string{links, layoutDir} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			return cleanup, err
-		}
-	}
-	var layouts []string
-	nlinks := 0
-	for _, file := range got.Files {
-		target := ""
-		switch file.Kind {
-		case oci.KindLink:
-			target = filepath.Join(links, file.Name)
-			nlinks++
-		case oci.KindLayout:
-			target = filepath.Join(layoutDir, file.Name)
-			layouts = append(layouts, target)
-		default:
-			continue // a VSA attached before: not an input of verification
-		}
-		if err := os.WriteFile(target, file.Data, 0o600); err != nil {
-			return cleanup, err
-		}
+	links, layouts, nlinks, err := got.WriteChain(dir)
+	if err != nil {
+		return cleanup, err
 	}
 	fmt.Fprintf(e.stdio.Err, "fetched %d link(s) and %d layout(s) attached to %s\n", nlinks, len(layouts), f.image.img.Ref)
 	f.linksDir = links

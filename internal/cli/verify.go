@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -147,7 +145,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, err
 	res, err := verify.Verify(ctx, opts)
 	progress.Done()
 	if err != nil {
-		if isInputError(err) {
+		if verify.IsInputError(err) {
 			return nil, inputErr(err) // a layout error names the layout (verify.LayoutError), a link error its file
 		}
 		return nil, err
@@ -296,13 +294,4 @@ func tuneVerifyGC(e *env, linksDir string) {
 	}
 	debug.SetGCPercent(verifyGCPercent)
 	debug.SetMemoryLimit(64<<20 + 4*total)
-}
-
-// isInputError tells unreadable or malformed input (exit 2) from an operational failure (exit 3).
-func isInputError(err error) bool {
-	var syntax *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
-		errors.Is(err, intoto.ErrInvalid) || errors.Is(err, verify.ErrLayoutInvalid) || errors.Is(err, verify.ErrLimit) ||
-		errors.As(err, &syntax) || errors.As(err, &typeErr)
 }

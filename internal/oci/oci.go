@@ -128,3 +128,33 @@ func ReadFile(path string, kind Kind, predicateType string) (File, error) {
 	}
 	return file, nil
 }
+
+// WriteChain writes the fetched links and layouts under dir, in two directories of their own so that
+// no fetched name can clash with the other's, and returns the links directory, the layout files and
+// how many links it wrote. Other files (a VSA attached before) are not inputs of a verification and
+// are left out.
+func (f *Fetched) WriteChain(dir string) (links string, layouts []string, nlinks int, err error) {
+	links, layoutDir := filepath.Join(dir, "links"), filepath.Join(dir, "layouts")
+	for _, d := range []string{links, layoutDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return "", nil, 0, err
+		}
+	}
+	for _, file := range f.Files {
+		var target string
+		switch file.Kind {
+		case KindLink:
+			target = filepath.Join(links, file.Name)
+			nlinks++
+		case KindLayout:
+			target = filepath.Join(layoutDir, file.Name)
+			layouts = append(layouts, target)
+		default:
+			continue
+		}
+		if err := os.WriteFile(target, file.Data, 0o600); err != nil {
+			return "", nil, 0, err
+		}
+	}
+	return links, layouts, nlinks, nil
+}

@@ -83,6 +83,7 @@ func TestErrors(t *testing.T) {
 				c.opts.Layout = c.sign(t, "legacy", buildLayout(t, []byte(`{"steps": [], "inspect": [
 					{"name": "x", "run": ["/nonexistent/intoto-ci-test-command"]}]}`)), []string{"owner"}, nil)
 			},
+			want:  []error{fs.ErrNotExist}, // a command the layout names is missing here: input, exit 2
 			cause: "start",
 		},
 	}
@@ -112,6 +113,14 @@ func TestErrors(t *testing.T) {
 				}
 			} else if errors.As(err, &le) {
 				t.Errorf("error %q is not about the layout but is a LayoutError", err)
+			}
+			// Unreadable or malformed input (exit 2 in the CLI) is told from operational failures by type.
+			input := false
+			for _, w := range tt.want {
+				input = input || w == ErrLayoutInvalid || w == fs.ErrNotExist
+			}
+			if IsInputError(err) != input {
+				t.Errorf("IsInputError(%q) = %v, want %v", err, !input, input)
 			}
 		})
 	}

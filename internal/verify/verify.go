@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,16 @@ var (
 	// ErrLayoutInvalid is returned when the layout cannot be read or decoded.
 	ErrLayoutInvalid = errors.New("invalid layout")
 )
+
+// IsInputError tells an error of Verify about its input (a layout or link that cannot be read or
+// decoded, a limit exceeded: the caller's exit 2) from an operational failure (exit 3).
+func IsInputError(err error) bool {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
+		errors.Is(err, intoto.ErrInvalid) || errors.Is(err, ErrLayoutInvalid) || errors.Is(err, ErrLimit) ||
+		errors.As(err, &syntax) || errors.As(err, &typeErr)
+}
 
 // LayoutError is what Verify returns for a layout it cannot use (it wraps ErrLayoutInvalid): the error
 // names the layout file once, in front. Errors about links name their link file or links directory.
