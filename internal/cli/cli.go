@@ -223,6 +223,13 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// outputFlag declares where a command writes: --output, and -o as its short spelling. Every command
+// that writes a file takes both, with one meaning.
+func outputFlag(fs *flag.FlagSet, p *string, value, usage string) {
+	fs.StringVar(p, "output", value, usage)
+	fs.StringVar(p, "o", value, "short for --output")
+}
+
 // stringList is a repeatable flag taking one value per occurrence.
 type stringList []string
 

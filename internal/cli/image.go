@@ -8,16 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
-	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/oci"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
+	"github.com/intoto-ci/intoto-ci/internal/vsa"
 )
-
-// StageImage is where verify --image refuses an image that the chain did not produce.
-const StageImage verify.Stage = "image"
 
 // imageFlags are the flags of verify --image and attach.
 type imageFlags struct {
@@ -104,30 +100,9 @@ func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error
 		return cleanup, err
 	}
 	cleanup = func() { os.RemoveAll(dir) }
-	// Two directories, so that no fetched name can clash with the other's.
-	links, layoutDir := filepath.Join(dir, "links"), filepath.Join(dir, "layouts")
-	for _, d := range []string{links, layoutDir} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			return cleanup, err
-		}
-	}
-	var layouts []string
-	nlinks := 0
-	for _, file := range got.Files {
-		target := ""
-		switch file.Kind {
-		case oci.KindLink:
-			target = filepath.Join(links, file.Name)
-			nlinks++
-		case oci.KindLayout:
-			target = filepath.Join(layoutDir, file.Name)
-			layouts = append(layouts, target)
-		default:
-			continue // a VSA attached before: not an input of verification
-		}
-		if err := os.WriteFile(target, file.Data, 0o600); err != nil {
-			return cleanup, err
-		}
+	links, layouts, nlinks, err := got.WriteChain(dir)
+	if err != nil {
+		return cleanup, err
 	}
 	fmt.Fprintf(e.stdio.Err, "fetched %d link(s) and %d layout(s) attached to %s\n", nlinks, len(layouts), f.image.img.Ref)
 	f.linksDir = links
@@ -145,49 +120,21 @@ func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error
 	return cleanup, nil
 }
 
-// imageStep is the step whose products must hold the image: --image-step, else the layout's last step.
-func imageStep(f *imageFlags, res *verify.Result) (string, error) {
-	last := ""
-	for _, s := range res.Steps {
-		if s.Kind == verify.KindStep {
-			last = s.Name
-			if s.Name == f.step {
-				return s.Name, nil
-			}
-		}
-	}
-	if f.step != "" {
-		return "", usagef("--image-step %q: the layout has no such step", f.step)
-	}
-	if last == "" {
-		return "", usagef("the layout has no step that could have produced the image")
-	}
-	return last, nil
-}
-
-// checkImageProduct turns a pass into a refusal when no product of the image step has the image's
-// digest: links attached to an image say nothing about it unless the chain produced it.
+// checkImageProduct turns a pass into a refusal when no product of the image step (--image-step, else
+// the layout's last step) has the image's digest.
 func checkImageProduct(e *env, f *verifyFlags, res *verify.Result) error {
 	if !res.Verified {
 		return nil
 	}
-	step, err := imageStep(&f.image, res)
-	if err != nil {
-		return err
+	step, err := res.ProducerStep(f.image.step)
+	if err != nil && f.image.step != "" {
+		return usagef("--image-step %w", err)
+	} else if err != nil {
+		return usagef("--image: %w", err)
 	}
-	want := f.image.img.Digest
-	alg, hex, _ := strings.Cut(want, ":")
-	if ev := res.Evidence[step]; ev != nil && hex != "" {
-		for i := range ev.Products.Len() {
-			if ev.Products.Digest(i).Digests()[alg] == hex {
-				fmt.Fprintf(e.stdio.Err, "image %s is product %s of step %s\n", want, ev.Products.Name(i), step)
-				return nil
-			}
-		}
+	if name := res.RequireProduct(step, f.image.img.Digest); name != "" {
+		fmt.Fprintf(e.stdio.Err, "image %s is product %s of step %s\n", f.image.img.Digest, name, step)
 	}
-	res.Verified = false
-	res.Failure = &verify.Failure{Stage: StageImage, Step: step,
-		Reason: fmt.Sprintf("image %s is not a product of step %s: none of its products has that digest", want, step)}
 	return nil
 }
 
@@ -249,47 +196,30 @@ func runAttach(ctx context.Context, e *env, f *verifyFlags) error {
 // chainFiles reads what a pass rests on: the layout, every link the verification accepted, and the
 // VSA just written.
 func chainFiles(f *verifyFlags, res *verify.Result) ([]oci.File, error) {
-	read := func(path string, kind oci.Kind) (oci.File, error) {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return oci.File{}, inputErr(err)
-		}
-		file := oci.File{Name: filepath.Base(path), Kind: kind, Data: data}
-		if s, err := envelope.Parse(data); err == nil && s.Kind == envelope.Bundle {
-			file.Bundle = true
-			file.PredicateType = oci.LinkPredicateType
-			if kind == oci.KindVSA {
-				file.PredicateType = VSAPredicateType
-			}
-		}
-		return file, nil
-	}
-	layout, err := read(f.layout, oci.KindLayout)
+	links, err := res.LinkFiles()
 	if err != nil {
-		return nil, err
+		return nil, usagef("%w: attaching sublayout links is not supported", err)
 	}
-	out := []oci.File{layout}
-	for _, s := range res.Steps {
-		if s.Kind != verify.KindStep {
-			continue
-		}
-		for _, l := range s.Links {
-			if l.Layout || strings.Contains(l.File, "/") {
-				return nil, usagef("step %s is a sublayout: attaching sublayout links is not supported", s.Name)
-			}
-			link, err := read(filepath.Join(f.linksDir, l.File), oci.KindLink)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, link)
-		}
+	type part struct {
+		path string
+		kind oci.Kind
+	}
+	parts := []part{{f.layout, oci.KindLayout}}
+	for _, l := range links {
+		parts = append(parts, part{filepath.Join(f.linksDir, l), oci.KindLink})
 	}
 	if f.vsa.path != "" {
-		vsa, err := read(f.vsa.path, oci.KindVSA)
+		parts = append(parts, part{f.vsa.path, oci.KindVSA})
+	}
+	// As before this moved: a layout bundle carries the link predicate type too.
+	predicate := map[oci.Kind]string{oci.KindLayout: oci.LinkPredicateType, oci.KindLink: oci.LinkPredicateType, oci.KindVSA: vsa.PredicateType}
+	var out []oci.File
+	for _, p := range parts {
+		file, err := oci.ReadFile(p.path, p.kind, predicate[p.kind])
 		if err != nil {
-			return nil, err
+			return nil, inputErr(err)
 		}
-		out = append(out, vsa)
+		out = append(out, file)
 	}
 	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go/build"
 	"io"
 	"log"
 	"net"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,25 +28,12 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/oci"
 	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/fixture"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 )
 
-// tool finds a binary .ci/setup installs, on PATH or in GOPATH/bin. Outside CI a missing one skips the
-// test; under CI=true it fails it.
-func tool(t testing.TB, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	p := filepath.Join(build.Default.GOPATH, "bin", name)
-	if _, err := os.Stat(p); err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("%s not installed (run .ci/setup): %v", name, err)
-		}
-		t.Skipf("%s not installed (run .ci/setup): %v", name, err)
-	}
-	return p
-}
+// tool finds a binary .ci/setup installs: a missing one skips the test, or fails it under CI=true.
+func tool(t testing.TB, name string) string { return fixture.Tool(t, "run .ci/setup", name) }
 
 // startDistribution starts distribution v3's registry (installed by .ci/setup) on a free loopback port
 // and returns its host:port. Outside CI a missing binary skips; under CI=true it fails.
@@ -396,53 +381,49 @@ func TestAttachAndVerifyImage(t *testing.T) {
 			"refused at image", "is not a product of step image")
 	})
 
-	t.Run("removed link", func(t *testing.T) {
-		t.Parallel()
-		img, manifest := pushImage(t, host, "removed")
-		c := newImageChain(t, keys, bob, manifest)
-		wantCode(t, "attach", c.attach(t, img.String()), ExitOK)
-		wantCode(t, "control", verifyImage(t, keys, img.String()), ExitOK)
-		removeReferrer(t, img, titled("build."))
-		wantCode(t, "verify without the build link", verifyImage(t, keys, img.String()), ExitRefused, "refused at threshold", "build")
-	})
-
-	t.Run("link whose product is another digest", func(t *testing.T) {
-		t.Parallel()
-		img, manifest := pushImage(t, host, "product")
-		c := newImageChain(t, keys, bob, manifest)
-		wantCode(t, "attach", c.attach(t, img.String()), ExitOK)
-		wantCode(t, "control", verifyImage(t, keys, img.String()), ExitOK)
-		// bob (trusted for the step) re-runs the image step over another manifest; the link replaces
-		// the attached one.
-		_, other := pushImage(t, host, "product-other")
-		forged := newImageChain(t, keys, bob, other)
-		removeReferrer(t, img, titled("image."))
-		var link oci.File
-		for _, f := range chainFilesOf(t, forged) {
-			if strings.HasPrefix(f.Name, "image.") {
-				link = f
+	// Tampering with what is attached, each re-signed by a key the layout trusts (bob for the steps) or
+	// by a key it does not (mallory for the layout). Before each, the control: the attached chain verifies.
+	for _, tc := range []struct {
+		name, repo string
+		tamper     func(t *testing.T, img name.Digest)
+		want       []string
+	}{
+		{"removed link", "removed", func(t *testing.T, img name.Digest) {
+			removeReferrer(t, img, titled("build."))
+		}, []string{"refused at threshold", "build"}},
+		{"link whose product is another digest", "product", func(t *testing.T, img name.Digest) {
+			// bob (trusted for the step) re-runs the image step over another manifest; the link
+			// replaces the attached one.
+			_, other := pushImage(t, host, "product-other")
+			forged := newImageChain(t, keys, bob, other)
+			removeReferrer(t, img, titled("image."))
+			for _, f := range chainFilesOf(t, forged) {
+				if strings.HasPrefix(f.Name, "image.") {
+					attachRaw(t, img, f)
+				}
 			}
-		}
-		attachRaw(t, img, link)
-		wantCode(t, "verify", verifyImage(t, keys, img.String()), ExitRefused, "is not a product of step image")
-	})
-
-	t.Run("layout swapped in the registry", func(t *testing.T) {
-		t.Parallel()
-		img, manifest := pushImage(t, host, "swapped")
-		c := newImageChain(t, keys, bob, manifest)
-		wantCode(t, "attach", c.attach(t, img.String()), ExitOK)
-		wantCode(t, "control", verifyImage(t, keys, img.String()), ExitOK)
-		removeReferrer(t, img, func(d v1.Descriptor, _ *v1.Manifest) bool { return d.ArtifactType == oci.ArtifactTypeLayout })
-		swapped := filepath.Join(t.TempDir(), "root.layout")
-		writeImageLayout(t, keys, bob, swapped, "mallory", time.Now().Add(time.Hour))
-		data, err := os.ReadFile(swapped)
-		if err != nil {
-			t.Fatal(err)
-		}
-		attachRaw(t, img, oci.File{Name: "root.layout", Kind: oci.KindLayout, Data: data})
-		wantCode(t, "verify", verifyImage(t, keys, img.String()), ExitRefused, "refused at signature")
-	})
+		}, []string{"is not a product of step image"}},
+		{"layout swapped in the registry", "swapped", func(t *testing.T, img name.Digest) {
+			removeReferrer(t, img, func(d v1.Descriptor, _ *v1.Manifest) bool { return d.ArtifactType == oci.ArtifactTypeLayout })
+			swapped := filepath.Join(t.TempDir(), "root.layout")
+			writeImageLayout(t, keys, bob, swapped, "mallory", time.Now().Add(time.Hour))
+			data, err := os.ReadFile(swapped)
+			if err != nil {
+				t.Fatal(err)
+			}
+			attachRaw(t, img, oci.File{Name: "root.layout", Kind: oci.KindLayout, Data: data})
+		}, []string{"refused at signature"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			img, manifest := pushImage(t, host, tc.repo)
+			c := newImageChain(t, keys, bob, manifest)
+			wantCode(t, "attach", c.attach(t, img.String()), ExitOK)
+			wantCode(t, "control", verifyImage(t, keys, img.String()), ExitOK)
+			tc.tamper(t, img)
+			wantCode(t, "verify", verifyImage(t, keys, img.String()), ExitRefused, tc.want...)
+		})
+	}
 
 	t.Run("tag resolved with a warning, foreign referrers skipped", func(t *testing.T) {
 		t.Parallel()
@@ -559,17 +540,17 @@ func TestVerifyImageTagSchemaFallback(t *testing.T) {
 
 	// The shipped intoto-ci does not link the registry client: it runs verify --image in
 	// intoto-ci-sigstore beside it, with the same result.
-	cmd := exec.Command(buildtest.IntotoCI(t), "verify", "--image", img.String(), "--layout-key",
-		filepath.Join(keys, "alice.pub"), "--work-dir", t.TempDir(), "--quiet")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir()}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "is product image.json of step image") {
+	shipped := func(extra ...string) ([]byte, error) {
+		args := append([]string{"verify", "--image", img.String(), "--layout-key", filepath.Join(keys, "alice.pub"),
+			"--work-dir", t.TempDir(), "--quiet"}, extra...)
+		cmd := exec.Command(buildtest.IntotoCI(t), args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir()}
+		return cmd.CombinedOutput()
+	}
+	if out, err := shipped(); err != nil || !strings.Contains(string(out), "is product image.json of step image") {
 		t.Errorf("intoto-ci verify --image: %v\n%s", err, out)
 	}
-	cmd = exec.Command(buildtest.IntotoCI(t), "verify", "--image", img.String(), "--image-step", "build",
-		"--layout-key", filepath.Join(keys, "alice.pub"), "--work-dir", t.TempDir(), "--quiet")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir()}
-	out, err = cmd.CombinedOutput()
+	out, err := shipped("--image-step", "build")
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != ExitRefused {
 		t.Errorf("intoto-ci verify --image --image-step build: %v, want exit 1\n%s", err, out)

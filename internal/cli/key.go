@@ -32,7 +32,8 @@ func keyCommand() *command {
 func keyGenerate(e *env, c *command, args []string) error {
 	fs := newFlagSet(e, c)
 	typ := fs.String("type", "ed25519", "key `type`: ed25519, ecdsa (P-256) or rsa (3072 bits)")
-	out := fs.String("o", "", "output `prefix`: writes PREFIX (private, PEM, mode 0600) and PREFIX.pub")
+	out := new(string)
+	outputFlag(fs, out, "", "output `prefix`: writes PREFIX (private, PEM, mode 0600) and PREFIX.pub")
 	force := fs.Bool("force", false, "overwrite existing files")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -8,13 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/layout"
 	"github.com/intoto-ci/intoto-ci/internal/trust"
@@ -70,42 +67,10 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// readLayoutYAML decodes and compiles a YAML layout; key paths are relative to the file.
-func readLayoutYAML(path string) (*layout.Document, *intoto.Layout, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, inputErr(err)
-	}
-	doc, err := layout.Decode(data)
-	if err != nil {
-		return nil, nil, inputErr(fmt.Errorf("%s: %w", path, err))
-	}
-	l, err := layout.Compile(doc, layout.CompileOptions{BaseDir: filepath.Dir(path)})
-	if err != nil {
-		return nil, nil, inputErr(fmt.Errorf("%s: %w", path, err))
-	}
-	return doc, l, nil
-}
-
-// encodeLayout is the unsigned layout file that layout build writes and layout sign signs.
-func encodeLayout(l *intoto.Layout) ([]byte, error) {
-	data, err := json.MarshalIndent(l, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode layout: %w", err)
-	}
-	return append(data, '\n'), nil
-}
-
-func isYAML(path string) bool {
-	ext := strings.ToLower(filepath.Ext(path))
-	return ext == ".yaml" || ext == ".yml"
-}
-
 func layoutBuild(e *env, args []string) error {
 	fs := subFlagSet(e, "build", "FILE.yaml [-o root.layout]", "compile a YAML layout to in-toto v1.0 JSON (unsigned; then: layout sign)")
 	var out string
-	fs.StringVar(&out, "o", "root.layout", "output `file` (- for stdout)")
-	fs.StringVar(&out, "output", "root.layout", "output `file` (same as -o)")
+	outputFlag(fs, &out, "root.layout", "output `file` (- for stdout)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -113,14 +78,14 @@ func layoutBuild(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("layout build takes one YAML file")
 	}
-	doc, l, err := readLayoutYAML(pos[0])
+	doc, l, err := layout.ReadYAML(pos[0])
 	if err != nil {
-		return err
+		return inputErr(err)
 	}
 	for _, f := range layout.Lint(doc, layout.LintOptions{}) {
 		fmt.Fprintf(e.stdio.Err, "%s: warning: %s\n", pos[0], f)
 	}
-	data, err := encodeLayout(l)
+	data, err := layout.Encode(l)
 	if err != nil {
 		return err
 	}
@@ -135,7 +100,8 @@ func layoutSign(ctx context.Context, e *env, args []string) error {
 	var f signFlags
 	f.declare(fs)
 	file := fs.String("file", "", "layout `file`: root.layout, or layout.yaml to build and sign (required)")
-	output := fs.String("output", "", "where to write (default: in place; for YAML root.layout; keyless: FILE.sigstore.json)")
+	output := new(string)
+	outputFlag(fs, output, "", "where to write (default: in place; for YAML root.layout; keyless: FILE.sigstore.json)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -151,12 +117,12 @@ func layoutSign(ctx context.Context, e *env, args []string) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	if isYAML(*file) {
-		_, l, err := readLayoutYAML(*file)
+	if layout.IsYAML(*file) {
+		_, l, err := layout.ReadYAML(*file)
 		if err != nil {
-			return err
+			return inputErr(err)
 		}
-		data, err := encodeLayout(l)
+		data, err := layout.Encode(l)
 		if err != nil {
 			return err
 		}
@@ -187,21 +153,9 @@ func layoutLint(e *env, args []string) error {
 		return usagef("layout lint takes one layout file")
 	}
 	path := pos[0]
-	var doc *layout.Document
-	if isYAML(path) {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return inputErr(err)
-		}
-		if doc, err = layout.Decode(data); err != nil {
-			return inputErr(fmt.Errorf("%s: %w", path, err))
-		}
-	} else {
-		l, err := readAnyLayout(path)
-		if err != nil {
-			return err
-		}
-		doc = layout.FromLayout(l)
+	doc, err := layout.ReadDocument(path)
+	if err != nil {
+		return inputErr(err)
 	}
 	findings := layout.Lint(doc, layout.LintOptions{Soon: *soon})
 	if *asJSON {
@@ -224,23 +178,6 @@ func layoutLint(e *env, args []string) error {
 	return nil
 }
 
-// readAnyLayout reads a bare or signed (legacy, DSSE, bundle) layout without checking signatures.
-func readAnyLayout(path string) (*intoto.Layout, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, inputErr(err)
-	}
-	payload := data
-	if s, err := envelope.Parse(data); err == nil {
-		payload = s.Payload
-	}
-	l, err := intoto.DecodeLayout(payload)
-	if err != nil {
-		return nil, inputErr(fmt.Errorf("%s: %w", path, err))
-	}
-	return l, nil
-}
-
 func layoutInit(e *env, args []string) error {
 	fs := subFlagSet(e, "init", "--links-dir DIR [--key PUB…] [-o layout.yaml]",
 		"propose a YAML layout from the links of a real run (it verifies that run; review it before signing)")
@@ -248,8 +185,7 @@ func layoutInit(e *env, args []string) error {
 	var keys stringList
 	fs.Var(&keys, "key", "public key `file` of a functionary, named after the file (repeatable)")
 	var out string
-	fs.StringVar(&out, "o", "-", "output `file` (- for stdout)")
-	fs.StringVar(&out, "output", "-", "output `file` (same as -o)")
+	outputFlag(fs, &out, "-", "output `file` (- for stdout)")
 	validity := fs.Duration("valid-for", 365*24*time.Hour, "expiry of the proposal from now")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -258,26 +194,18 @@ func layoutInit(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	refs := map[string]layout.KeyRef{}
+	var keyFiles []layout.KeyFile
 	for _, p := range keys {
 		k, err := intoto.LoadKey(p)
 		if err != nil {
 			return inputErr(err)
 		}
-		rel := p
-		if out != "-" {
-			if r, err := filepath.Rel(filepath.Dir(out), p); err == nil && !filepath.IsAbs(p) == !filepath.IsAbs(out) {
-				rel = r
-			} else if abs, err := filepath.Abs(p); err == nil {
-				rel = abs
-			}
-		}
-		name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
-		refs[k.ID()] = layout.KeyRef{Name: name, Path: filepath.ToSlash(rel)}
+		keyFiles = append(keyFiles, layout.KeyFile{Path: p, Key: k})
 	}
-	ev, skipped, err := readEvidence(*linksDir)
+	refs := layout.KeyRefs(keyFiles, out)
+	ev, skipped, err := layout.ReadEvidence(*linksDir, bundleSigner)
 	if err != nil {
-		return err
+		return inputErr(err)
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(e.stdio.Err, "layout init: skipped %s\n", s)
@@ -286,74 +214,15 @@ func layoutInit(e *env, args []string) error {
 	if err != nil {
 		return inputErr(fmt.Errorf("%s: %w", *linksDir, err))
 	}
-	for _, name := range slices.Sorted(maps.Keys(doc.Functionaries)) {
-		if f := doc.Functionaries[name]; f.Key != "" && strings.HasPrefix(f.Key, "keys/") && !hasRef(refs, f.Key) {
-			fmt.Fprintf(e.stdio.Err, "layout init: functionary %s: no --key given for it; fill in %s\n", name, f.Key)
-		}
+	unfilled := layout.UnfilledKeys(doc, refs)
+	for _, name := range slices.Sorted(maps.Keys(unfilled)) {
+		fmt.Fprintf(e.stdio.Err, "layout init: functionary %s: no --key given for it; fill in %s\n", name, unfilled[name])
 	}
 	data, err := layout.Format(doc, comments)
 	if err != nil {
 		return err
 	}
 	return writeOutput(e, out, data)
-}
-
-func hasRef(refs map[string]layout.KeyRef, path string) bool {
-	for _, r := range refs {
-		if r.Path == path {
-			return true
-		}
-	}
-	return false
-}
-
-// readEvidence reads every link in dir (not below it): its content, the keyids of its signatures, and
-// for a Sigstore bundle the certificate identity. Nothing is verified: this is for a proposal.
-func readEvidence(dir string) ([]*layout.Evidence, []string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, nil, inputErr(err)
-	}
-	var out []*layout.Evidence
-	var skipped []string
-	for _, ent := range entries {
-		name := ent.Name()
-		if !ent.Type().IsRegular() || !(strings.HasSuffix(name, ".link") || strings.HasSuffix(name, ".json")) {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return nil, nil, inputErr(err)
-		}
-		signed, err := envelope.Parse(data)
-		if err != nil {
-			continue // not in-toto metadata
-		}
-		l, err := decodeLinkPayload(signed.Payload)
-		if err != nil {
-			continue // a layout (sublayout) or another document
-		}
-		ev := &layout.Evidence{File: name, Link: l}
-		if signed.Kind == envelope.Bundle {
-			ev.Signer, err = bundleSigner(data)
-			if err != nil {
-				skipped = append(skipped, fmt.Sprintf("%s: %v", name, err))
-				continue
-			}
-		} else {
-			for _, s := range signed.Signatures {
-				if s.KeyID != "" {
-					ev.KeyIDs = append(ev.KeyIDs, s.KeyID)
-				}
-			}
-			if len(ev.KeyIDs) == 0 {
-				skipped = append(skipped, name+": unsigned")
-				continue
-			}
-		}
-		out = append(out, ev)
-	}
-	return out, skipped, nil
 }
 
 // bundleSigner reads the certificate identity of a bundle without verifying it (for file names and

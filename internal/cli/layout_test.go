@@ -86,7 +86,7 @@ func interopKeys(t *testing.T, dir string) []string {
 // layoutKeys writes the public keys a layout lists (in-toto-golang ships some only there).
 func layoutKeys(t *testing.T, path string) []string {
 	t.Helper()
-	l, err := readAnyLayout(path)
+	l, err := layout.ReadAny(path)
 	if err != nil {
 		t.Fatal(err)
 	}

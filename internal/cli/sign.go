@@ -26,7 +26,8 @@ func signCommand() *command {
 		var f signFlags
 		f.declare(fs)
 		file := fs.String("file", "", "layout, link or envelope `file` to sign (required)")
-		output := fs.String("output", "", "where to write (default: in place; keyless: FILE.sigstore.json)")
+		output := new(string)
+		outputFlag(fs, output, "", "where to write (default: in place; keyless: FILE.sigstore.json)")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}

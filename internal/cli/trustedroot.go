@@ -41,8 +41,8 @@ func trustedRootCreate(ctx context.Context, e *env, c *command, args []string) e
 	fs.Var(&rekor, "rekor", "a Rekor log `url=URL,public-key=FILE,start-time=RFC3339[,origin=HOST]`: origin (the log's "+
 		"--hostname, which must be URL's host) makes it a Rekor v2 log (repeatable)")
 	fs.Var(&ctfe, "ctfe", "a certificate transparency log `url=URL,public-key=FILE,start-time=RFC3339` (repeatable)")
-	out := fs.String("o", "", "output `file` (- for stdout)")
-	fs.StringVar(out, "output", "", "output `file` (same as -o)")
+	out := new(string)
+	outputFlag(fs, out, "", "output `file` (- for stdout)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -93,8 +93,8 @@ func trustedRootFetch(ctx context.Context, e *env, c *command, args []string) er
 	tufURL := fs.String("tuf-url", "", "TUF repository `URL` (default: the public-good Sigstore repository)")
 	tufRoot := fs.String("tuf-root", "", "the repository's initial root.json `file` (required with --tuf-url)")
 	cacheDir := fs.String("cache-dir", "", "TUF metadata cache `directory` (default $HOME/.sigstore/root)")
-	out := fs.String("o", "", "output `file` (- for stdout)")
-	fs.StringVar(out, "output", "", "output `file` (same as -o)")
+	out := new(string)
+	outputFlag(fs, out, "", "output `file` (- for stdout)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

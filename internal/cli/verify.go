@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/report"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
+	"github.com/intoto-ci/intoto-ci/internal/vsa"
 )
 
 type verifyFlags struct {
@@ -109,59 +108,11 @@ func (f *verifyFlags) declare(fs *flag.FlagSet) {
 
 // runVerify verifies as f says, prints the reports and returns the result of a pass.
 func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, error) {
-	if f.layout == "" {
-		return nil, usagef("--layout is required")
+	opts, formats, err := f.options()
+	if err != nil {
+		return nil, err
 	}
-	opts := verify.Options{
-		LayoutPath:        f.layout,
-		LinksDir:          f.linksDir,
-		WorkDir:           f.workDir,
-		InspectionTimeout: f.inspectionTimeout,
-		SameRun:           f.sameRun,
-		Commit:            f.commit,
-		Logger:            e.logger,
-		Limits:            f.limits,
-	}
-	if len(f.params) > 0 {
-		opts.Params = map[string]string{}
-		for _, p := range f.params {
-			k, v, ok := strings.Cut(p, "=")
-			if !ok || k == "" {
-				return nil, usagef("--param %q: want name=value", p)
-			}
-			opts.Params[k] = v
-		}
-	}
-	formats := append([]string(nil), f.reports...)
-	if f.json {
-		formats = append(formats, "json")
-	}
-	if len(formats) == 0 {
-		formats = []string{"text"}
-	}
-	for _, format := range formats {
-		if !report.Valid(format) {
-			return nil, usagef("--report must be text, json, markdown or junit, not %q", format)
-		}
-	}
-	for _, path := range f.layoutKeys {
-		k, err := intoto.LoadKey(path)
-		if err != nil {
-			return nil, inputErr(err)
-		}
-		opts.LayoutKeys = append(opts.LayoutKeys, k.Public())
-	}
-	if f.layoutIdentity != "" || f.layoutIdentityRe != "" || f.layoutIssuer != "" {
-		id := &intoto.Identity{Issuer: f.layoutIssuer, Subject: f.layoutIdentity, SubjectRegexp: f.layoutIdentityRe}
-		if err := id.Validate(); err != nil {
-			return nil, usagef("layout identity: %w", err)
-		}
-		opts.LayoutIdentities = append(opts.LayoutIdentities, id)
-	}
-	if len(opts.LayoutKeys) == 0 && len(opts.LayoutIdentities) == 0 {
-		return nil, usagef("pin the layout owner: give --layout-key or --layout-identity with --layout-issuer " +
-			"(an unpinned layout proves nothing)")
-	}
+	opts.Logger = e.logger
 	if _, err := os.Stat(f.layout); err != nil {
 		return nil, inputErr(fmt.Errorf("layout %s: %w", f.layout, errors.Unwrap(err)))
 	}
@@ -179,11 +130,9 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, err
 		if err := f.vsa.sign.check(); err != nil {
 			return nil, err
 		}
-		data, err := os.ReadFile(f.layout)
-		if err != nil {
+		if opts.Layout, err = os.ReadFile(f.layout); err != nil {
 			return nil, inputErr(err)
 		}
-		opts.Layout = data
 		if vsaSigner, err = newLinkSigner(e, &f.vsa.sign); err != nil {
 			return nil, err
 		}
@@ -193,14 +142,11 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, err
 	if e.tuneGC {
 		tuneVerifyGC(e, f.linksDir)
 	}
-
 	res, err := verify.Verify(ctx, opts)
 	progress.Done()
 	if err != nil {
-		if isInputError(err) && !strings.Contains(err.Error(), f.layout) {
-			return nil, inputErr(fmt.Errorf("%s: %w", f.layout, err))
-		} else if isInputError(err) {
-			return nil, inputErr(err)
+		if verify.IsInputError(err) {
+			return nil, inputErr(err) // a layout error names the layout (verify.LayoutError), a link error its file
 		}
 		return nil, err
 	}
@@ -209,45 +155,117 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, err
 			return nil, err
 		}
 	}
-	// With several --report and a --report-file, the last format goes to the file only: a CI log shows
-	// the text report, not the JUnit XML kept for the test tab. With one, stdout and the file both get it.
-	toStdout := formats
-	if f.reportFile != "" && len(formats) > 1 {
-		toStdout = formats[:len(formats)-1]
-	}
-	for _, format := range toStdout {
-		if err := report.Write(e.stdio.Out, format, res); err != nil {
-			return nil, err
-		}
-	}
-	if f.reportFile != "" {
-		var b strings.Builder
-		if err := report.Write(&b, formats[len(formats)-1], res); err != nil {
-			return nil, err
-		}
-		if err := writeFileAtomic(f.reportFile, []byte(b.String())); err != nil {
-			return nil, err
-		}
+	if err := writeReports(e, f.reportFile, formats, res); err != nil {
+		return nil, err
 	}
 	if !res.Verified {
 		return nil, &refusedError{reason: report.Refusal(res)}
 	}
 	if vsaSigner != nil {
-		stmt, err := buildVSA(vsaInput{res: res, layoutPath: f.layout, layout: opts.Layout,
-			resourceURI: f.vsa.resourceURI, levels: f.vsa.levels, subjects: f.vsa.subjects, now: time.Now()})
-		if err != nil {
+		if err := writeVSA(ctx, e, f, vsaSigner, opts.Layout, res); err != nil {
 			return nil, err
 		}
-		signed, err := signVSA(ctx, vsaSigner, stmt)
-		if err != nil {
-			return nil, fmt.Errorf("sign vsa: %w", err)
-		}
-		if err := writeFileAtomic(f.vsa.path, signed); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(e.stdio.Err, "wrote verification summary %s\n", f.vsa.path)
 	}
 	return res, nil
+}
+
+// options turns verify's flags into verify.Options (without the keyless verifier and progress) and
+// the report formats to print.
+func (f *verifyFlags) options() (verify.Options, []string, error) {
+	opts := verify.Options{
+		LayoutPath:        f.layout,
+		LinksDir:          f.linksDir,
+		WorkDir:           f.workDir,
+		InspectionTimeout: f.inspectionTimeout,
+		SameRun:           f.sameRun,
+		Commit:            f.commit,
+		Limits:            f.limits,
+	}
+	if f.layout == "" {
+		return opts, nil, usagef("--layout is required")
+	}
+	if len(f.params) > 0 {
+		opts.Params = map[string]string{}
+		for _, p := range f.params {
+			k, v, ok := strings.Cut(p, "=")
+			if !ok || k == "" {
+				return opts, nil, usagef("--param %q: want name=value", p)
+			}
+			opts.Params[k] = v
+		}
+	}
+	formats := append([]string(nil), f.reports...)
+	if f.json {
+		formats = append(formats, "json")
+	}
+	if len(formats) == 0 {
+		formats = []string{"text"}
+	}
+	for _, format := range formats {
+		if !report.Valid(format) {
+			return opts, nil, usagef("--report must be text, json, markdown or junit, not %q", format)
+		}
+	}
+	for _, path := range f.layoutKeys {
+		k, err := intoto.LoadKey(path)
+		if err != nil {
+			return opts, nil, inputErr(err)
+		}
+		opts.LayoutKeys = append(opts.LayoutKeys, k.Public())
+	}
+	if f.layoutIdentity != "" || f.layoutIdentityRe != "" || f.layoutIssuer != "" {
+		id := &intoto.Identity{Issuer: f.layoutIssuer, Subject: f.layoutIdentity, SubjectRegexp: f.layoutIdentityRe}
+		if err := id.Validate(); err != nil {
+			return opts, nil, usagef("layout identity: %w", err)
+		}
+		opts.LayoutIdentities = append(opts.LayoutIdentities, id)
+	}
+	if len(opts.LayoutKeys) == 0 && len(opts.LayoutIdentities) == 0 {
+		return opts, nil, usagef("pin the layout owner: give --layout-key or --layout-identity with --layout-issuer " +
+			"(an unpinned layout proves nothing)")
+	}
+	return opts, formats, nil
+}
+
+// writeReports prints the reports. With several --report and a --report-file, the last format goes to
+// the file only: a CI log shows the text report, not the JUnit XML kept for the test tab. With one,
+// stdout and the file both get it.
+func writeReports(e *env, reportFile string, formats []string, res *verify.Result) error {
+	toStdout := formats
+	if reportFile != "" && len(formats) > 1 {
+		toStdout = formats[:len(formats)-1]
+	}
+	for _, format := range toStdout {
+		if err := report.Write(e.stdio.Out, format, res); err != nil {
+			return err
+		}
+	}
+	if reportFile == "" {
+		return nil
+	}
+	var b strings.Builder
+	if err := report.Write(&b, formats[len(formats)-1], res); err != nil {
+		return err
+	}
+	return writeFileAtomic(reportFile, []byte(b.String()))
+}
+
+// writeVSA writes the signed verification summary of a pass over the layout bytes verified.
+func writeVSA(ctx context.Context, e *env, f *verifyFlags, signer *linkSigner, layout []byte, res *verify.Result) error {
+	stmt, err := vsa.Build(vsa.Input{Result: res, LayoutPath: f.layout, Layout: layout, ResourceURI: f.vsa.resourceURI,
+		Levels: f.vsa.levels, Subjects: f.vsa.subjects, Version: Version(), Now: time.Now()})
+	if err != nil {
+		return vsaErr(err)
+	}
+	signed, err := signVSA(ctx, signer, stmt)
+	if err != nil {
+		return fmt.Errorf("sign vsa: %w", err)
+	}
+	if err := writeFileAtomic(f.vsa.path, signed); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdio.Err, "wrote verification summary %s\n", f.vsa.path)
+	return nil
 }
 
 // verifyGCPercent is the collector's GOGC during verify: the heap may grow to three times what the
@@ -276,13 +294,4 @@ func tuneVerifyGC(e *env, linksDir string) {
 	}
 	debug.SetGCPercent(verifyGCPercent)
 	debug.SetMemoryLimit(64<<20 + 4*total)
-}
-
-// isInputError tells unreadable or malformed input (exit 2) from an operational failure (exit 3).
-func isInputError(err error) bool {
-	var syntax *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
-		errors.Is(err, intoto.ErrInvalid) || errors.Is(err, verify.ErrLayoutInvalid) || errors.Is(err, verify.ErrLimit) ||
-		errors.As(err, &syntax) || errors.As(err, &typeErr)
 }

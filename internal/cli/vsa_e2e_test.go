@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	vsapkg "github.com/intoto-ci/intoto-ci/internal/vsa"
 	"os"
 	"path/filepath"
 	"testing"
@@ -84,14 +85,14 @@ func TestKeylessVSA(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sigstore-go refuses the VSA bundle: %v", err)
 	}
-	if res.Statement == nil || res.Statement.GetPredicateType() != VSAPredicateType {
-		t.Fatalf("sigstore-go statement = %v, want predicate %s", res.Statement, VSAPredicateType)
+	if res.Statement == nil || res.Statement.GetPredicateType() != vsaPredicateType {
+		t.Fatalf("sigstore-go statement = %v, want predicate %s", res.Statement, vsaPredicateType)
 	}
 	pred, err := json.Marshal(res.Statement.GetPredicate())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p vsaPredicate
+	var p vsapkg.Predicate
 	if err := json.Unmarshal(pred, &p); err != nil || p.VerificationResult != "PASSED" || p.ResourceURI != "pkg:generic/app@1.0" {
 		t.Errorf("predicate %s (%v)", pred, err)
 	}
@@ -100,3 +101,6 @@ func TestKeylessVSA(t *testing.T) {
 		t.Errorf("sigstore-go accepted the VSA for an artifact it does not cover (%s)", hex.EncodeToString(other[:]))
 	}
 }
+
+// vsaPredicateType is vsa.PredicateType under a name the test's local variable vsa does not hide.
+const vsaPredicateType = vsapkg.PredicateType

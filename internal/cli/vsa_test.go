@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	vsapkg "github.com/intoto-ci/intoto-ci/internal/vsa"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,11 +33,11 @@ func TestVSAWithKey(t *testing.T) {
 	if err != nil || signed.Kind != envelope.DSSE {
 		t.Fatalf("vsa envelope: %v kind %v", err, signed)
 	}
-	var stmt vsaStatement
+	var stmt vsapkg.Statement
 	if err := json.Unmarshal(signed.Payload, &stmt); err != nil {
 		t.Fatal(err)
 	}
-	if stmt.PredicateType != VSAPredicateType || stmt.Predicate.VerificationResult != "PASSED" {
+	if stmt.PredicateType != vsapkg.PredicateType || stmt.Predicate.VerificationResult != "PASSED" {
 		t.Errorf("statement = %+v", stmt)
 	}
 	// in.txt passes through build unchanged (a material): only out.txt is a final product.

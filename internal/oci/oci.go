@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/intoto-ci/intoto-ci/internal/envelope"
 )
 
 // Artifact types of the referrers intoto-ci attaches. Sigstore bundles carry the type cosign and other
@@ -108,3 +112,49 @@ type RegistryError struct {
 
 func (e *RegistryError) Error() string { return fmt.Sprintf("registry %s: %v", e.Registry, e.Err) }
 func (e *RegistryError) Unwrap() error { return e.Err }
+
+// ReadFile reads a chain file to attach, named after its base name. A Sigstore bundle is marked as one
+// and carries predicateType (what clients that list bundles read); a key-signed envelope carries
+// intoto-ci's own artifact type.
+func ReadFile(path string, kind Kind, predicateType string) (File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, err
+	}
+	file := File{Name: filepath.Base(path), Kind: kind, Data: data}
+	if s, err := envelope.Parse(data); err == nil && s.Kind == envelope.Bundle {
+		file.Bundle = true
+		file.PredicateType = predicateType
+	}
+	return file, nil
+}
+
+// WriteChain writes the fetched links and layouts under dir, in two directories of their own so that
+// no fetched name can clash with the other's, and returns the links directory, the layout files and
+// how many links it wrote. Other files (a VSA attached before) are not inputs of a verification and
+// are left out.
+func (f *Fetched) WriteChain(dir string) (links string, layouts []string, nlinks int, err error) {
+	links, layoutDir := filepath.Join(dir, "links"), filepath.Join(dir, "layouts")
+	for _, d := range []string{links, layoutDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return "", nil, 0, err
+		}
+	}
+	for _, file := range f.Files {
+		var target string
+		switch file.Kind {
+		case KindLink:
+			target = filepath.Join(links, file.Name)
+			nlinks++
+		case KindLayout:
+			target = filepath.Join(layoutDir, file.Name)
+			layouts = append(layouts, target)
+		default:
+			continue
+		}
+		if err := os.WriteFile(target, file.Data, 0o600); err != nil {
+			return "", nil, 0, err
+		}
+	}
+	return links, layouts, nlinks, nil
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
@@ -82,6 +83,7 @@ func TestErrors(t *testing.T) {
 				c.opts.Layout = c.sign(t, "legacy", buildLayout(t, []byte(`{"steps": [], "inspect": [
 					{"name": "x", "run": ["/nonexistent/intoto-ci-test-command"]}]}`)), []string{"owner"}, nil)
 			},
+			want:  []error{fs.ErrNotExist}, // a command the layout names is missing here: input, exit 2
 			cause: "start",
 		},
 	}
@@ -101,6 +103,24 @@ func TestErrors(t *testing.T) {
 				if !errors.Is(err, w) {
 					t.Errorf("error %q does not wrap %q", err, w)
 				}
+			}
+			// An error about the layout names the layout file, once and in front; no other error does.
+			var le *LayoutError
+			if errors.Is(err, ErrLayoutInvalid) {
+				if !errors.As(err, &le) || le.Path != c.opts.LayoutPath ||
+					!strings.HasPrefix(err.Error(), c.opts.LayoutPath+": ") || strings.Count(err.Error(), c.opts.LayoutPath) != 1 {
+					t.Errorf("layout error %q (%T) does not name %s once, in front", err, err, c.opts.LayoutPath)
+				}
+			} else if errors.As(err, &le) {
+				t.Errorf("error %q is not about the layout but is a LayoutError", err)
+			}
+			// Unreadable or malformed input (exit 2 in the CLI) is told from operational failures by type.
+			input := false
+			for _, w := range tt.want {
+				input = input || w == ErrLayoutInvalid || w == fs.ErrNotExist
+			}
+			if IsInputError(err) != input {
+				t.Errorf("IsInputError(%q) = %v, want %v", err, !input, input)
 			}
 		})
 	}

@@ -96,16 +96,16 @@ func (v *verification) loadLinks(ctx context.Context) error {
 	return nil
 }
 
-// readCandidates lists the links directory (not its subdirectories) in name order and decodes every
-// file that may hold a link. Files that are not in-toto metadata are skipped; a *.link file that cannot
-// be read as one is reported as a warning.
-func (v *verification) readCandidates(ctx context.Context, steps map[string]*stepKeys) ([]*candidate, error) {
+// candidateNames lists the names of the regular files in the links directory that may hold a link, in
+// name order, and how many entries the directory has (progress counts them). A sublayout without a
+// links directory of its own has none.
+func (v *verification) candidateNames() ([]string, int, error) {
 	entries, err := os.ReadDir(v.opts.LinksDir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && v.depth > 0 {
-			return nil, nil // a sublayout without its own links directory: its threshold check reports it
+			return nil, 0, nil // its threshold check reports it
 		}
-		return nil, fmt.Errorf("read links dir: %w", err)
+		return nil, 0, fmt.Errorf("read links dir: %w", err)
 	}
 	var names []string
 	for _, e := range entries {
@@ -116,10 +116,21 @@ func (v *verification) readCandidates(ctx context.Context, steps map[string]*ste
 		if len(names) == v.opts.Limits.MaxFiles {
 			// Fail closed: ignoring the rest would let whoever can add files (junk sorting first)
 			// hide an authorized link, e.g. an honest one that disagrees with a compromised signer's.
-			return nil, fmt.Errorf("%w: links dir %s has more than %d candidate files (*.link, *.json)",
+			return nil, 0, fmt.Errorf("%w: links dir %s has more than %d candidate files (*.link, *.json)",
 				ErrLimit, v.opts.LinksDir, v.opts.Limits.MaxFiles)
 		}
 		names = append(names, name)
+	}
+	return names, len(entries), nil
+}
+
+// readCandidates lists the links directory (not its subdirectories) in name order and decodes every
+// file that may hold a link. Files that are not in-toto metadata are skipped; a *.link file that cannot
+// be read as one is reported as a warning.
+func (v *verification) readCandidates(ctx context.Context, steps map[string]*stepKeys) ([]*candidate, error) {
+	names, entries, err := v.candidateNames()
+	if err != nil || names == nil {
+		return nil, err
 	}
 	// Files are read and decoded by GOMAXPROCS goroutines (decoding a large link is CPU-bound), which
 	// then also hash each file of a step and check its signatures, as tasks of their own so that the
@@ -189,7 +200,7 @@ func (v *verification) readCandidates(ctx context.Context, steps map[string]*ste
 		if err := ctx.Err(); err != nil {
 			return nil, err // the file's tasks may have been skipped
 		}
-		v.opts.progress(Progress{Stage: "reading links", Done: i + 1, Total: len(entries)})
+		v.opts.progress(Progress{Stage: "reading links", Done: i + 1, Total: entries})
 		c, err := reads[i].c, reads[i].err
 		if err != nil {
 			if strings.Contains(name, ".link") {

@@ -3,9 +3,11 @@ package verify
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"time"
 
@@ -22,6 +24,26 @@ var (
 	// ErrLayoutInvalid is returned when the layout cannot be read or decoded.
 	ErrLayoutInvalid = errors.New("invalid layout")
 )
+
+// IsInputError tells an error of Verify about its input (a layout or link that cannot be read or
+// decoded, a limit exceeded: the caller's exit 2) from an operational failure (exit 3).
+func IsInputError(err error) bool {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) ||
+		errors.Is(err, intoto.ErrInvalid) || errors.Is(err, ErrLayoutInvalid) || errors.Is(err, ErrLimit) ||
+		errors.As(err, &syntax) || errors.As(err, &typeErr)
+}
+
+// LayoutError is what Verify returns for a layout it cannot use (it wraps ErrLayoutInvalid): the error
+// names the layout file once, in front. Errors about links name their link file or links directory.
+type LayoutError struct {
+	Path string
+	Err  error
+}
+
+func (e *LayoutError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *LayoutError) Unwrap() error { return e.Err }
 
 // ErrLayoutExpired is the sentinel of a refusal at the expiry stage.
 var ErrLayoutExpired = errors.New("layout expired")
@@ -150,6 +172,9 @@ func (o Options) withDefaults() Options {
 func Verify(ctx context.Context, opts Options) (*Result, error) {
 	opts = opts.withDefaults()
 	res, _, err := verifyLayout(ctx, opts, 0)
+	if errors.Is(err, ErrLayoutInvalid) {
+		err = &LayoutError{Path: opts.LayoutPath, Err: err}
+	}
 	return res, err
 }
 
@@ -182,6 +207,10 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 	if data == nil {
 		var err error
 		data, err = readLimited(opts.LayoutPath, opts.Limits.MaxFileSize)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named once, by LayoutError or the sublayout's step
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: read layout: %w", ErrLayoutInvalid, err)
 		}

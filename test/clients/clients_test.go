@@ -21,31 +21,15 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/fixture"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 )
 
 func TestMain(m *testing.M) { os.Exit(buildtest.Main(m)) }
 
-// tool finds a client on PATH or in $(go env GOPATH)/bin.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	msg := name + " not installed (.ci/setup installs it)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
+// tool finds a client .ci/setup installs: a missing one skips the test, or fails it under CI=true.
+func tool(t *testing.T, name string) string { return fixture.Tool(t, ".ci/setup installs it", name) }
 
 type result struct {
 	code     int
@@ -248,7 +232,7 @@ steps:
     products: [CREATE app.txt, DISALLOW *]
 `)
 		if _, err := os.Stat(filepath.Join(dir, "alice")); err != nil {
-			mustRun(t, dir, nil, ic, "key", "generate", "-o", "alice")
+			fixture.Key(t, ic, dir, "alice", "")
 		}
 		mustRun(t, dir, nil, ic, "layout", "build", layout, "-o", "root.layout")
 		mustRun(t, dir, nil, ic, "layout", "sign", "--file", "root.layout", "--key", "alice")
@@ -274,7 +258,7 @@ func TestSlsaVerifierVerifiesVSA(t *testing.T) {
 	dir := t.TempDir()
 	work, links := filepath.Join(dir, "work"), filepath.Join(dir, "links")
 	for _, k := range []string{"alice", "bob", "verifier", "other"} {
-		mustRun(t, dir, nil, ic, "key", "generate", "--type", "ecdsa", "-o", k)
+		fixture.Key(t, ic, dir, k, "ecdsa")
 	}
 	writeFile(t, filepath.Join(work, "src.txt"), "source\n")
 	mustRun(t, work, nil, ic, "run", "--step", "build", "--key", filepath.Join(dir, "bob"), "--links-dir", links,

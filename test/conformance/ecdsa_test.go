@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/fixture"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
@@ -132,7 +133,7 @@ func TestECDSACurvesWithPeers(t *testing.T) {
 			keys := filepath.Join(t.TempDir(), "keys")
 			mkdirs(t, keys)
 			for _, who := range []string{"alice", "bob"} {
-				mustRun(t, keys, ic, "key", "generate", "--type", "ed25519", "-o", who)
+				fixture.Key(t, ic, keys, who, "ed25519")
 				writeSSLibPub(t, ed25519KeyObject(t, filepath.Join(keys, who+".pub")), filepath.Join(keys, who+".pub.json"))
 			}
 			writeECKey(t, filepath.Join(keys, "carl"), curve)

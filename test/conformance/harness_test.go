@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/fixture"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 )
@@ -55,45 +56,19 @@ func intotoCI(t testing.TB) string {
 	return buildtest.IntotoCI(t)
 }
 
-// inCI reports whether a missing peer is a failure rather than a reason to skip.
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// needPeer returns the path of a peer's executable (the first name found on PATH or in
-// $(go env GOPATH)/bin), skipping the test when there is none (failing it under CI=true).
-func needPeer(t testing.TB, names ...string) string {
-	t.Helper()
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, n := range names {
-			p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", n)
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	msg := fmt.Sprintf("peer %s not installed (apt-get install -y in-toto; go install github.com/in-toto/in-toto-golang@v0.11.0)", names[0])
-	if inCI() {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
+// peerInstall says how .ci/setup installs the peers.
+const peerInstall = "apt-get install -y in-toto; go install github.com/in-toto/in-toto-golang@v0.11.0"
 
 func needPython(t testing.TB) {
 	t.Helper()
-	needPeer(t, "in-toto-run")
-	needPeer(t, "in-toto-sign")
-	needPeer(t, "in-toto-verify")
-	needPeer(t, "in-toto-keygen")
+	for _, n := range []string{"in-toto-run", "in-toto-sign", "in-toto-verify", "in-toto-keygen"} {
+		fixture.Tool(t, peerInstall, n)
+	}
 }
 
 func golangBin(t testing.TB) string {
 	t.Helper()
-	return needPeer(t, "in-toto-golang")
+	return fixture.Tool(t, peerInstall, "in-toto-golang")
 }
 
 // result is what one command did.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/fixture"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
@@ -25,7 +26,7 @@ func newIntotoChain(t *testing.T, envelope string) *intotoChain {
 	c := &intotoChain{d: newChainDirs(t), envelope: envelope, keys: map[string]keyObject{}}
 	d := c.d
 	for _, who := range []string{"alice", "bob", "carl", "dave"} {
-		mustRun(t, d.keys, ic, "key", "generate", "--type", "ed25519", "-o", who)
+		fixture.Key(t, ic, d.keys, who, "ed25519")
 		k := ed25519KeyObject(t, filepath.Join(d.keys, who+".pub"))
 		if got := strings.TrimSpace(mustRun(t, d.keys, ic, "key", "id", who+".pub").stdout); got != k.id() {
 			t.Fatalf("intoto-ci key id %s = %s, want %s (sha256 of the canonical key object)", who, got, k.id())

@@ -20,6 +20,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
+	"github.com/intoto-ci/intoto-ci/internal/testutil/fixture"
 )
 
 // Main runs the tests and removes the binary built for them. Call it from TestMain.
@@ -184,12 +185,7 @@ func (r *Report) Rejections() string {
 // Key makes a key pair NAME (private PEM) and NAME.pub in dir with `intoto-ci key generate`.
 func Key(tb testing.TB, dir, name string) *intoto.Key {
 	tb.Helper()
-	Must(tb, "key", "generate", "-o", filepath.Join(dir, name))
-	k, err := intoto.LoadKey(filepath.Join(dir, name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k
+	return fixture.Key(tb, Binary(tb), dir, name, "")
 }
 
 // WriteJSON writes v, indented, to path (creating its directory).
