@@ -21,9 +21,9 @@ func pipeline(t *testing.T, edit func(string) string) (string, gclResult, string
 	t.Helper()
 	gitlabCILocal(t) // skip early when the runner is missing
 	stack := sigstack.Shared(t)
-	rel := newReleaseServer(t)
+	rel, _ := loopbackRelease(t)
 	project := newProject(t, func(s string) string {
-		s = withDownload(s, rel.checksumsSHA256, "$INTOTO_CI_DOWNLOAD_URL")
+		s = withDownload(s, rel.ChecksumsSHA256, "$INTOTO_CI_DOWNLOAD_URL")
 		if edit != nil {
 			s = edit(s)
 		}
@@ -38,7 +38,7 @@ func pipeline(t *testing.T, edit func(string) string) (string, gclResult, string
 		"--variable", "SIGSTORE_ID_TOKEN="+token,
 		"--variable", "SIGNING_CONFIG="+stack.SigningConfigPath,
 		"--variable", "TRUSTED_ROOT="+stack.TrustedRootPath,
-		"--variable", "INTOTO_CI_DOWNLOAD_URL="+rel.URL,
+		"--variable", "INTOTO_CI_DOWNLOAD_URL="+rel.IPURL,
 		"--variable", "TMPDIR="+tmp)
 	return project, res, tmp
 }
