@@ -181,7 +181,7 @@ func TestActionlintExamples(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(repo, ".git"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	workflows, err := filepath.Glob(filepath.Join(root, "examples", "github", "*.yml"))
+	workflows, err := filepath.Glob(filepath.Join(root, "examples", "github*", "*.yml"))
 	if err != nil || len(workflows) == 0 {
 		t.Fatalf("no example workflows: %v", err)
 	}
