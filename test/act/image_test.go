@@ -43,9 +43,10 @@ func (r *release) imageLayout(t *testing.T, keyPath string, edit func(string) st
 }
 
 // runImageRelease lays out the release project with examples/github/image.yml pushing to repo on the
-// loopback registry (crane, built by the test, already on PATH instead of go install), runs it, and
+// loopback registry (crane, built by the test, already on PATH instead of go install), passed through
+// edit (nil: as written), runs it, and
 // returns the run and the commit (the tag the image was pushed with).
-func (r *release) runImageRelease(t *testing.T, imageRepo string) (actResult, string) {
+func (r *release) runImageRelease(t *testing.T, imageRepo, runID string, edit func(string) string) (actResult, string) {
 	t.Helper()
 	root := repoRoot(t)
 	repo := t.TempDir()
@@ -56,6 +57,9 @@ func (r *release) runImageRelease(t *testing.T, imageRepo string) (actResult, st
 	}
 	workflow := mustReplace(t, string(wf), "IMAGE_REPO: ghcr.io/acme/app\n", "IMAGE_REPO: "+imageRepo+"\n")
 	workflow = mustReplace(t, workflow, "run: go install github.com/google/go-containerregistry/cmd/crane@v0.22.1\n", "run: crane version\n")
+	if edit != nil {
+		workflow = edit(workflow)
+	}
 	writeFile(t, filepath.Join(repo, imageWorkflow), workflow)
 	writeFile(t, filepath.Join(repo, ".intoto", "image.layout"), string(r.imageLayout(t, filepath.Join(r.keyDir, "owner"), nil)))
 	pub, err := os.ReadFile(filepath.Join(r.keyDir, "owner.pub"))
@@ -65,7 +69,7 @@ func (r *release) runImageRelease(t *testing.T, imageRepo string) (actResult, st
 	writeFile(t, filepath.Join(repo, ".intoto", "owner.pub"), string(pub))
 	commit := gitRepo(t, repo)
 	url, token := r.stack.GitHub.TokenRequest(oidc.GitHubClaims(oidc.GitHubOptions{
-		Repository: fixtureRepo, WorkflowPath: imageWorkflow, Workflow: "image", SHA: commit, RunID: "7001",
+		Repository: fixtureRepo, WorkflowPath: imageWorkflow, Workflow: "image", SHA: commit, RunID: runID,
 	}))
 	res := runAct(t, actConfig{
 		repo: repo, workflow: imageWorkflow, action: r.action, serverURL: r.server.URL,
@@ -154,13 +158,15 @@ func wantRefused(t *testing.T, res actResult, why string) {
 // release owner's public key) then verifies the image from the registry alone and deploys it. Then the
 // registry is tampered with, as anyone with push access could, and each deploy must refuse and not
 // deploy: the chain copied onto another image, the layout swapped for one signed by another key (control:
-// the same layout signed by the owner's key deploys, so the refusal is the pin's), a link removed.
+// the same layout signed by the owner's key deploys, so the refusal is the pin's), a link removed. A
+// release whose build output was altered before the image step pushes its image, but attach refuses and
+// nothing is attached to it.
 func TestImageReleaseAndDeploy(t *testing.T) {
 	r := newRelease(t)
 	host := registrytest.Start(t)
 	imageRepo := host + "/acme/app"
 
-	rel, commit := r.runImageRelease(t, imageRepo)
+	rel, commit := r.runImageRelease(t, imageRepo, "7001", nil)
 	for _, job := range []string{"build", "test", "image", "attach"} {
 		if got := rel.job(job); got != "succeeded" {
 			t.Errorf("image workflow, job %s: got %q, want succeeded\n%s", job, got, quiet(rel.jobLog(job)))
@@ -222,6 +228,26 @@ func TestImageReleaseAndDeploy(t *testing.T) {
 			if f.Kind == oci.KindLayout {
 				swap(f.Data)
 			}
+		}
+	})
+
+	t.Run("nothing attached when verification refuses", func(t *testing.T) {
+		res, commit := r.runImageRelease(t, imageRepo, "7002", func(wf string) string {
+			return mustReplace(t, wf, "      - name: Build and push the image\n",
+				"      - name: Tamper with the build output\n        run: echo tampered >> dist/app\n      - name: Build and push the image\n")
+		})
+		if got := res.job("image"); got != "succeeded" {
+			t.Fatalf("image job: got %q, want succeeded (it pushes the tampered image)\n%s", got, quiet(res.jobLog("image")))
+		}
+		if got := res.job("attach"); got != "failed" {
+			t.Errorf("attach job: got %q, want failed\n%s", got, quiet(res.jobLog("attach")))
+		}
+		if log := res.jobLog("attach"); !strings.Contains(log, "nothing was attached to") {
+			t.Errorf("attach job does not say nothing was attached:\n%s", quiet(log))
+		}
+		tampered := registrytest.Resolve(t, imageRepo+":"+commit)
+		if got := registrytest.Chain(t, tampered); len(got) != 0 {
+			t.Errorf("refused chain attached to %s anyway: %d files", tampered, len(got))
 		}
 	})
 
