@@ -47,18 +47,34 @@ type imageEnv struct {
 	key      string // and its private key
 }
 
-// runImageRelease runs examples/gitlab/image with gitlab-ci-local (shell executor, crane on PATH, the
-// image repository on the loopback registry in place of CI_REGISTRY_IMAGE) and returns the run and the
-// digest reference of the image it pushed.
-func (e *imageEnv) runImageRelease(t *testing.T) (gclResult, string) {
+// runImageRelease runs examples/gitlab/image, its .gitlab-ci.yml passed through edit (nil: as written),
+// with gitlab-ci-local (shell executor, crane on PATH, the image repository on the loopback registry in
+// place of CI_REGISTRY_IMAGE) and returns the run and the digest reference of the image it pushed.
+func (e *imageEnv) runImageRelease(t *testing.T, edit func(string) string) (gclResult, string) {
 	t.Helper()
 	project := exampleProject(t, filepath.Join("gitlab", "image"), e.rel)
-	e.key = signLayout(t, e.bin, project, e.stack.GitLab.URL)
+	if edit != nil {
+		p := filepath.Join(project, ".gitlab-ci.yml")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := edit(string(b))
+		if edited == string(b) {
+			t.Fatal("edit left .gitlab-ci.yml unchanged")
+		}
+		if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := signLayout(t, e.bin, project, e.stack.GitLab.URL)
 	pub, err := os.ReadFile(filepath.Join(project, ".intoto", "layout.pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.layoutPK = pub
+	if e.key == "" { // the first release's key is the one the deploy project pins
+		e.key, e.layoutPK = key, pub
+	}
 	commit(t, project)
 	head, err := exec.Command("git", "-C", project, "rev-parse", "HEAD").Output()
 	if err != nil {
@@ -72,9 +88,6 @@ func (e *imageEnv) runImageRelease(t *testing.T) (gclResult, string) {
 		"--variable", "TRUSTED_ROOT="+e.stack.TrustedRootPath,
 		"--variable", "INTOTO_CI_DOWNLOAD_URL="+e.rel.IPURL,
 		"--variable", "IMAGE_REPO="+e.repo)
-	if res.code != 0 {
-		t.Fatalf("image release pipeline exited %d, want 0\n%s\n%s", res.code, res.stdout, res.stderr)
-	}
 	return res, registrytest.Resolve(t, e.repo+":"+strings.TrimSpace(string(head)))
 }
 
@@ -148,15 +161,19 @@ func wantRefused(t *testing.T, res gclResult, why string) {
 // (examples/gitlab-deploy, another project with only the layout key) verifies the image from the registry
 // alone and deploys; after tampering with the registry it refuses and does not deploy: the chain copied
 // onto another image, the layout swapped for one signed by another key (control: the same layout signed
-// by the pinned key deploys), a link removed.
+// by the pinned key deploys), a link removed. A release whose build output was altered before the image
+// step pushes its image, but the verify job refuses and attaches nothing.
 func TestImageReleaseAndDeploy(t *testing.T) {
 	gitlabCILocal(t)
 	rel, _ := loopbackRelease(t)
 	e := &imageEnv{stack: sigstack.Shared(t), rel: rel, bin: filepath.Join(binaryDir(t), "intoto-ci"),
 		repo: registrytest.Start(t) + "/grp/app"}
 
-	res, image := e.runImageRelease(t)
+	res, image := e.runImageRelease(t, nil)
 	out := res.stdout + res.stderr
+	if res.code != 0 {
+		t.Fatalf("image release pipeline exited %d, want 0\n%s", res.code, out)
+	}
 	if log := jobLog(out, "intoto-ci-verify"); !strings.Contains(log, "attached 3 files to "+image) {
 		t.Errorf("verify job did not attach the layout and two links to %s:\n%s", image, log)
 	}
@@ -196,6 +213,24 @@ func TestImageReleaseAndDeploy(t *testing.T) {
 			if f.Kind == oci.KindLayout {
 				swap(f.Data)
 			}
+		}
+	})
+
+	t.Run("nothing attached when verification refuses", func(t *testing.T) {
+		// The build output is altered before the image step records it: the image is pushed, but its
+		// materials no longer match build's products.
+		res, tampered := e.runImageRelease(t, func(s string) string {
+			return strings.Replace(s, "  before_script:\n", "  before_script:\n    - echo tampered >> dist/app.txt\n", 1)
+		})
+		out := res.stdout + res.stderr
+		if res.code == 0 {
+			t.Fatalf("release pipeline exited 0, want the verify job to refuse\n%s", out)
+		}
+		if log := jobLog(out, "intoto-ci-verify"); !strings.Contains(log, "dist/app.txt") || strings.Contains(log, "attached ") {
+			t.Errorf("verify job should refuse naming dist/app.txt and attach nothing:\n%s", log)
+		}
+		if got := registrytest.Chain(t, tampered); len(got) != 0 {
+			t.Errorf("refused chain attached to %s anyway: %d files", tampered, len(got))
 		}
 	})
 
