@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -107,34 +106,17 @@ func Start(tb testing.TB) string {
 	}
 }
 
-var crane struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-// CraneDir builds crane (go-containerregistry's CLI, at the version go.mod pins) once per test binary and
-// returns the directory holding it, to put first on a pipeline's PATH. The directory is removed by the
-// operating system's temporary-file cleanup, not by a test: several tests share it.
+// CraneDir builds crane (go-containerregistry's CLI, at the version go.mod pins, from the module cache:
+// no new tool to install) into a directory of the test's, and returns that directory, to put first on a
+// pipeline's PATH. After the first build the Go build cache makes it a link step.
 func CraneDir(tb testing.TB) string {
 	tb.Helper()
-	crane.once.Do(func() {
-		dir, err := os.MkdirTemp("", "intoto-ci-crane-")
-		if err != nil {
-			crane.err = err
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "crane"), "github.com/google/go-containerregistry/cmd/crane")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			crane.err = fmt.Errorf("go build crane: %v\n%s", err, out)
-			return
-		}
-		crane.dir = dir
-	})
-	if crane.err != nil {
-		tb.Fatal(crane.err)
+	dir := tb.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "crane"), "github.com/google/go-containerregistry/cmd/crane")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build crane: %v\n%s", err, out)
 	}
-	return crane.dir
+	return dir
 }
 
 // Resolve returns the digest reference of ref (a tag).
