@@ -209,6 +209,9 @@ type actConfig struct {
 	procEnv []string
 	// eventPath, when set, is the push event act runs (e.g. a tag's ref).
 	eventPath string
+	// event is the event act runs: push when empty, or e.g. workflow_dispatch with inputs.
+	event  string
+	inputs map[string]string // --input, for workflow_dispatch
 }
 
 // actResult is what an act invocation left behind.
@@ -221,14 +224,18 @@ type actResult struct {
 
 var jobLine = regexp.MustCompile(`(?m)^\[([^\]]+)\] \S*\s+Job (succeeded|failed)\s*$`)
 
-// runAct runs `act push` in host mode, fully offline: actions/checkout is act's local copy, every other
+// runAct runs `act push` (or cfg.event) in host mode, fully offline: actions/checkout is act's local copy, every other
 // action is a local directory, the artifact server listens on loopback.
 func runAct(tb testing.TB, cfg actConfig) actResult {
 	tb.Helper()
 	actBin := tool(tb, "act")
 	actions := standIns(tb)
 	tmp := tb.TempDir()
-	args := []string{"push",
+	event := cfg.event
+	if event == "" {
+		event = "push"
+	}
+	args := []string{event,
 		"-W", cfg.workflow,
 		"-P", "ubuntu-latest=-self-hosted",
 		"--action-offline-mode",
@@ -257,6 +264,9 @@ func runAct(tb testing.TB, cfg actConfig) actResult {
 	}
 	for _, k := range sortedKeys(cfg.vars) {
 		args = append(args, "--var", k+"="+cfg.vars[k])
+	}
+	for _, k := range sortedKeys(cfg.inputs) {
+		args = append(args, "--input", k+"="+cfg.inputs[k])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), actTimeout)
 	defer cancel()

@@ -3,77 +3,15 @@ package act
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/releasetest"
 )
-
-// releaseServer stands in for GitHub's release downloads on loopback. Its host is releases.localhost:
-// upload-artifact accepts a GITHUB_SERVER_URL on github.com, *.ghe.com or *.localhost only, and curl
-// resolves every *.localhost name to loopback (RFC 6761), so no /etc/hosts entry is needed.
-//
-//	/intoto-ci/intoto-ci/releases/download/<version>/<asset>  the release as built
-//	/tampered/<version>/<asset>                                the same, intoto-ci's archive replaced
-//	/missing/<version>/<asset>                                 404 for everything
-type releaseServer struct {
-	URL      string
-	dist     *releasetest.Dist
-	tampered []byte // the replacement archive of intoto-ci on this platform
-	mu       sync.Mutex
-	gets     []string
-}
-
-func newReleaseServer(t testing.TB, dist *releasetest.Dist, tampered []byte) *releaseServer {
-	t.Helper()
-	s := &releaseServer{dist: dist, tampered: tampered}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: s}
-	go srv.Serve(l) //nolint:errcheck // returns when closed
-	t.Cleanup(func() { srv.Close() })
-	s.URL = "http://releases.localhost:" + strings.TrimPrefix(l.Addr().String(), "127.0.0.1:")
-	return s
-}
-
-func (s *releaseServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.gets = append(s.gets, r.URL.Path)
-	s.mu.Unlock()
-	prefix, name, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), s.dist.Version+"/")
-	if _, ok := s.dist.Sums[name]; !ok || strings.Contains(name, "/") {
-		http.NotFound(w, r)
-		return
-	}
-	switch prefix {
-	case "intoto-ci/intoto-ci/releases/download/":
-		http.ServeFile(w, r, s.dist.Asset(name))
-	case "tampered/":
-		if strings.HasPrefix(name, "intoto-ci_") {
-			w.Write(s.tampered) //nolint:errcheck // the client sees a short body
-			return
-		}
-		http.ServeFile(w, r, s.dist.Asset(name))
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-// requests lists the paths requested so far.
-func (s *releaseServer) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.gets...)
-}
 
 // releaseAction lays out the action as a user's `uses:` gets it at a release's commit: action.yml, its
 // install script and the checksums.txt that release wrote (what RELEASING.md has committed).
@@ -107,7 +45,7 @@ func TestActionInstallsRelease(t *testing.T) {
 	dist := releasetest.Shared(t)
 	marker := filepath.Join(t.TempDir(), "tampered-binary-ran")
 	tampered := releasetest.TamperedArchive(t, marker)
-	srv := newReleaseServer(t, dist, tampered)
+	srv := releasetest.NewServer(t, dist, tampered)
 	action := releaseAction(t, dist)
 
 	cli := buildtest.IntotoCI(t)
@@ -139,7 +77,7 @@ func TestActionInstallsRelease(t *testing.T) {
 			t.Errorf("happy job did not install and run:\n%s", log)
 		}
 		var got []string
-		for _, p := range srv.requests() {
+		for _, p := range srv.Requests() {
 			if strings.HasPrefix(p, official) {
 				got = append(got, strings.TrimPrefix(p, official))
 			}

@@ -146,12 +146,12 @@ func flagNames(t *testing.T, cmd string) []string {
 	return names
 }
 
-// TestEveryFlagHasAnInput: every flag of intoto-ci run and verify has the action input of the same name
+// TestEveryFlagHasAnInput: every flag of intoto-ci run, verify and attach has the action input of the same name
 // (which TestActionInputsMapToFlags then follows to the flag), except the few listed with a reason.
 func TestEveryFlagHasAnInput(t *testing.T) {
 	t.Parallel()
 	a := readAction(t)
-	for _, cmd := range []string{"run", "verify"} {
+	for _, cmd := range []string{"run", "verify", "attach"} {
 		for _, f := range flagNames(t, cmd) {
 			if _, ok := a.Inputs[f]; !ok && flagsWithoutInput[f] == "" {
 				t.Errorf("intoto-ci %s --%s has no action input %q", cmd, f, f)
@@ -181,7 +181,7 @@ func TestActionlintExamples(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(repo, ".git"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	workflows, err := filepath.Glob(filepath.Join(root, "examples", "github", "*.yml"))
+	workflows, err := filepath.Glob(filepath.Join(root, "examples", "github*", "*.yml"))
 	if err != nil || len(workflows) == 0 {
 		t.Fatalf("no example workflows: %v", err)
 	}

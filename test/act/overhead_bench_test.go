@@ -30,7 +30,7 @@ var overheadLine = regexp.MustCompile(`overhead-seconds=([0-9.]+)`)
 func BenchmarkActionOverhead(b *testing.B) {
 	standIns(b)
 	dist := releasetest.Shared(b)
-	srv := newReleaseServer(b, dist, nil)
+	srv := releasetest.NewServer(b, dist, nil)
 	cli := buildtest.IntotoCI(b)
 	goroot, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {

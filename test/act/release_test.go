@@ -29,7 +29,7 @@ type release struct {
 	stack  *sigstack.Stack
 	cli    string
 	action string
-	server *releaseServer
+	server *releasetest.Server
 	keyDir string
 }
 
@@ -41,7 +41,7 @@ func newRelease(t *testing.T) *release {
 	stack := sigstack.Shared(t)
 	dist := releasetest.Shared(t)
 	r := &release{stack: stack, action: releaseAction(t, dist), keyDir: t.TempDir()}
-	r.server = newReleaseServer(t, dist, nil)
+	r.server = releasetest.NewServer(t, dist, nil)
 	r.cli = buildtest.IntotoCI(t)
 	r.intotoCI(t, "key", "generate", "--type", "ed25519", "-o", filepath.Join(r.keyDir, "owner"))
 	return r

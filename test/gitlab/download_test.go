@@ -3,81 +3,21 @@ package gitlab
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/intoto-ci/intoto-ci/internal/testutil/releasetest"
 )
 
-// releaseServer serves the release (built by .goreleaser.yaml) on loopback:
-//
-//	/<version>/<asset>           the release as built
-//	/tampered/<version>/<asset>  the same, intoto-ci's archives replaced by a working, different binary
-//	/missing/<version>/<asset>   checksums.txt only; every archive 404
-type releaseServer struct {
-	URL             string
-	dist            *releasetest.Dist
-	checksumsSHA256 string
-	tampered        []byte
-	marker          string // the tampered binary touches it when it runs
-	mu              sync.Mutex
-	gets            []string
-}
-
-func newReleaseServer(t *testing.T) *releaseServer {
+// loopbackRelease serves the release (built by .goreleaser.yaml) on loopback, with a tampered
+// intoto-ci archive under /tampered/ that touches the returned marker when it runs.
+func loopbackRelease(t *testing.T) (*releasetest.Server, string) {
 	t.Helper()
-	dist := releasetest.Shared(t)
-	sums, err := os.ReadFile(dist.Asset("checksums.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(sums)
-	s := &releaseServer{dist: dist, checksumsSHA256: hex.EncodeToString(sum[:]), marker: filepath.Join(t.TempDir(), "tampered-ran")}
-	s.tampered = releasetest.TamperedArchive(t, s.marker)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: s}
-	go srv.Serve(l) //nolint:errcheck // returns when closed
-	t.Cleanup(func() { srv.Close() })
-	s.URL = "http://" + l.Addr().String()
-	return s
-}
-
-func (s *releaseServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.gets = append(s.gets, r.URL.Path)
-	s.mu.Unlock()
-	prefix, name, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), s.dist.Version+"/")
-	if _, ok := s.dist.Sums[name]; (!ok && name != "checksums.txt") || strings.Contains(name, "/") {
-		http.NotFound(w, r)
-		return
-	}
-	switch {
-	case prefix == "":
-	case prefix == "tampered/" && strings.HasPrefix(name, "intoto-ci_"):
-		w.Write(s.tampered) //nolint:errcheck // the client sees a short body
-		return
-	case prefix == "tampered/":
-	case prefix == "missing/" && name == "checksums.txt":
-	default:
-		http.NotFound(w, r)
-		return
-	}
-	http.ServeFile(w, r, s.dist.Asset(name))
-}
-
-func (s *releaseServer) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.gets...)
+	marker := filepath.Join(t.TempDir(), "tampered-ran")
+	return releasetest.NewServer(t, releasetest.Shared(t), releasetest.TamperedArchive(t, marker)), marker
 }
 
 // fakeUname returns a directory holding a uname that reports machine m (and defers to the real one
@@ -102,8 +42,8 @@ func fakeUname(t *testing.T, m string) string {
 func TestDownloadInstall(t *testing.T) {
 	t.Parallel()
 	gitlabCILocal(t)
-	rel := newReleaseServer(t)
-	v := rel.dist.Version
+	rel, marker := loopbackRelease(t)
+	v := rel.Dist.Version
 	amd64 := "intoto-ci_" + v + "_linux_amd64.tar.gz"
 	wrongPin := strings.Repeat("ab", 32)
 	cases := []struct {
@@ -114,22 +54,22 @@ func TestDownloadInstall(t *testing.T) {
 		want     string
 		runs     bool // the install succeeds (the binary may still not run on this machine)
 	}{
-		{name: "tampered archive", pin: rel.checksumsSHA256, url: rel.URL + "/tampered",
-			want: "intoto-ci: " + amd64 + " from " + rel.URL + "/tampered/" + v + " has sha256 " + sha(rel.tampered) +
-				", want " + rel.dist.Sums[amd64] + ": refusing to run it"},
-		{name: "checksums.txt not the pinned one", pin: wrongPin, url: rel.URL,
-			want: "intoto-ci: checksums.txt from " + rel.URL + "/" + v + " has sha256 " + rel.checksumsSHA256 + ", want " + wrongPin},
-		{name: "missing asset", pin: rel.checksumsSHA256, url: rel.URL + "/missing",
-			want: "intoto-ci: could not download " + rel.URL + "/missing/" + v + "/" + amd64 +
+		{name: "tampered archive", pin: rel.ChecksumsSHA256, url: rel.IPURL + "/tampered",
+			want: "intoto-ci: " + amd64 + " from " + rel.IPURL + "/tampered/" + v + " has sha256 " + sha(rel.Tampered) +
+				", want " + rel.Dist.Sums[amd64] + ": refusing to run it"},
+		{name: "checksums.txt not the pinned one", pin: wrongPin, url: rel.IPURL,
+			want: "intoto-ci: checksums.txt from " + rel.IPURL + "/" + v + " has sha256 " + rel.ChecksumsSHA256 + ", want " + wrongPin},
+		{name: "missing asset", pin: rel.ChecksumsSHA256, url: rel.IPURL + "/missing",
+			want: "intoto-ci: could not download " + rel.IPURL + "/missing/" + v + "/" + amd64 +
 				": to use a mirror holding the release's assets, set input download-url (or the CI/CD variable it names) to its base URL"},
-		{name: "unreachable", pin: rel.checksumsSHA256, url: "http://127.0.0.1:1",
+		{name: "unreachable", pin: rel.ChecksumsSHA256, url: "http://127.0.0.1:1",
 			want: "intoto-ci: could not download http://127.0.0.1:1/" + v + "/checksums.txt"},
-		{name: "unsupported architecture", pin: rel.checksumsSHA256, url: rel.URL, path: []string{fakeUname(t, "riscv64")},
+		{name: "unsupported architecture", pin: rel.ChecksumsSHA256, url: rel.IPURL, path: []string{fakeUname(t, "riscv64")},
 			want: "intoto-ci: the release has no build for linux/riscv64; supported: linux/amd64 linux/arm64"},
 		{name: "image on a shell executor", image: true, path: []string{binaryDir(t)},
 			want: "intoto-ci: install: image, but this job is not running in the intoto-ci step image"},
-		{name: "arm64 runner", pin: rel.checksumsSHA256, url: rel.URL, path: []string{fakeUname(t, "aarch64")}, runs: true,
-			want: "intoto-ci: installed intoto-ci intoto-ci-sigstore " + v + " (linux/arm64) from " + rel.URL + "/" + v + ", checksums OK"},
+		{name: "arm64 runner", pin: rel.ChecksumsSHA256, url: rel.IPURL, path: []string{fakeUname(t, "aarch64")}, runs: true,
+			want: "intoto-ci: installed intoto-ci intoto-ci-sigstore " + v + " (linux/arm64) from " + rel.IPURL + "/" + v + ", checksums OK"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -151,8 +91,8 @@ func TestDownloadInstall(t *testing.T) {
 			}
 			if c.runs {
 				for _, name := range []string{"intoto-ci", "intoto-ci-sigstore"} {
-					if want := "/" + v + "/" + name + "_" + v + "_linux_arm64.tar.gz"; !slices.Contains(rel.requests(), want) {
-						t.Errorf("no request for %s in %v", want, rel.requests())
+					if want := "/" + v + "/" + name + "_" + v + "_linux_arm64.tar.gz"; !slices.Contains(rel.Requests(), want) {
+						t.Errorf("no request for %s in %v", want, rel.Requests())
 					}
 				}
 				return
@@ -163,7 +103,7 @@ func TestDownloadInstall(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(project, "dist", "app.txt")); err == nil {
 				t.Error("the step's command ran despite the failed install")
 			}
-			if _, err := os.Stat(rel.marker); err == nil {
+			if _, err := os.Stat(marker); err == nil {
 				t.Error("the tampered intoto-ci ran")
 			}
 		})

@@ -31,6 +31,10 @@ func TestIncludeRejectsBadInputs(t *testing.T) {
 			"`checksums-sha256` input: `abc` does not match required regex"},
 		{"same-run not boolean", "      trusted-root: $TRUSTED_ROOT", "      trusted-root: $TRUSTED_ROOT\n      same-run: yes please",
 			"`same-run` input: provided value is not a boolean"},
+		{"image by tag (the job image's old input name)", "      trusted-root: $TRUSTED_ROOT", "      trusted-root: $TRUSTED_ROOT\n      image: ghcr.io/intoto-ci/intoto-ci:v0.1.0",
+			"`image` input: `ghcr.io/intoto-ci/intoto-ci:v0.1.0` does not match required regex"},
+		{"attach not boolean", "      trusted-root: $TRUSTED_ROOT", "      trusted-root: $TRUSTED_ROOT\n      attach: maybe",
+			"`attach` input: provided value is not a boolean"},
 		{"bad layout param", "      trusted-root: $TRUSTED_ROOT", "      trusted-root: $TRUSTED_ROOT\n      param: novalue",
 			"`param` input: `novalue` does not match required regex"},
 	}
@@ -56,36 +60,44 @@ func TestIncludeInputNames(t *testing.T) {
 	for _, name := range []string{"run.yml", "verify.yml"} {
 		specs["gitlab/"+name] = readSpec(t, filepath.Join(repoRoot, "gitlab", name))
 	}
-	b, err := os.ReadFile(filepath.Join(repoRoot, "examples", "gitlab", ".gitlab-ci.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ci struct {
-		Include []struct {
-			Local  string         `yaml:"local"`
-			Inputs map[string]any `yaml:"inputs"`
-		} `yaml:"include"`
-	}
-	if err := yaml.Unmarshal(b, &ci); err != nil {
-		t.Fatal(err)
-	}
-	if len(ci.Include) == 0 {
-		t.Fatal("example includes nothing")
-	}
-	for i, inc := range ci.Include {
-		spec, ok := specs[inc.Local]
-		if !ok {
-			t.Errorf("include %d: local %q is not a template under gitlab/", i, inc.Local)
-			continue
+	for _, example := range []string{"gitlab", "gitlab/image", "gitlab-deploy"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot, "examples", example, ".gitlab-ci.yml"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := checkInputs(spec, inc.Inputs); err != nil {
-			t.Errorf("include %d (%s): %v", i, inc.Local, err)
+		var ci struct {
+			Include []struct {
+				Local  string         `yaml:"local"`
+				Inputs map[string]any `yaml:"inputs"`
+			} `yaml:"include"`
+		}
+		if err := yaml.Unmarshal(b, &ci); err != nil {
+			t.Fatal(err)
+		}
+		if len(ci.Include) == 0 {
+			t.Fatalf("examples/%s includes nothing", example)
+		}
+		for i, inc := range ci.Include {
+			spec, ok := specs[inc.Local]
+			if !ok {
+				t.Errorf("examples/%s include %d: local %q is not a template under gitlab/", example, i, inc.Local)
+				continue
+			}
+			if err := checkInputs(spec, inc.Inputs); err != nil {
+				t.Errorf("examples/%s include %d (%s): %v", example, i, inc.Local, err)
+			}
 		}
 	}
 	// The checker itself: an unknown name and a missing required input are reported.
 	if err := checkInputs(specs["gitlab/run.yml"], map[string]any{"step": "x", "command": "y", "material": "src"}); err == nil ||
 		!strings.Contains(err.Error(), `unknown input "material"`) {
 		t.Errorf("got %v, want an unknown input error", err)
+	}
+	// The job's image was input image before v0.2.0: GitLab refuses the old name in run.yml as unknown
+	// (gitlab-ci-local does not check unknown inputs, so this checks the spec).
+	if err := checkInputs(specs["gitlab/run.yml"], map[string]any{"step": "x", "command": "y", "image": "alpine:3"}); err == nil ||
+		!strings.Contains(err.Error(), `unknown input "image"`) {
+		t.Errorf("got %v, want input image unknown in run.yml (renamed job-image)", err)
 	}
 	if err := checkInputs(specs["gitlab/run.yml"], map[string]any{"step": "x"}); err == nil ||
 		!strings.Contains(err.Error(), `required input "command"`) {

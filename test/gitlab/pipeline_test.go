@@ -21,9 +21,9 @@ func pipeline(t *testing.T, edit func(string) string) (string, gclResult, string
 	t.Helper()
 	gitlabCILocal(t) // skip early when the runner is missing
 	stack := sigstack.Shared(t)
-	rel := newReleaseServer(t)
+	rel, _ := loopbackRelease(t)
 	project := newProject(t, func(s string) string {
-		s = withDownload(s, rel.checksumsSHA256, "$INTOTO_CI_DOWNLOAD_URL")
+		s = withDownload(s, rel.ChecksumsSHA256, "$INTOTO_CI_DOWNLOAD_URL")
 		if edit != nil {
 			s = edit(s)
 		}
@@ -38,7 +38,7 @@ func pipeline(t *testing.T, edit func(string) string) (string, gclResult, string
 		"--variable", "SIGSTORE_ID_TOKEN="+token,
 		"--variable", "SIGNING_CONFIG="+stack.SigningConfigPath,
 		"--variable", "TRUSTED_ROOT="+stack.TrustedRootPath,
-		"--variable", "INTOTO_CI_DOWNLOAD_URL="+rel.URL,
+		"--variable", "INTOTO_CI_DOWNLOAD_URL="+rel.IPURL,
 		"--variable", "TMPDIR="+tmp)
 	return project, res, tmp
 }
@@ -50,8 +50,9 @@ func withDownload(s, checksumsSHA256, url string) string {
 }
 
 // signLayout compiles and signs the example's layout with a fresh key, pinning the stack's GitLab
-// issuer instead of https://gitlab.com, and writes .intoto/root.layout and .intoto/layout.pub.
-func signLayout(tb testing.TB, bin, project, issuer string) {
+// issuer instead of https://gitlab.com, and writes .intoto/root.layout and .intoto/layout.pub. It returns
+// the private key's path.
+func signLayout(tb testing.TB, bin, project, issuer string) string {
 	tb.Helper()
 	src := filepath.Join(project, ".intoto", "layout.yaml")
 	b, err := os.ReadFile(src)
@@ -78,6 +79,7 @@ func signLayout(tb testing.TB, bin, project, issuer string) {
 	if err := os.WriteFile(filepath.Join(project, ".intoto", "layout.pub"), pub, 0o644); err != nil {
 		tb.Fatal(err)
 	}
+	return filepath.Join(keys, "layout")
 }
 
 func intotoCI(tb testing.TB, dir, bin string, args ...string) {

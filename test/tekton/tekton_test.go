@@ -201,6 +201,13 @@ func TestBadParams(t *testing.T) {
 		{"commit of 41 chars", "intoto-ci-run", true, func(v values) { v["commit"] = testCommit + "0" }, commitMsg},
 		{"verify: non-hex commit", "intoto-ci-verify", false, func(v values) { v["commit"] = "main" }, commitMsg},
 		{"verify: commit of 63 chars", "intoto-ci-verify", false, func(v values) { v["commit"] = strings.Repeat("a", 63) }, commitMsg},
+		{"verify: bad attach", "intoto-ci-verify", false, func(v values) { v["attach"] = "yes" }, "param attach must be true or false, got 'yes'"},
+		{"verify: attach without image", "intoto-ci-verify", false, func(v values) { v["attach"] = "true" }, "param attach is true but param image is empty"},
+		{"verify: no layout, no image", "intoto-ci-verify", false, func(v values) { v["layout"] = "" }, "param layout is empty"},
+		{"verify: attach without layout", "intoto-ci-verify", false, func(v values) {
+			v["layout"], v["image"], v["attach"] = "", "127.0.0.1:1/a@sha256:"+strings.Repeat("0", 64), "true"
+		}, "param layout is empty"},
+		{"verify: docker-config without config.json", "intoto-ci-verify", false, func(v values) { v["docker-config"] = "/nonexistent" }, "param docker-config: no config.json in '/nonexistent'"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

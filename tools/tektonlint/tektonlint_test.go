@@ -8,11 +8,11 @@ import (
 	"testing"
 )
 
-// TestShipped validates every resource shipped under tekton/ and examples/tekton/ together: the example
-// Pipeline references the shipped Tasks, which reference the shipped StepActions.
+// TestShipped validates every resource shipped under tekton/, examples/tekton/ and examples/tekton-deploy/
+// together: the example Pipelines reference the shipped Tasks, which reference the shipped StepActions.
 func TestShipped(t *testing.T) {
 	t.Parallel()
-	s, err := Load("../../tekton", "../../examples/tekton")
+	s, err := Load("../../tekton", "../../examples/tekton", "../../examples/tekton-deploy")
 	if err != nil {
 		t.Fatal(err)
 	}

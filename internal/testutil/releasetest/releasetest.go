@@ -102,8 +102,10 @@ func Version(tb testing.TB, root string) string {
 // sources are the files and trees a release is built from (tests and test data left out).
 var sources = []string{"go.mod", "go.sum", ".goreleaser.yaml", "Dockerfile", "cmd", "internal"}
 
+// skipSource leaves out tests, test data and the test helpers under internal/testutil (no release
+// binary imports them), so that changing a test helper does not rebuild the release.
 func skipSource(rel string, d fs.DirEntry) bool {
-	return d.Name() == "testdata" || strings.HasSuffix(d.Name(), "_test.go")
+	return d.Name() == "testdata" || strings.HasSuffix(d.Name(), "_test.go") || (d.IsDir() && d.Name() == "testutil")
 }
 
 // inputsDigest is a digest of everything a build depends on: the sources, the goreleaser pin, the version,
