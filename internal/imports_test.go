@@ -15,7 +15,7 @@ func TestEngineImports(t *testing.T) {
 	forbidden := []string{
 		"github.com/intoto-ci/intoto-ci/internal/ci",
 		"github.com/intoto-ci/intoto-ci/internal/identity",
-		"github.com/intoto-ci/intoto-ci/internal/signing",
+		"github.com/intoto-ci/intoto-ci/internal/sigstore",
 		"github.com/intoto-ci/intoto-ci/internal/trust",
 		"github.com/intoto-ci/intoto-ci/internal/cli",
 		"net/http",
@@ -63,7 +63,7 @@ func TestLeanBinary(t *testing.T) {
 		return m
 	}
 	heavy := []string{
-		"github.com/intoto-ci/intoto-ci/internal/signing",
+		"github.com/intoto-ci/intoto-ci/internal/sigstore",
 		"github.com/sigstore/sigstore-go/pkg/sign",
 		"github.com/sigstore/sigstore-go/pkg/verify",
 		"github.com/sigstore/sigstore-go/pkg/bundle",

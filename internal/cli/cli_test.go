@@ -16,7 +16,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
-	"github.com/intoto-ci/intoto-ci/internal/signing"
+	"github.com/intoto-ci/intoto-ci/internal/sigstore"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
 
@@ -29,7 +29,7 @@ type result struct {
 // invoke runs intoto-ci in-process with an environment of its own (nothing from the test process).
 func invoke(t testing.TB, environ map[string]string, args ...string) result {
 	t.Helper()
-	return invokeWith(t, signing.Backend{}, environ, args...)
+	return invokeWith(t, sigstore.Backend{}, environ, args...)
 }
 
 // invokeWith is invoke with kb doing the keyless work (invoke: sigstore-go in this process).

@@ -2,7 +2,7 @@
 // operation shares and costs nothing to link: the sentinel errors, the choice of services, and the
 // Backend interface that signs and verifies bundles.
 //
-// Two backends implement it. internal/signing does the work in-process with sigstore-go; it is linked
+// Two backends implement it. internal/sigstore does the work in-process with sigstore-go; it is linked
 // into intoto-ci-sigstore only. Exec, in this package, runs intoto-ci-sigstore and talks to it over a
 // pipe; intoto-ci uses it. The split keeps sigstore-go's dependency tree (and its package initialisers,
 // a few milliseconds per process) out of every key-signed step: nothing keyless runs, or is even
@@ -40,7 +40,7 @@ const (
 )
 
 // API versions intoto-ci (through sigstore-go v1.3.0) speaks to each service; a signing config's
-// entries are chosen among these. internal/signing's tests hold them equal to sigstore-go's own lists.
+// entries are chosen among these. internal/sigstore's tests hold them equal to sigstore-go's own lists.
 var (
 	FulcioAPIVersions             = []uint32{1}
 	TimestampAuthorityAPIVersions = []uint32{1}

@@ -18,7 +18,7 @@ var ErrLayoutSignature = errors.New("layout signature not verified")
 // BundleVerifier checks a Sigstore bundle (certificate chain, transparency log or timestamp, DSSE
 // signature) against a trust root and returns what it signed and who signed it. It must not decide
 // whether the signer is authorized: verify matches the identity against the layout itself.
-// internal/signing provides the real one; tests use fakes or sigstore-go's VirtualSigstore. Verify
+// internal/sigstore provides the real one; tests use fakes or sigstore-go's VirtualSigstore. Verify
 // calls it from several goroutines at once (one per bundle, up to GOMAXPROCS).
 type BundleVerifier interface {
 	VerifyBundle(ctx context.Context, bundle []byte) (*Verified, error)
