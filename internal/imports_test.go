@@ -11,7 +11,7 @@ import (
 // tokens, signing services or the network; the CLI is the only place where they meet.
 func TestEngineImports(t *testing.T) {
 	t.Parallel()
-	engine := []string{"intoto", "rules", "artifact", "envelope", "runner", "verify", "report", "layout"}
+	engine := []string{"intoto", "keys", "rules", "artifact", "envelope", "runner", "verify", "report", "layout"}
 	forbidden := []string{
 		"github.com/intoto-ci/intoto-ci/internal/ci",
 		"github.com/intoto-ci/intoto-ci/internal/identity",
@@ -82,6 +82,28 @@ func TestLeanBinary(t *testing.T) {
 		// The check would prove nothing if the names were wrong: the helper must have them.
 		if !full[h] {
 			t.Errorf("cmd/intoto-ci-sigstore does not depend on %s: is the name right?", h)
+		}
+	}
+}
+
+// TestModelPure holds internal/intoto to what its doc says: the model reads no files and does no key
+// cryptography (internal/keys does); it decodes and encodes bytes it is given.
+func TestModelPure(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "./intoto").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list ./intoto: %v\n%s", err, out)
+	}
+	imports := strings.Fields(string(out))
+	if len(imports) < 2 {
+		t.Fatalf("go list ./intoto listed %d imports: the check would prove nothing", len(imports))
+	}
+	for _, imp := range imports {
+		switch {
+		case imp == "os", imp == "io/fs", imp == "path/filepath", imp == "os/exec",
+			imp == "crypto" || strings.HasPrefix(imp, "crypto/"),
+			imp == "github.com/intoto-ci/intoto-ci/internal/keys":
+			t.Errorf("internal/intoto imports %s", imp)
 		}
 	}
 }

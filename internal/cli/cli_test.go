@@ -15,6 +15,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
 	"github.com/intoto-ci/intoto-ci/internal/sigstore"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
@@ -59,12 +60,12 @@ type chain struct {
 	dir, keys, links, work, layout string
 }
 
-func newKey(t testing.TB, dir, name string) *intoto.Key {
+func newKey(t testing.TB, dir, name string) *keys.Key {
 	t.Helper()
 	if r := invoke(t, nil, "key", "generate", "-o", filepath.Join(dir, name)); r.code != 0 {
 		t.Fatalf("key generate %s: exit %d: %s", name, r.code, r.err)
 	}
-	k, err := intoto.LoadKey(filepath.Join(dir, name))
+	k, err := keys.Load(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,10 +73,10 @@ func newKey(t testing.TB, dir, name string) *intoto.Key {
 }
 
 // writeLayout writes and signs (with alice) a layout: build creates out.txt from in.txt.
-func writeLayout(t testing.TB, c *chain, bob *intoto.Key, expires time.Time, mutate func(*intoto.Layout)) {
+func writeLayout(t testing.TB, c *chain, bob *keys.Key, expires time.Time, mutate func(*intoto.Layout)) {
 	t.Helper()
 	l := &intoto.Layout{Type: intoto.TypeLayout, Expires: expires.UTC().Format(intoto.ExpiresFormat)}
-	id := l.AddKey(bob)
+	id := l.AddKey(bob.Record())
 	l.Steps = []*intoto.Step{{
 		Type: intoto.TypeStep, Name: "build", Threshold: 1, PubKeys: []string{id},
 		ExpectedMaterials: []intoto.Rule{{"ALLOW", "in.txt"}, {"DISALLOW", "*"}},
@@ -98,7 +99,7 @@ func writeLayout(t testing.TB, c *chain, bob *intoto.Key, expires time.Time, mut
 	}
 }
 
-func newChain(t testing.TB) (*chain, *intoto.Key) {
+func newChain(t testing.TB) (*chain, *keys.Key) {
 	t.Helper()
 	dir := t.TempDir()
 	c := &chain{dir: dir, keys: filepath.Join(dir, "keys"), links: filepath.Join(dir, "links"),

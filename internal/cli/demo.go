@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 func demoCommand() *command {
@@ -81,11 +82,11 @@ func runDemo(ctx context.Context, e *env, root string) error {
 			return fmt.Errorf("generate key %s: exit %d", who, code)
 		}
 	}
-	bob, err := intoto.LoadKey(filepath.Join(keys, "bob"))
+	bob, err := keyfile.Load(filepath.Join(keys, "bob"))
 	if err != nil {
 		return err
 	}
-	carl, err := intoto.LoadKey(filepath.Join(keys, "carl"))
+	carl, err := keyfile.Load(filepath.Join(keys, "carl"))
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func runDemo(ctx context.Context, e *env, root string) error {
 		Expires: time.Now().UTC().Add(30 * 24 * time.Hour).Format(intoto.ExpiresFormat),
 		Readme:  "intoto-ci demo: write-code -> package, untar inspection",
 	}
-	bobID, carlID := layout.AddKey(bob), layout.AddKey(carl)
+	bobID, carlID := layout.AddKey(bob.Record()), layout.AddKey(carl.Record())
 	layout.Steps = []*intoto.Step{{
 		Type: intoto.TypeStep, Name: "write-code", Threshold: 1, PubKeys: []string{bobID},
 		ExpectedMaterials: []intoto.Rule{},

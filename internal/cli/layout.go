@@ -16,6 +16,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/layout"
 	"github.com/intoto-ci/intoto-ci/internal/trust"
 )
@@ -260,7 +261,7 @@ func layoutInit(e *env, args []string) error {
 	}
 	refs := map[string]layout.KeyRef{}
 	for _, p := range keys {
-		k, err := intoto.LoadKey(p)
+		k, err := keyfile.Load(p)
 		if err != nil {
 			return inputErr(err)
 		}

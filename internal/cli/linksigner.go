@@ -14,12 +14,13 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/identity"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // linkSigner turns a link into a signed file: DSSE or legacy envelope with keys, or a Sigstore bundle.
 type linkSigner struct {
 	mode      string // "key" or "keyless"
-	keys      []*intoto.Key
+	keys      []*keys.Key
 	flags     *signFlags
 	platform  ci.Platform
 	sensitive []string
@@ -94,7 +95,7 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 	return s, nil
 }
 
-func loadPrivateKey(e *env, path, password string) (*intoto.Key, error) {
+func loadPrivateKey(e *env, path, password string) (*keys.Key, error) {
 	if password == "" {
 		password = ci.KeyPassword(e.getenv)
 	}
@@ -102,7 +103,7 @@ func loadPrivateKey(e *env, path, password string) (*intoto.Key, error) {
 	if password != "" {
 		pw = []byte(password)
 	}
-	k, err := intoto.LoadKeyWithPassword(path, pw)
+	k, err := keys.LoadWithPassword(path, pw)
 	if err != nil {
 		return nil, inputErr(err)
 	}
@@ -114,7 +115,7 @@ func loadPrivateKey(e *env, path, password string) (*intoto.Key, error) {
 
 // keyFromEnv reads a private key held in an environment variable (a CI secret), so it is never a file
 // nor an argument. The error names the variable, never its content.
-func keyFromEnv(e *env, name, password string) (*intoto.Key, error) {
+func keyFromEnv(e *env, name, password string) (*keys.Key, error) {
 	data := e.getenv(name)
 	if data == "" {
 		return nil, usagef("--key-env %s: the variable is unset or empty", name)
@@ -126,7 +127,7 @@ func keyFromEnv(e *env, name, password string) (*intoto.Key, error) {
 	if password != "" {
 		pw = []byte(password)
 	}
-	k, err := intoto.ParseKey([]byte(data), pw)
+	k, err := keys.Parse([]byte(data), pw)
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("key in $%s: %w", name, err))
 	}

@@ -24,11 +24,12 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
-func interopKey(t *testing.T, rel string) *intoto.Key {
+func interopKey(t *testing.T, rel string) *keys.Key {
 	t.Helper()
-	k, err := intoto.LoadKey(filepath.Join("..", "..", "testdata", "interop", rel))
+	k, err := keys.Load(filepath.Join("..", "..", "testdata", "interop", rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 	for size, sets := range sizes {
 		for _, form := range []struct{ env, format string }{{"dsse", "link"}, {"legacy", "link"}, {"dsse", "statement"}} {
 			env := form.env
-			for _, keys := range [][]*intoto.Key{{carol}, {carol, danny}} {
+			for _, keys := range [][]*keys.Key{{carol}, {carol, danny}} {
 				t.Run(fmt.Sprintf("%s/%s/%s/%d keys", size, env, form.format, len(keys)), func(t *testing.T) {
 					t.Parallel()
 					payload, err := intoto.MarshalLinkSets(link, sets[0], sets[1])
@@ -153,7 +154,7 @@ func TestWriteKeyLinkStatementAndMaps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &linkSigner{mode: "key", keys: []*intoto.Key{carol}, flags: &signFlags{envelope: c.env, format: c.format}}
+		s := &linkSigner{mode: "key", keys: []*keys.Key{carol}, flags: &signFlags{envelope: c.env, format: c.format}}
 		var path string
 		if c.sets {
 			path, err = s.writeLinkSets(context.Background(), t.TempDir(), link, sets[0], sets[1])

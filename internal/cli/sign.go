@@ -13,6 +13,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 func signCommand() *command {
@@ -90,7 +91,7 @@ func runSign(ctx context.Context, e *env, f *signFlags, file, output string) err
 		if err != nil {
 			return inputErr(fmt.Errorf("%s: %w", file, err))
 		}
-		if err := l.Validate(); err != nil {
+		if err := keys.ValidateLayout(l); err != nil {
 			return inputErr(fmt.Errorf("%s: %w", file, err))
 		}
 	case intoto.TypeLink:

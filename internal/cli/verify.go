@@ -14,6 +14,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/report"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
@@ -145,11 +146,11 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, err
 		}
 	}
 	for _, path := range f.layoutKeys {
-		k, err := intoto.LoadKey(path)
+		k, err := keys.Load(path)
 		if err != nil {
 			return nil, inputErr(err)
 		}
-		opts.LayoutKeys = append(opts.LayoutKeys, k.Public())
+		opts.LayoutKeys = append(opts.LayoutKeys, k.Record())
 	}
 	if f.layoutIdentity != "" || f.layoutIdentityRe != "" || f.layoutIssuer != "" {
 		id := &intoto.Identity{Issuer: f.layoutIssuer, Subject: f.layoutIdentity, SubjectRegexp: f.layoutIdentityRe}

@@ -17,6 +17,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/rules"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
@@ -456,7 +457,7 @@ func verifyVSASignature(ctx context.Context, data []byte, keys []string, id *int
 	}
 	var ids []string
 	for _, path := range keys {
-		k, err := intoto.LoadKey(path)
+		k, err := keyfile.Load(path)
 		if err != nil {
 			return nil, "", inputErr(err)
 		}

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
 
@@ -182,10 +182,10 @@ func (r *Report) Rejections() string {
 }
 
 // Key makes a key pair NAME (private PEM) and NAME.pub in dir with `intoto-ci key generate`.
-func Key(tb testing.TB, dir, name string) *intoto.Key {
+func Key(tb testing.TB, dir, name string) *keys.Key {
 	tb.Helper()
 	Must(tb, "key", "generate", "-o", filepath.Join(dir, name))
-	k, err := intoto.LoadKey(filepath.Join(dir, name))
+	k, err := keys.Load(filepath.Join(dir, name))
 	if err != nil {
 		tb.Fatal(err)
 	}
