@@ -48,7 +48,9 @@ func TestEngineImports(t *testing.T) {
 // do not run in every key-signed step. They belong in intoto-ci-sigstore, which intoto-ci runs only
 // for keyless work (internal/keyless). The registry client (go-containerregistry, with the docker
 // config and zstd packages it pulls in) stays out the same way: intoto-ci runs attach and
-// verify --image in intoto-ci-sigstore.
+// verify --image in intoto-ci-sigstore. So do trusted roots, signing configs and TUF (sigstore-go's
+// root and tuf packages, go-tuf, the timestamp-authority verifier): resolving services from a signing
+// config and reading a bundle's certificate are requests to the helper too (keyless.Backend).
 func TestLeanBinary(t *testing.T) {
 	t.Parallel()
 	deps := func(pkg string) map[string]bool {
@@ -73,6 +75,13 @@ func TestLeanBinary(t *testing.T) {
 		"github.com/intoto-ci/intoto-ci/internal/oci/ggcr",
 		"github.com/google/go-containerregistry/pkg/v1/remote",
 		"github.com/docker/cli/cli/config",
+		// Trusted roots, signing configs and TUF: the helper reads them (trust, sigstore).
+		"github.com/intoto-ci/intoto-ci/internal/trust",
+		"github.com/sigstore/sigstore-go/pkg/root",
+		"github.com/sigstore/sigstore-go/pkg/tuf",
+		"github.com/theupdateframework/go-tuf/v2/metadata",
+		"github.com/theupdateframework/go-tuf/v2/metadata/updater",
+		"github.com/sigstore/timestamp-authority/v2/pkg/verification",
 	}
 	lean, full := deps("../cmd/intoto-ci"), deps("../cmd/intoto-ci-sigstore")
 	for _, h := range heavy {

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"maps"
@@ -16,9 +14,9 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/layout"
-	"github.com/intoto-ci/intoto-ci/internal/trust"
 )
 
 // layoutCommand groups the authoring subcommands: build, sign, init, lint.
@@ -276,7 +274,7 @@ func layoutInit(e *env, args []string) error {
 		name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
 		refs[k.ID()] = layout.KeyRef{Name: name, Path: filepath.ToSlash(rel)}
 	}
-	ev, skipped, err := readEvidence(*linksDir)
+	ev, skipped, err := readEvidence(e.keyless, *linksDir)
 	if err != nil {
 		return err
 	}
@@ -310,7 +308,7 @@ func hasRef(refs map[string]layout.KeyRef, path string) bool {
 
 // readEvidence reads every link in dir (not below it): its content, the keyids of its signatures, and
 // for a Sigstore bundle the certificate identity. Nothing is verified: this is for a proposal.
-func readEvidence(dir string) ([]*layout.Evidence, []string, error) {
+func readEvidence(signers keyless.Backend, dir string) ([]*layout.Evidence, []string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, inputErr(err)
@@ -336,7 +334,7 @@ func readEvidence(dir string) ([]*layout.Evidence, []string, error) {
 		}
 		ev := &layout.Evidence{File: name, Link: l}
 		if signed.Kind == envelope.Bundle {
-			ev.Signer, err = bundleSigner(data)
+			ev.Signer, err = signers.BundleSigner(context.Background(), data)
 			if err != nil {
 				skipped = append(skipped, fmt.Sprintf("%s: %v", name, err))
 				continue
@@ -355,41 +353,6 @@ func readEvidence(dir string) ([]*layout.Evidence, []string, error) {
 		out = append(out, ev)
 	}
 	return out, skipped, nil
-}
-
-// bundleSigner reads the certificate identity of a bundle without verifying it (for file names and
-// layout proposals; verification is the keyless verifier's). The leaf certificate sits in
-// verificationMaterial.certificate (bundle v0.3) or first in x509CertificateChain (v0.1, v0.2).
-func bundleSigner(data []byte) (*intoto.SignerIdentity, error) {
-	type rawCert struct {
-		RawBytes []byte `json:"rawBytes"`
-	}
-	var b struct {
-		VerificationMaterial struct {
-			Certificate *rawCert `json:"certificate"`
-			Chain       *struct {
-				Certificates []rawCert `json:"certificates"`
-			} `json:"x509CertificateChain"`
-		} `json:"verificationMaterial"`
-	}
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("read bundle: %w", err)
-	}
-	var der []byte
-	switch vm := b.VerificationMaterial; {
-	case vm.Certificate != nil:
-		der = vm.Certificate.RawBytes
-	case vm.Chain != nil && len(vm.Chain.Certificates) > 0:
-		der = vm.Chain.Certificates[0].RawBytes
-	}
-	if len(der) == 0 {
-		return nil, errors.New("bundle has no certificate")
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("bundle certificate: %w", err)
-	}
-	return trust.SignerIdentity(cert)
 }
 
 // writeOutput writes data to stdout for "-", else atomically to the file out and prints its name.

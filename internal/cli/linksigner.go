@@ -24,7 +24,8 @@ type linkSigner struct {
 	flags     *signFlags
 	platform  ci.Platform
 	sensitive []string
-	keyless   keyless.Signer // nil until needed (keyless only)
+	keyless   keyless.Signer  // nil until needed (keyless only)
+	backend   keyless.Backend // reads the signer of a fresh bundle (keyless only)
 }
 
 // newLinkSigner prepares signing before the step runs, so a missing key or token source fails fast,
@@ -71,7 +72,8 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 		if err != nil {
 			return nil, usagef("%w", err)
 		}
-		services, err := keyless.Resolve(keyless.Options{
+		// Resolving reads no network; with a signing config the helper reads it (sigstore-go).
+		services, err := e.keyless.Resolve(context.Background(), keyless.Options{
 			FulcioURL:     f.fulcioURL,
 			RekorURL:      f.rekorURL,
 			RekorVersion:  uint32(f.rekorVersion),
@@ -82,6 +84,7 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 		if err != nil {
 			return nil, usagef("keyless signing: %w", err)
 		}
+		s.backend = e.keyless
 		s.keyless, err = e.keyless.NewSigner(keyless.SignerConfig{
 			Services: services,
 			Token:    &maskingSource{src: src, platform: platform},
@@ -190,7 +193,7 @@ func (s *linkSigner) writeKeylessAs(ctx context.Context, dir string, link *intot
 		return "", err
 	}
 	return s.signKeyless(ctx, dir, link.Name, payload, func(bundle []byte) error {
-		got, err := bundleSigner(bundle)
+		got, err := s.backend.BundleSigner(ctx, bundle)
 		if err != nil {
 			return fmt.Errorf("read signed bundle: %w", err)
 		}
@@ -219,7 +222,7 @@ func (s *linkSigner) signKeyless(ctx context.Context, dir, step string, payload 
 			return "", err
 		}
 	}
-	name, err := keylessLinkName(step, data, payload)
+	name, err := keylessLinkName(ctx, s.backend, step, data, payload)
 	if err != nil {
 		return "", err
 	}
@@ -231,8 +234,8 @@ func (s *linkSigner) signKeyless(ctx context.Context, dir, step string, payload 
 // sha256(SAN "\n" sha256(payload)): stable for one signer and one recorded content, so a retried
 // signature of the same evidence replaces its file, while two matrix legs (or jobs) that recorded
 // different artifacts, or two signers, never share a name.
-func keylessLinkName(step string, bundleJSON, payload []byte) (string, error) {
-	signer, err := bundleSigner(bundleJSON)
+func keylessLinkName(ctx context.Context, b keyless.Backend, step string, bundleJSON, payload []byte) (string, error) {
+	signer, err := b.BundleSigner(ctx, bundleJSON)
 	if err != nil {
 		return "", fmt.Errorf("read signed bundle: %w", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/sigstore"
 )
 
 func interopKey(t *testing.T, rel string) *keys.Key {
@@ -323,7 +324,7 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 			if cap(f.payload) != len(f.payload) {
 				t.Errorf("payload buffer of capacity %d for %d bytes: not sized exactly", cap(f.payload), len(f.payload))
 			}
-			name, err := keylessLinkName("build", mustRead(t, path), want)
+			name, err := keylessLinkName(context.Background(), sigstore.Backend{}, "build", mustRead(t, path), want)
 			if err != nil || path != filepath.Join(dir, name) {
 				t.Errorf("path %s, want %s in %s (%v)", path, name, dir, err)
 			}

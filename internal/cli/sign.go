@@ -158,7 +158,7 @@ func signUnsigned(ctx context.Context, e *env, f *signFlags, u *unsignedLink) er
 	if err != nil {
 		return fmt.Errorf("sign %s: %w (the unsigned link stays for another try)", file, err)
 	}
-	name, err := keylessLinkName(u.Step, data, payload)
+	name, err := keylessLinkName(ctx, e.keyless, u.Step, data, payload)
 	if err != nil {
 		return err
 	}
