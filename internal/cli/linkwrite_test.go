@@ -312,7 +312,7 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 			platform := ci.New(ci.Local, func(string) string { return "" }, io.Discard)
 
 			f := &fakeKeyless{cert: cert}
-			s := &linkSigner{mode: "keyless", flags: &signFlags{}, platform: platform, keyless: f}
+			s := &linkSigner{mode: "keyless", flags: &signFlags{}, platform: platform, keyless: f, backend: sigstore.Backend{}}
 			dir := t.TempDir()
 			path, err := s.writeLinkSets(context.Background(), dir, link, sets[0], sets[1])
 			if err != nil {
