@@ -87,11 +87,7 @@ func (s *Signer) writeKeylessAs(ctx context.Context, dir string, link *intoto.Li
 	if err != nil {
 		return "", err
 	}
-	return s.signKeyless(ctx, dir, link.Name, payload, func(bundle []byte) error {
-		got, err := s.backend.BundleSigner(ctx, bundle)
-		if err != nil {
-			return fmt.Errorf("read signed bundle: %w", err)
-		}
+	return s.signKeyless(ctx, dir, link.Name, payload, func(got *intoto.SignerIdentity) error {
 		if got.Issuer != want.Issuer || got.Subject != want.Subject {
 			return &Refused{Reason: fmt.Sprintf("%s: record start was signed by %s (issuer %s), record stop by %s (issuer %s): "+
 				"a step is finished by the identity that started it; no link written", started, want.Subject, want.Issuer, got.Subject, got.Issuer)}
@@ -100,9 +96,9 @@ func (s *Signer) writeKeylessAs(ctx context.Context, dir string, link *intoto.Li
 	})
 }
 
-// signKeyless signs payload into a bundle and writes it, if check (when given) accepts the bundle;
+// signKeyless signs payload into a bundle and writes it, if check (when given) accepts its signer;
 // on a signing failure it keeps the payload unsigned.
-func (s *Signer) signKeyless(ctx context.Context, dir, step string, payload []byte, check func(bundle []byte) error) (string, error) {
+func (s *Signer) signKeyless(ctx context.Context, dir, step string, payload []byte, check func(*intoto.SignerIdentity) error) (string, error) {
 	data, err := s.keyless.Sign(ctx, intoto.PayloadType, payload)
 	if err != nil {
 		kept, kerr := keepUnsigned(dir, step, s.runKey, payload)
@@ -112,16 +108,16 @@ func (s *Signer) signKeyless(ctx context.Context, dir, step string, payload []by
 		return "", fmt.Errorf("sign link %s: %w; the unsigned link is kept at %s: sign it later in this job "+
 			"with 'intoto-ci sign --signing keyless --file %s'", step, err, kept, kept)
 	}
+	signer, err := s.backend.BundleSigner(ctx, data)
+	if err != nil {
+		return "", fmt.Errorf("read signed bundle: %w", err)
+	}
 	if check != nil {
-		if err := check(data); err != nil {
+		if err := check(signer); err != nil {
 			return "", err
 		}
 	}
-	name, err := KeylessName(ctx, s.backend, step, data, payload)
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, name)
+	path := filepath.Join(dir, keylessName(step, signer, payload))
 	return path, WriteFile(path, data)
 }
 
@@ -134,9 +130,13 @@ func KeylessName(ctx context.Context, b keyless.Backend, step string, bundleJSON
 	if err != nil {
 		return "", fmt.Errorf("read signed bundle: %w", err)
 	}
+	return keylessName(step, signer, payload), nil
+}
+
+func keylessName(step string, signer *intoto.SignerIdentity, payload []byte) string {
 	pd := sha256.Sum256(payload)
 	id := sha256.Sum256([]byte(signer.Subject + "\n" + hex.EncodeToString(pd[:])))
-	return step + "." + hex.EncodeToString(id[:])[:8] + ".link.sigstore.json", nil
+	return step + "." + hex.EncodeToString(id[:])[:8] + ".link.sigstore.json"
 }
 
 // Refused is a file this package will not sign or finish, and why: a verdict (exit 1), not a failure.
