@@ -1,12 +1,14 @@
 // Package keyless is the boundary between intoto-ci and Sigstore. It holds what every keyless
-// operation shares and costs nothing to link: the sentinel errors, the choice of services, and the
-// Backend interface that signs and verifies bundles.
+// operation shares and costs nothing to link: the sentinel errors, the choice of services (Resolve,
+// given a signing config someone else read), and the Backend interface that signs and verifies
+// bundles, writes trusted roots, reads signing configs and reads a bundle's certificate identity.
 //
 // Two backends implement it. internal/sigstore does the work in-process with sigstore-go; it is linked
 // into intoto-ci-sigstore only. Exec, in this package, runs intoto-ci-sigstore and talks to it over a
 // pipe; intoto-ci uses it. The split keeps sigstore-go's dependency tree (and its package initialisers,
 // a few milliseconds per process) out of every key-signed step: nothing keyless runs, or is even
-// initialised, unless a keyless signature is made or a Sigstore bundle is met.
+// initialised, unless a keyless signature is made, a Sigstore bundle is met, or a signing config or
+// trusted root is needed; TUF, trusted roots and signing configs are read in the helper only.
 package keyless
 
 import (
