@@ -121,18 +121,10 @@ func (s *Signer) signKeyless(ctx context.Context, dir, step string, payload []by
 	return path, WriteFile(path, data)
 }
 
-// KeylessName is "<step>.<id8>.link.sigstore.json". id8 is the first 8 hex digits of
+// keylessName is "<step>.<id8>.link.sigstore.json". id8 is the first 8 hex digits of
 // sha256(SAN "\n" sha256(payload)): stable for one signer and one recorded content, so a retried
 // signature of the same evidence replaces its file, while two matrix legs (or jobs) that recorded
 // different artifacts, or two signers, never share a name.
-func KeylessName(ctx context.Context, b keyless.Backend, step string, bundleJSON, payload []byte) (string, error) {
-	signer, err := b.BundleSigner(ctx, bundleJSON)
-	if err != nil {
-		return "", fmt.Errorf("read signed bundle: %w", err)
-	}
-	return keylessName(step, signer, payload), nil
-}
-
 func keylessName(step string, signer *intoto.SignerIdentity, payload []byte) string {
 	pd := sha256.Sum256(payload)
 	id := sha256.Sum256([]byte(signer.Subject + "\n" + hex.EncodeToString(pd[:])))

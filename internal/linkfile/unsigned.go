@@ -117,11 +117,11 @@ func (s *Signer) SignUnsigned(ctx context.Context, u *Unsigned) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("sign %s: %w (the unsigned link stays for another try)", u.path, err)
 	}
-	name, err := KeylessName(ctx, s.backend, u.Step, data, u.payload)
+	signer, err := s.backend.BundleSigner(ctx, data)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("read signed bundle: %w", err)
 	}
-	path := filepath.Join(filepath.Dir(u.path), name)
+	path := filepath.Join(filepath.Dir(u.path), keylessName(u.Step, signer, u.payload))
 	if err := WriteFile(path, data); err != nil {
 		return "", err
 	}
