@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/intoto-ci/intoto-ci/internal/ci"
@@ -76,7 +77,9 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 			SigningConfig: f.signingConfig,
 			Private:       f.private,
 		})
-		if err != nil {
+		if errors.Is(err, keyless.ErrUnavailable) {
+			return nil, fmt.Errorf("keyless signing: %w", err) // no helper to read the signing config: operational
+		} else if err != nil {
 			return nil, usagef("keyless signing: %w", err)
 		}
 		s.keyless, err = e.keyless.NewSigner(keyless.SignerConfig{

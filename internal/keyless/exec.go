@@ -122,21 +122,22 @@ func (x Exec) BundleSigner(ctx context.Context, bundle []byte) (*intoto.SignerId
 	return resp.Signer, nil
 }
 
-// once starts a helper for one request and returns its response, or the error it reports.
+// once starts a helper for one request and returns its response, or the error it reports. Failing to
+// ask it at all is ErrUnavailable.
 func (x Exec) once(ctx context.Context, req *request) (*response, error) {
 	p, err := x.path()
 	if err != nil {
-		return nil, err
+		return nil, &unavailable{err}
 	}
 	h, err := startHelper(p, x.Stderr)
 	if err != nil {
-		return nil, err
+		return nil, &unavailable{err}
 	}
 	defer h.close()
 	req.Proto, req.LogLevel = Proto, slog.LevelWarn
 	resp, err := h.call(ctx, req)
 	if err != nil {
-		return nil, err
+		return nil, &unavailable{err}
 	}
 	if err := errorOf(resp); err != nil {
 		return nil, err

@@ -33,7 +33,17 @@ var (
 	// that it was read and did not verify. Both mean "refuse this bundle".
 	ErrMalformedBundle = errors.New("malformed sigstore bundle")
 	ErrVerification    = errors.New("sigstore verification failed")
+
+	// ErrUnavailable marks a Backend that could not be asked at all (Exec: the helper is missing, does
+	// not start or dies), as opposed to an answer it gave: a broken installation, an operational error.
+	ErrUnavailable = errors.New("keyless backend unavailable")
 )
+
+// unavailable is err, marked ErrUnavailable; its message is err's.
+type unavailable struct{ err error }
+
+func (u *unavailable) Error() string   { return u.err.Error() }
+func (u *unavailable) Unwrap() []error { return []error{ErrUnavailable, u.err} }
 
 // Public-good service defaults.
 const (

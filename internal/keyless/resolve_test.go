@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/json"
+	"errors"
 	"math/big"
 	"net/url"
 	"os"
@@ -75,8 +76,12 @@ func TestExecResolve(t *testing.T) {
 	if got, err := noHelper.Resolve(ctx, keyless.Options{FulcioURL: "https://f.example"}); err != nil || got.Fulcio != "https://f.example" {
 		t.Errorf("flags only, no helper: got %+v, %v; want them resolved here", got, err)
 	}
-	if _, err := noHelper.Resolve(ctx, keyless.Options{SigningConfig: cfg}); err == nil || !strings.Contains(err.Error(), keyless.HelperName) {
-		t.Errorf("signing config, no helper: got %v, want the missing helper named", err)
+	if _, err := noHelper.Resolve(ctx, keyless.Options{SigningConfig: cfg}); !errors.Is(err, keyless.ErrUnavailable) ||
+		!strings.Contains(err.Error(), keyless.HelperName) {
+		t.Errorf("signing config, no helper: got %v, want ErrUnavailable naming the missing helper", err)
+	}
+	if _, err := x.Resolve(ctx, keyless.Options{SigningConfig: filepath.Join(t.TempDir(), "none.json")}); errors.Is(err, keyless.ErrUnavailable) {
+		t.Errorf("the helper's answer was marked unavailable: %v", err)
 	}
 }
 
