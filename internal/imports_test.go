@@ -11,11 +11,11 @@ import (
 // tokens, signing services or the network; the CLI is the only place where they meet.
 func TestEngineImports(t *testing.T) {
 	t.Parallel()
-	engine := []string{"intoto", "rules", "artifact", "envelope", "runner", "verify", "report", "layout", "vsa"}
+	engine := []string{"intoto", "keys", "linkfile", "rules", "artifact", "envelope", "runner", "verify", "report", "layout", "vsa"}
 	forbidden := []string{
 		"github.com/intoto-ci/intoto-ci/internal/ci",
 		"github.com/intoto-ci/intoto-ci/internal/identity",
-		"github.com/intoto-ci/intoto-ci/internal/signing",
+		"github.com/intoto-ci/intoto-ci/internal/sigstore",
 		"github.com/intoto-ci/intoto-ci/internal/trust",
 		"github.com/intoto-ci/intoto-ci/internal/cli",
 		"net/http",
@@ -48,7 +48,9 @@ func TestEngineImports(t *testing.T) {
 // do not run in every key-signed step. They belong in intoto-ci-sigstore, which intoto-ci runs only
 // for keyless work (internal/keyless). The registry client (go-containerregistry, with the docker
 // config and zstd packages it pulls in) stays out the same way: intoto-ci runs attach and
-// verify --image in intoto-ci-sigstore.
+// verify --image in intoto-ci-sigstore. So do trusted roots, signing configs and TUF (sigstore-go's
+// root and tuf packages, go-tuf, the timestamp-authority verifier): resolving services from a signing
+// config and reading a bundle's certificate are requests to the helper too (keyless.Backend).
 func TestLeanBinary(t *testing.T) {
 	t.Parallel()
 	deps := func(pkg string) map[string]bool {
@@ -63,7 +65,7 @@ func TestLeanBinary(t *testing.T) {
 		return m
 	}
 	heavy := []string{
-		"github.com/intoto-ci/intoto-ci/internal/signing",
+		"github.com/intoto-ci/intoto-ci/internal/sigstore",
 		"github.com/sigstore/sigstore-go/pkg/sign",
 		"github.com/sigstore/sigstore-go/pkg/verify",
 		"github.com/sigstore/sigstore-go/pkg/bundle",
@@ -73,6 +75,13 @@ func TestLeanBinary(t *testing.T) {
 		"github.com/intoto-ci/intoto-ci/internal/oci/ggcr",
 		"github.com/google/go-containerregistry/pkg/v1/remote",
 		"github.com/docker/cli/cli/config",
+		// Trusted roots, signing configs and TUF: the helper reads them (trust, sigstore).
+		"github.com/intoto-ci/intoto-ci/internal/trust",
+		"github.com/sigstore/sigstore-go/pkg/root",
+		"github.com/sigstore/sigstore-go/pkg/tuf",
+		"github.com/theupdateframework/go-tuf/v2/metadata",
+		"github.com/theupdateframework/go-tuf/v2/metadata/updater",
+		"github.com/sigstore/timestamp-authority/v2/pkg/verification",
 	}
 	lean, full := deps("../cmd/intoto-ci"), deps("../cmd/intoto-ci-sigstore")
 	for _, h := range heavy {
@@ -82,6 +91,28 @@ func TestLeanBinary(t *testing.T) {
 		// The check would prove nothing if the names were wrong: the helper must have them.
 		if !full[h] {
 			t.Errorf("cmd/intoto-ci-sigstore does not depend on %s: is the name right?", h)
+		}
+	}
+}
+
+// TestModelPure holds internal/intoto to what its doc says: the model reads no files and does no key
+// cryptography (internal/keys does); it decodes and encodes bytes it is given.
+func TestModelPure(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, "./intoto").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list ./intoto: %v\n%s", err, out)
+	}
+	imports := strings.Fields(string(out))
+	if len(imports) < 2 {
+		t.Fatalf("go list ./intoto listed %d imports: the check would prove nothing", len(imports))
+	}
+	for _, imp := range imports {
+		switch {
+		case imp == "os", imp == "io/fs", imp == "path/filepath", imp == "os/exec",
+			imp == "crypto" || strings.HasPrefix(imp, "crypto/"),
+			imp == "github.com/intoto-ci/intoto-ci/internal/keys":
+			t.Errorf("internal/intoto imports %s", imp)
 		}
 	}
 }

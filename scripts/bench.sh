@@ -33,7 +33,7 @@ if [ "${BENCH_KEYLESS:-1}" = 1 ] && [ "$(id -u)" = 0 ] && unshare -n true 2>/dev
   echo
   echo "keyless signing on the loopback stack (mean of ${BENCH_RUNS:-3} signatures each):"
   unshare -n bash -c 'ip link set lo up; GOFLAGS=-mod=mod GOPROXY=off go test -run "^$" -bench KeylessSign \
-    -benchtime "${BENCH_RUNS:-3}x" -count 1 ./internal/signing' | grep -E '^Benchmark' || true
+    -benchtime "${BENCH_RUNS:-3}x" -count 1 ./internal/sigstore' | grep -E '^Benchmark' || true
   echo
   echo "keyless verification of 1000 bundles through the helper (ns per 1000, mean of ${BENCH_RUNS:-3}):"
   unshare -n bash -c 'ip link set lo up; GOFLAGS=-mod=mod GOPROXY=off go test -run "^$" -bench ExecVerifyBundles \

@@ -5,8 +5,8 @@
 # `go test -list`, so new ones are picked up without editing this script.
 #
 # Usage: scripts/fuzz.sh [package-pattern…]   (default ./...)   Env: FUZZTIME=10s, FUZZ_LIST=1 lists only.
-# Targets (each parser): intoto FuzzDecodeLayout FuzzDecodeLink FuzzParseKey FuzzStatementToLink
-# FuzzCanonicalJSON; envelope FuzzParse (DSSE, legacy, bundle); signing FuzzVerifyBundle; rules FuzzParse
+# Targets (each parser): intoto FuzzDecodeLayout FuzzDecodeLink FuzzStatementToLink; keys FuzzParseKey;
+# intoto FuzzCanonicalJSON; envelope FuzzParse (DSSE, legacy, bundle); sigstore FuzzVerifyBundle; rules FuzzParse
 # FuzzGlob; verify FuzzDecodeCandidate FuzzCheckJSONDepth; trust FuzzSignerIdentity; layout FuzzDecode
 # (YAML layouts) FuzzSplitWords.
 set -eu

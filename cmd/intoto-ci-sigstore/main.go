@@ -17,7 +17,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
 	"github.com/intoto-ci/intoto-ci/internal/runner"
-	"github.com/intoto-ci/intoto-ci/internal/signing"
+	"github.com/intoto-ci/intoto-ci/internal/sigstore"
 )
 
 func main() {
@@ -31,13 +31,13 @@ func main() {
 		// It holds the token and the signing key while the wrapped command may run: keep its
 		// environment and memory out of the command's reach (see runner.ProtectSelf).
 		_ = runner.ProtectSelf()
-		if err := keyless.Serve(ctx, os.Stdin, proto, os.Stderr, signing.Backend{}); err != nil {
+		if err := keyless.Serve(ctx, os.Stdin, proto, os.Stderr, sigstore.Backend{}); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", keyless.HelperName, err)
 			code = cli.ExitFailure
 		}
 	} else {
 		reg := ggcr.New(ggcr.Options{Keychain: ggcr.Keychain(ci.RegistryCredentials(os.Getenv)), UserAgent: "intoto-ci/" + cli.Version()})
-		code = cli.MainWith(ctx, os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, signing.Backend{}, reg)
+		code = cli.MainWith(ctx, os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, sigstore.Backend{}, reg)
 	}
 	stop()
 	os.Exit(code)

@@ -15,8 +15,10 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/linkfile"
 	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
-	"github.com/intoto-ci/intoto-ci/internal/signing"
+	"github.com/intoto-ci/intoto-ci/internal/sigstore"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 )
 
@@ -29,7 +31,7 @@ type result struct {
 // invoke runs intoto-ci in-process with an environment of its own (nothing from the test process).
 func invoke(t testing.TB, environ map[string]string, args ...string) result {
 	t.Helper()
-	return invokeWith(t, signing.Backend{}, environ, args...)
+	return invokeWith(t, sigstore.Backend{}, environ, args...)
 }
 
 // invokeWith is invoke with kb doing the keyless work (invoke: sigstore-go in this process).
@@ -59,12 +61,12 @@ type chain struct {
 	dir, keys, links, work, layout string
 }
 
-func newKey(t testing.TB, dir, name string) *intoto.Key {
+func newKey(t testing.TB, dir, name string) *keys.Key {
 	t.Helper()
 	if r := invoke(t, nil, "key", "generate", "-o", filepath.Join(dir, name)); r.code != 0 {
 		t.Fatalf("key generate %s: exit %d: %s", name, r.code, r.err)
 	}
-	k, err := intoto.LoadKey(filepath.Join(dir, name))
+	k, err := keys.Load(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,10 +74,10 @@ func newKey(t testing.TB, dir, name string) *intoto.Key {
 }
 
 // writeLayout writes and signs (with alice) a layout: build creates out.txt from in.txt.
-func writeLayout(t testing.TB, c *chain, bob *intoto.Key, expires time.Time, mutate func(*intoto.Layout)) {
+func writeLayout(t testing.TB, c *chain, bob *keys.Key, expires time.Time, mutate func(*intoto.Layout)) {
 	t.Helper()
 	l := &intoto.Layout{Type: intoto.TypeLayout, Expires: expires.UTC().Format(intoto.ExpiresFormat)}
-	id := l.AddKey(bob)
+	id := l.AddKey(bob.Record())
 	l.Steps = []*intoto.Step{{
 		Type: intoto.TypeStep, Name: "build", Threshold: 1, PubKeys: []string{id},
 		ExpectedMaterials: []intoto.Rule{{"ALLOW", "in.txt"}, {"DISALLOW", "*"}},
@@ -98,7 +100,7 @@ func writeLayout(t testing.TB, c *chain, bob *intoto.Key, expires time.Time, mut
 	}
 }
 
-func newChain(t testing.TB) (*chain, *intoto.Key) {
+func newChain(t testing.TB) (*chain, *keys.Key) {
 	t.Helper()
 	dir := t.TempDir()
 	c := &chain{dir: dir, keys: filepath.Join(dir, "keys"), links: filepath.Join(dir, "links"),
@@ -291,7 +293,7 @@ func TestKeylessSignFailureKeepsCommandResultAndUnsignedLink(t *testing.T) {
 	if strings.Contains(r.err, "not-a-real-token") {
 		t.Errorf("the token was logged: %s", r.err)
 	}
-	if _, err := os.Stat(unsignedLinkPath(dir, "s")); err != nil {
+	if _, err := os.Stat(linkfile.UnsignedPath(dir, "s")); err != nil {
 		t.Errorf("unsigned link not kept: %v", err)
 	}
 	if !strings.Contains(r.err, "fulcio") {
@@ -300,7 +302,7 @@ func TestKeylessSignFailureKeepsCommandResultAndUnsignedLink(t *testing.T) {
 	// Another job may not sign what it did not witness.
 	other := map[string]string{"SIGSTORE_ID_TOKEN": "x", "GITLAB_CI": "true", "CI_PIPELINE_ID": "99", "CI_JOB_ID": "7"}
 	r = invoke(t, other, "sign", "--signing", "keyless", "--fulcio-url", "http://127.0.0.1:1",
-		"--rekor-url", "http://127.0.0.1:1", "--file", unsignedLinkPath(dir, "s"))
+		"--rekor-url", "http://127.0.0.1:1", "--file", linkfile.UnsignedPath(dir, "s"))
 	if r.code != ExitUsage || !strings.Contains(r.err, "another job") {
 		t.Fatalf("sign in another job: got exit %d %q, want 2 refusing it", r.code, r.err)
 	}
@@ -308,11 +310,11 @@ func TestKeylessSignFailureKeepsCommandResultAndUnsignedLink(t *testing.T) {
 	// In this job, a kept link that run could not have written is refused before any signing: a step
 	// name that escapes the directory, a payload of another step, an unclean artifact name. The
 	// honest one gets as far as Fulcio (closed here: exit 3, kept for another try).
-	kept, err := readUnsigned(unsignedLinkPath(dir, "s"))
+	kept, err := linkfile.ReadUnsigned(linkfile.UnsignedPath(dir, "s"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sign := func(u unsignedLink) result {
+	sign := func(u linkfile.Unsigned) result {
 		t.Helper()
 		data, err := json.Marshal(u)
 		if err != nil {
@@ -329,11 +331,11 @@ func TestKeylessSignFailureKeepsCommandResultAndUnsignedLink(t *testing.T) {
 	escape.Step = "../escape"
 	another.Step = "release"
 	unclean := *kept
-	stmt := strings.Replace(string(kept.payload), `"predicateType"`, `"subject":[{"name":"src/../x","digest":{"sha256":"`+
+	stmt := strings.Replace(string(kept.Bytes()), `"predicateType"`, `"subject":[{"name":"src/../x","digest":{"sha256":"`+
 		strings.Repeat("0", 64)+`"}}],"predicateType"`, 1)
 	unclean.Payload = base64.StdEncoding.EncodeToString([]byte(stmt))
 	for what, tc := range map[string]struct {
-		u    unsignedLink
+		u    linkfile.Unsigned
 		want string
 	}{"escaping step": {escape, `"../escape"`}, "another step": {another, `not "release"`}, "unclean name": {unclean, `"src/../x"`}} {
 		if r := sign(tc.u); r.code != ExitRefused || !strings.Contains(r.err, "not signed") || !strings.Contains(r.err, tc.want) {
@@ -446,7 +448,7 @@ func TestRecordStartStop(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("record stop: exit %d: %s", r.code, r.err)
 	}
-	if _, err := os.Stat(unfinishedPath(c.links, "build")); err == nil {
+	if _, err := os.Stat(linkfile.UnfinishedPath(c.links, "build")); err == nil {
 		t.Error("the unfinished link was left behind")
 	}
 	if r := c.verify(t); r.code != ExitOK {

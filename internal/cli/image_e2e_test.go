@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/oci"
 	"github.com/intoto-ci/intoto-ci/internal/oci/ggcr"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
@@ -120,7 +121,7 @@ type imageChain struct {
 }
 
 // newImageKeys makes alice (layout owner), bob (functionary) and mallory (trusted by nobody).
-func newImageKeys(t testing.TB) (string, *intoto.Key) {
+func newImageKeys(t testing.TB) (string, *keys.Key) {
 	t.Helper()
 	keys := t.TempDir()
 	newKey(t, keys, "alice")
@@ -129,10 +130,10 @@ func newImageKeys(t testing.TB) (string, *intoto.Key) {
 }
 
 // writeImageLayout writes root.layout in dir signed by signer (a key file name in keys).
-func writeImageLayout(t testing.TB, keys string, bob *intoto.Key, path, signer string, expires time.Time) {
+func writeImageLayout(t testing.TB, keys string, bob *keys.Key, path, signer string, expires time.Time) {
 	t.Helper()
 	l := &intoto.Layout{Type: intoto.TypeLayout, Expires: expires.UTC().Format(intoto.ExpiresFormat)}
-	id := l.AddKey(bob)
+	id := l.AddKey(bob.Record())
 	step := func(name string, mat, prod []intoto.Rule) *intoto.Step {
 		return &intoto.Step{Type: intoto.TypeStep, Name: name, Threshold: 1, PubKeys: []string{id},
 			ExpectedMaterials: mat, ExpectedProducts: prod}
@@ -158,7 +159,7 @@ func writeImageLayout(t testing.TB, keys string, bob *intoto.Key, path, signer s
 }
 
 // newImageChain runs the three steps with bob's key; the image step's product is manifest.
-func newImageChain(t testing.TB, keys string, bob *intoto.Key, manifest []byte) *imageChain {
+func newImageChain(t testing.TB, keys string, bob *keys.Key, manifest []byte) *imageChain {
 	t.Helper()
 	dir := t.TempDir()
 	c := &imageChain{dir: dir, keys: keys, links: filepath.Join(dir, "links"), work: filepath.Join(dir, "work"),

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 func keyCommand() *command {
@@ -41,7 +41,7 @@ func keyGenerate(e *env, c *command, args []string) error {
 	if *out == "" {
 		return usagef("key generate needs -o PREFIX")
 	}
-	k, err := intoto.GenerateKey(*typ)
+	k, err := keys.Generate(*typ)
 	if err != nil {
 		return usagef("%w", err)
 	}
@@ -97,7 +97,7 @@ func keyID(e *env, c *command, args []string) error {
 		return usagef("key id needs a key file")
 	}
 	for _, path := range fs.Args() {
-		k, err := intoto.LoadKey(path)
+		k, err := keys.Load(path)
 		if err != nil {
 			return inputErr(err)
 		}

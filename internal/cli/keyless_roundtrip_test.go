@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
-	"github.com/intoto-ci/intoto-ci/internal/signing"
+	"github.com/intoto-ci/intoto-ci/internal/sigstore"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
@@ -23,7 +23,7 @@ import (
 // intoto-ci-sigstore, as intoto-ci does it: the helper process must not add a request.
 func TestKeylessRoundTrips(t *testing.T) {
 	helper := filepath.Join(filepath.Dir(buildtest.IntotoCI(t)), keyless.HelperName)
-	for name, kb := range map[string]keyless.Backend{"in-process": signing.Backend{}, "helper": keyless.Exec{Path: helper}} {
+	for name, kb := range map[string]keyless.Backend{"in-process": sigstore.Backend{}, "helper": keyless.Exec{Path: helper}} {
 		t.Run(name, func(t *testing.T) { keylessRoundTrips(t, kb) })
 	}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,8 +12,9 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/layout"
-	"github.com/intoto-ci/intoto-ci/internal/trust"
 )
 
 // layoutCommand groups the authoring subcommands: build, sign, init, lint.
@@ -196,14 +196,26 @@ func layoutInit(e *env, args []string) error {
 	}
 	var keyFiles []layout.KeyFile
 	for _, p := range keys {
-		k, err := intoto.LoadKey(p)
+		k, err := keyfile.Load(p)
 		if err != nil {
 			return inputErr(err)
 		}
 		keyFiles = append(keyFiles, layout.KeyFile{Path: p, Key: k})
 	}
 	refs := layout.KeyRefs(keyFiles, out)
-	ev, skipped, err := layout.ReadEvidence(*linksDir, bundleSigner)
+	// A bundle's identity is read by the helper; without one, init stops (operational) rather than
+	// listing every keyless link as skipped.
+	var unavailable error
+	ev, skipped, err := layout.ReadEvidence(*linksDir, func(data []byte) (*intoto.SignerIdentity, error) {
+		id, err := e.keyless.BundleSigner(context.Background(), data)
+		if errors.Is(err, keyless.ErrUnavailable) && unavailable == nil {
+			unavailable = err
+		}
+		return id, err
+	})
+	if unavailable != nil {
+		return unavailable
+	}
 	if err != nil {
 		return inputErr(err)
 	}
@@ -223,41 +235,6 @@ func layoutInit(e *env, args []string) error {
 		return err
 	}
 	return writeOutput(e, out, data)
-}
-
-// bundleSigner reads the certificate identity of a bundle without verifying it (for file names and
-// layout proposals; verification is the keyless verifier's). The leaf certificate sits in
-// verificationMaterial.certificate (bundle v0.3) or first in x509CertificateChain (v0.1, v0.2).
-func bundleSigner(data []byte) (*intoto.SignerIdentity, error) {
-	type rawCert struct {
-		RawBytes []byte `json:"rawBytes"`
-	}
-	var b struct {
-		VerificationMaterial struct {
-			Certificate *rawCert `json:"certificate"`
-			Chain       *struct {
-				Certificates []rawCert `json:"certificates"`
-			} `json:"x509CertificateChain"`
-		} `json:"verificationMaterial"`
-	}
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("read bundle: %w", err)
-	}
-	var der []byte
-	switch vm := b.VerificationMaterial; {
-	case vm.Certificate != nil:
-		der = vm.Certificate.RawBytes
-	case vm.Chain != nil && len(vm.Chain.Certificates) > 0:
-		der = vm.Chain.Certificates[0].RawBytes
-	}
-	if len(der) == 0 {
-		return nil, errors.New("bundle has no certificate")
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("bundle certificate: %w", err)
-	}
-	return trust.SignerIdentity(cert)
 }
 
 // writeOutput writes data to stdout for "-", else atomically to the file out and prints its name.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/layout"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/schema"
 )
@@ -76,7 +76,7 @@ func interopKeys(t *testing.T, dir string) []string {
 	}
 	var out []string
 	for _, p := range pubs {
-		if _, err := intoto.LoadKey(p); err == nil {
+		if _, err := keys.Load(p); err == nil {
 			out = append(out, p)
 		}
 	}
@@ -93,7 +93,7 @@ func layoutKeys(t *testing.T, path string) []string {
 	dir := t.TempDir()
 	var out []string
 	for id, k := range l.Keys {
-		pem, err := k.PublicPEM()
+		pem, err := keys.FromRecord(k).PublicPEM()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,28 +2,26 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/identity"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/linkfile"
 )
 
 // linkSigner turns a link into a signed file: DSSE or legacy envelope with keys, or a Sigstore bundle.
 type linkSigner struct {
 	mode      string // "key" or "keyless"
-	keys      []*intoto.Key
+	keys      []*keys.Key
 	flags     *signFlags
 	platform  ci.Platform
 	sensitive []string
 	keyless   keyless.Signer // nil until needed (keyless only)
+	// links writes links, unfinished links and kept unsigned links (run, record, sign).
+	links *linkfile.Signer
 }
 
 // newLinkSigner prepares signing before the step runs, so a missing key or token source fails fast,
@@ -70,7 +68,8 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 		if err != nil {
 			return nil, usagef("%w", err)
 		}
-		services, err := keyless.Resolve(keyless.Options{
+		// Resolving reads no network; with a signing config the helper reads it (sigstore-go).
+		services, err := e.keyless.Resolve(context.Background(), keyless.Options{
 			FulcioURL:     f.fulcioURL,
 			RekorURL:      f.rekorURL,
 			RekorVersion:  uint32(f.rekorVersion),
@@ -78,7 +77,9 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 			SigningConfig: f.signingConfig,
 			Private:       f.private,
 		})
-		if err != nil {
+		if errors.Is(err, keyless.ErrUnavailable) {
+			return nil, fmt.Errorf("keyless signing: %w", err) // no helper to read the signing config: operational
+		} else if err != nil {
 			return nil, usagef("keyless signing: %w", err)
 		}
 		s.keyless, err = e.keyless.NewSigner(keyless.SignerConfig{
@@ -91,10 +92,15 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 			return nil, fmt.Errorf("keyless signing: %w", err)
 		}
 	}
+	s.links, err = linkfile.New(linkfile.Options{Keys: s.keys, Format: f.format, Envelope: f.envelope,
+		Keyless: s.keyless, Backend: e.keyless, RunKey: platform.RunInfo().Key()})
+	if err != nil {
+		return nil, usagef("%w", err)
+	}
 	return s, nil
 }
 
-func loadPrivateKey(e *env, path, password string) (*intoto.Key, error) {
+func loadPrivateKey(e *env, path, password string) (*keys.Key, error) {
 	if password == "" {
 		password = ci.KeyPassword(e.getenv)
 	}
@@ -102,7 +108,7 @@ func loadPrivateKey(e *env, path, password string) (*intoto.Key, error) {
 	if password != "" {
 		pw = []byte(password)
 	}
-	k, err := intoto.LoadKeyWithPassword(path, pw)
+	k, err := keys.LoadWithPassword(path, pw)
 	if err != nil {
 		return nil, inputErr(err)
 	}
@@ -114,7 +120,7 @@ func loadPrivateKey(e *env, path, password string) (*intoto.Key, error) {
 
 // keyFromEnv reads a private key held in an environment variable (a CI secret), so it is never a file
 // nor an argument. The error names the variable, never its content.
-func keyFromEnv(e *env, name, password string) (*intoto.Key, error) {
+func keyFromEnv(e *env, name, password string) (*keys.Key, error) {
 	data := e.getenv(name)
 	if data == "" {
 		return nil, usagef("--key-env %s: the variable is unset or empty", name)
@@ -126,7 +132,7 @@ func keyFromEnv(e *env, name, password string) (*intoto.Key, error) {
 	if password != "" {
 		pw = []byte(password)
 	}
-	k, err := intoto.ParseKey([]byte(data), pw)
+	k, err := keys.Parse([]byte(data), pw)
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("key in $%s: %w", name, err))
 	}
@@ -153,139 +159,3 @@ func (m *maskingSource) Token(ctx context.Context) (string, error) {
 func (m *maskingSource) Name() string { return m.src.Name() }
 
 func (s *linkSigner) sensitiveEnv() []string { return s.sensitive }
-
-// writeLink signs link and writes it into dir under its conventional name; it returns the path.
-// When keyless signing fails the link is kept unsigned (see keepUnsigned) for `intoto-ci sign`.
-func (s *linkSigner) writeLink(ctx context.Context, dir string, link *intoto.Link) (string, error) {
-	return s.write(ctx, dir, link, nil)
-}
-
-// writeLinkSets is writeLink of link with the given materials and products (link's own are
-// ignored); a v0.9 link is encoded straight from the sets.
-func (s *linkSigner) writeLinkSets(ctx context.Context, dir string, link *intoto.Link, materials, products intoto.ArtifactSet) (string, error) {
-	return s.write(ctx, dir, link, &[2]intoto.ArtifactSet{materials, products})
-}
-
-// write signs and writes link, or with sets link with those artifacts: every form (v0.9 link or
-// Statement, key or keyless) is encoded straight from the sets, never through maps.
-func (s *linkSigner) write(ctx context.Context, dir string, link *intoto.Link, sets *[2]intoto.ArtifactSet) (string, error) {
-	switch s.mode {
-	case "key":
-		return s.writeKeyLink(dir, link, sets)
-	default:
-		payload, err := keylessPayload(link, sets)
-		if err != nil {
-			return "", err
-		}
-		return s.signKeyless(ctx, dir, link.Name, payload, nil)
-	}
-}
-
-// writeKeylessAs is writeLink, keyless, for record stop: the new signature must come from the
-// identity (issuer and SAN) that signed the unfinished link at record start, else nothing is written.
-func (s *linkSigner) writeKeylessAs(ctx context.Context, dir string, link *intoto.Link, want *intoto.SignerIdentity, started string) (string, error) {
-	payload, err := keylessPayload(link, nil)
-	if err != nil {
-		return "", err
-	}
-	return s.signKeyless(ctx, dir, link.Name, payload, func(bundle []byte) error {
-		got, err := bundleSigner(bundle)
-		if err != nil {
-			return fmt.Errorf("read signed bundle: %w", err)
-		}
-		if got.Issuer != want.Issuer || got.Subject != want.Subject {
-			return &refusedError{reason: fmt.Sprintf("%s: record start was signed by %s (issuer %s), record stop by %s (issuer %s): "+
-				"a step is finished by the identity that started it; no link written", started, want.Subject, want.Issuer, got.Subject, got.Issuer)}
-		}
-		return nil
-	})
-}
-
-// signKeyless signs payload into a bundle and writes it, if check (when given) accepts the bundle;
-// on a signing failure it keeps the payload unsigned.
-func (s *linkSigner) signKeyless(ctx context.Context, dir, step string, payload []byte, check func(bundle []byte) error) (string, error) {
-	data, err := s.keyless.Sign(ctx, intoto.PayloadType, payload)
-	if err != nil {
-		kept, kerr := keepUnsigned(dir, step, s.platform.RunInfo(), payload)
-		if kerr != nil {
-			return "", fmt.Errorf("sign link %s: %w (and the unsigned link could not be kept: %w)", step, err, kerr)
-		}
-		return "", fmt.Errorf("sign link %s: %w; the unsigned link is kept at %s: sign it later in this job "+
-			"with 'intoto-ci sign --signing keyless --file %s'", step, err, kept, kept)
-	}
-	if check != nil {
-		if err := check(data); err != nil {
-			return "", err
-		}
-	}
-	name, err := keylessLinkName(step, data, payload)
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, name)
-	return path, writeFileAtomic(path, data)
-}
-
-// keylessLinkName is "<step>.<id8>.link.sigstore.json". id8 is the first 8 hex digits of
-// sha256(SAN "\n" sha256(payload)): stable for one signer and one recorded content, so a retried
-// signature of the same evidence replaces its file, while two matrix legs (or jobs) that recorded
-// different artifacts, or two signers, never share a name.
-func keylessLinkName(step string, bundleJSON, payload []byte) (string, error) {
-	signer, err := bundleSigner(bundleJSON)
-	if err != nil {
-		return "", fmt.Errorf("read signed bundle: %w", err)
-	}
-	pd := sha256.Sum256(payload)
-	id := sha256.Sum256([]byte(signer.Subject + "\n" + hex.EncodeToString(pd[:])))
-	return step + "." + hex.EncodeToString(id[:])[:8] + ".link.sigstore.json", nil
-}
-
-// unsignedLink is a link whose keyless signature failed, kept in the job's workspace. RunKey binds it to
-// the job that witnessed the step: `sign` refuses it in any other job or run.
-type unsignedLink struct {
-	Type        string `json:"_type"`
-	Step        string `json:"step"`
-	RunKey      string `json:"run_key"`
-	PayloadType string `json:"payloadType"`
-	Payload     string `json:"payload"`
-
-	path    string // the file it was read from
-	payload []byte // Payload decoded
-}
-
-const unsignedType = "intoto-ci/unsigned-link/v1"
-
-func unsignedLinkPath(dir, step string) string {
-	return filepath.Join(dir, "."+step+".link-unsigned.json")
-}
-
-func keepUnsigned(dir, step string, info ci.RunInfo, payload []byte) (string, error) {
-	data, err := json.MarshalIndent(unsignedLink{
-		Type:        unsignedType,
-		Step:        step,
-		RunKey:      info.Key(),
-		PayloadType: intoto.PayloadType,
-		Payload:     base64.StdEncoding.EncodeToString(payload),
-	}, "", "  ")
-	if err != nil {
-		return "", fmt.Errorf("encode unsigned link: %w", err)
-	}
-	path := unsignedLinkPath(dir, step)
-	return path, writeFileAtomic(path, data)
-}
-
-func readUnsigned(path string) (*unsignedLink, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read unsigned link: %w", err)
-	}
-	var u unsignedLink
-	if err := json.Unmarshal(data, &u); err != nil || u.Type != unsignedType {
-		return nil, fmt.Errorf("%s: not an unsigned link kept by intoto-ci run", path)
-	}
-	if u.payload, err = base64.StdEncoding.DecodeString(u.Payload); err != nil {
-		return nil, fmt.Errorf("%s: payload: %w", path, err)
-	}
-	u.path = path
-	return &u, nil
-}

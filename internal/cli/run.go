@@ -8,6 +8,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/artifact"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/linkfile"
 	"github.com/intoto-ci/intoto-ci/internal/report"
 	"github.com/intoto-ci/intoto-ci/internal/runner"
 )
@@ -105,7 +106,7 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 		return withCommandCode(code, fmt.Errorf("record products: %w", err))
 	}
 
-	path, err := signer.writeLinkSets(ctx, f.linksDir, link, materials, products)
+	path, err := signer.links.Write(ctx, f.linksDir, link, linkfile.Sets{Materials: materials, Products: products})
 	if err != nil {
 		return withCommandCode(code, err)
 	}

@@ -3,16 +3,16 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/linkfile"
 )
 
 func signCommand() *command {
@@ -51,7 +51,7 @@ func runSign(ctx context.Context, e *env, f *signFlags, file, output string) err
 		return inputErr(err)
 	}
 	// A link that run kept unsigned after a failed keyless signature.
-	if u, err := readUnsigned(file); err == nil {
+	if u, err := linkfile.ReadUnsigned(file); err == nil {
 		return signUnsigned(ctx, e, f, u)
 	}
 	signer, err := newLinkSigner(e, f)
@@ -91,7 +91,7 @@ func runSign(ctx context.Context, e *env, f *signFlags, file, output string) err
 		if err != nil {
 			return inputErr(fmt.Errorf("%s: %w", file, err))
 		}
-		if err := l.Validate(); err != nil {
+		if err := keys.ValidateLayout(l); err != nil {
 			return inputErr(fmt.Errorf("%s: %w", file, err))
 		}
 	case intoto.TypeLink:
@@ -133,68 +133,26 @@ func writeSigned(e *env, path string, data []byte) error {
 
 // signUnsigned signs a link that run kept after its keyless signature failed — only in the job that
 // recorded it.
-func signUnsigned(ctx context.Context, e *env, f *signFlags, u *unsignedLink) error {
-	file, payload := u.path, u.payload
+func signUnsigned(ctx context.Context, e *env, f *signFlags, u *linkfile.Unsigned) error {
 	if f.signing == "key" || len(f.keys) > 0 {
-		return usagef("%s was recorded for keyless signing: sign it with --signing keyless", file)
+		return usagef("%s was recorded for keyless signing: sign it with --signing keyless", u.Path())
 	}
 	platform, err := ci.Detect(e.getenv, e.stdio.Out)
 	if err != nil {
 		return usagef("%w", err)
 	}
-	if here := platform.RunInfo().Key(); here != u.RunKey {
-		return usagef("%s was recorded by another job (%s, this is %s): only the job that saw a step may sign it",
-			file, u.RunKey, here)
-	}
-	if err := checkUnsignedPayload(u); err != nil {
-		return &refusedError{reason: fmt.Sprintf("%s: %v; not signed", file, err)}
+	if err := linkfile.CheckUnsigned(u, platform.RunInfo().Key()); err != nil {
+		return linkfileErr(err)
 	}
 	signer, err := newLinkSigner(e, f)
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(file)
-	data, err := signer.keyless.Sign(ctx, intoto.PayloadType, payload)
-	if err != nil {
-		return fmt.Errorf("sign %s: %w (the unsigned link stays for another try)", file, err)
-	}
-	name, err := keylessLinkName(u.Step, data, payload)
+	path, err := signer.links.SignUnsigned(ctx, u)
 	if err != nil {
 		return err
-	}
-	path := filepath.Join(dir, name)
-	if err := writeFileAtomic(path, data); err != nil {
-		return err
-	}
-	if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove %s: %w", file, err)
 	}
 	fmt.Fprintln(e.stdio.Out, path)
-	return nil
-}
-
-// checkUnsignedPayload refuses a kept unsigned link that run could not have written: a step name that
-// is no plain file name (it names the signed file), a payload of another step, or an artifact name
-// verify would refuse. What it cannot catch is a well-formed edit by something that ran later in the
-// same job: see README "Security stance".
-func checkUnsignedPayload(u *unsignedLink) error {
-	if err := intoto.CheckStepName(u.Step); err != nil {
-		return fmt.Errorf("step %w", err)
-	}
-	l, err := decodeLinkPayload(u.payload)
-	if err != nil {
-		return err
-	}
-	if l.Name != u.Step {
-		return fmt.Errorf("the payload is a link of step %q, not %q", l.Name, u.Step)
-	}
-	for _, arts := range []intoto.Artifacts{l.Materials, l.Products} {
-		for name := range arts {
-			if err := intoto.CheckArtifactName(name); err != nil {
-				return err
-			}
-		}
-	}
 	return nil
 }
 
@@ -216,14 +174,8 @@ func linkFromFile(path string) (*intoto.Link, error) {
 	return l, nil
 }
 
-// decodeLinkPayload reads a signed payload that is either a v0.9 link or a Statement with a link
-// predicate.
-func decodeLinkPayload(payload []byte) (*intoto.Link, error) {
-	if intoto.IsStatement(payload) {
-		return intoto.StatementToLink(payload)
-	}
-	return intoto.DecodeLink(payload)
-}
+// decodeLinkPayload is linkfile.DecodePayload: a v0.9 link or a Statement with a link predicate.
+func decodeLinkPayload(payload []byte) (*intoto.Link, error) { return linkfile.DecodePayload(payload) }
 
 func matchProductsCommand() *command {
 	c := &command{

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -82,7 +83,9 @@ func trustedRootCreate(ctx context.Context, e *env, c *command, args []string) e
 		return usagef("trusted-root create needs at least one --fulcio or --tsa")
 	}
 	data, err := e.keyless.TrustedRoot(ctx, keyless.TrustedRootRequest{Create: spec})
-	if err != nil {
+	if errors.Is(err, keyless.ErrUnavailable) {
+		return fmt.Errorf("create trusted root: %w", err) // no helper: operational, not the input's fault
+	} else if err != nil {
 		return inputErr(fmt.Errorf("create trusted root: %w", err))
 	}
 	return writeTrustedRoot(e, *out, data)

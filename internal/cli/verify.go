@@ -12,6 +12,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/report"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 	"github.com/intoto-ci/intoto-ci/internal/vsa"
@@ -207,11 +208,11 @@ func (f *verifyFlags) options() (verify.Options, []string, error) {
 		}
 	}
 	for _, path := range f.layoutKeys {
-		k, err := intoto.LoadKey(path)
+		k, err := keys.Load(path)
 		if err != nil {
 			return opts, nil, inputErr(err)
 		}
-		opts.LayoutKeys = append(opts.LayoutKeys, k.Public())
+		opts.LayoutKeys = append(opts.LayoutKeys, k.Record())
 	}
 	if f.layoutIdentity != "" || f.layoutIdentityRe != "" || f.layoutIssuer != "" {
 		id := &intoto.Identity{Issuer: f.layoutIssuer, Subject: f.layoutIdentity, SubjectRegexp: f.layoutIdentityRe}

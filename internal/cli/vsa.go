@@ -12,6 +12,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/vsa"
 )
 
@@ -96,7 +97,7 @@ func verifyVSACommand() *command {
 			return inputErr(err)
 		}
 		for _, path := range keys {
-			k, err := intoto.LoadKey(path)
+			k, err := keyfile.Load(path)
 			if err != nil {
 				return inputErr(err)
 			}

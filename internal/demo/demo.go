@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // The exit codes of verify the demo expects.
@@ -96,11 +97,11 @@ func Run(ctx context.Context, out io.Writer, root string, cli Runner) error {
 // writeLayout writes alice's layout (who may do what, and how the artifacts must flow), has her
 // sign it, and returns its path.
 func (r runner) writeLayout(ctx context.Context, d dirs, packageCmd []string) (string, error) {
-	bob, err := intoto.LoadKey(filepath.Join(d.keys, "bob"))
+	bob, err := keys.Load(filepath.Join(d.keys, "bob"))
 	if err != nil {
 		return "", err
 	}
-	carl, err := intoto.LoadKey(filepath.Join(d.keys, "carl"))
+	carl, err := keys.Load(filepath.Join(d.keys, "carl"))
 	if err != nil {
 		return "", err
 	}
@@ -109,7 +110,7 @@ func (r runner) writeLayout(ctx context.Context, d dirs, packageCmd []string) (s
 		Expires: time.Now().UTC().Add(30 * 24 * time.Hour).Format(intoto.ExpiresFormat),
 		Readme:  "intoto-ci demo: write-code -> package, untar inspection",
 	}
-	bobID, carlID := layout.AddKey(bob), layout.AddKey(carl)
+	bobID, carlID := layout.AddKey(bob.Record()), layout.AddKey(carl.Record())
 	layout.Steps = []*intoto.Step{{
 		Type: intoto.TypeStep, Name: "write-code", Threshold: 1, PubKeys: []string{bobID},
 		ExpectedMaterials: []intoto.Rule{},

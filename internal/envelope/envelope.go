@@ -13,6 +13,7 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // Kind is the envelope format of a signed file.
@@ -332,13 +333,13 @@ func (s *Signed) KeyIDs() []string {
 
 // VerifyKey checks that the envelope carries a valid signature by k. A signature counts for k when its
 // keyid is k's keyid (or, in DSSE, when it names no keyid). It returns an error wrapping ErrNoSignature
-// when no signature claims k, and intoto.ErrBadSignature when the ones that do are invalid.
-func (s *Signed) VerifyKey(k *intoto.Key) error {
+// when no signature claims k, and keys.ErrBadSignature when the ones that do are invalid.
+func (s *Signed) VerifyKey(k *keys.Key) error {
 	return s.VerifyPrepared(k.PrepareID())
 }
 
 // VerifyPrepared is VerifyKey for a key prepared once for many envelopes.
-func (s *Signed) VerifyPrepared(k *intoto.PreparedKey) error {
+func (s *Signed) VerifyPrepared(k *keys.PreparedKey) error {
 	if s.Kind == Bundle {
 		return ErrBundle
 	}
@@ -359,7 +360,7 @@ func (s *Signed) VerifyPrepared(k *intoto.PreparedKey) error {
 		if err == nil {
 			return nil
 		}
-		if !errors.Is(err, intoto.ErrBadSignature) {
+		if !errors.Is(err, keys.ErrBadSignature) {
 			return fmt.Errorf("verify %s envelope: %w", s.Kind, err)
 		}
 		if sig.KeyID == id { // a failed unlabelled DSSE signature is simply not k's

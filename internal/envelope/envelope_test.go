@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 const interop = "../../testdata/interop"
@@ -25,9 +26,9 @@ func fixture(t testing.TB, rel string) []byte {
 	return b
 }
 
-func key(t testing.TB, rel string) *intoto.Key {
+func key(t testing.TB, rel string) *keys.Key {
 	t.Helper()
-	k, err := intoto.LoadKey(filepath.Join(interop, rel))
+	k, err := keys.Load(filepath.Join(interop, rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func key(t testing.TB, rel string) *intoto.Key {
 }
 
 // layoutKey returns a key embedded in a layout fixture (for signers without a key file).
-func layoutKey(t testing.TB, layoutRel, id string) *intoto.Key {
+func layoutKey(t testing.TB, layoutRel, id string) *keys.Key {
 	t.Helper()
 	s, err := Parse(fixture(t, layoutRel))
 	if err != nil {
@@ -47,7 +48,7 @@ func layoutKey(t testing.TB, layoutRel, id string) *intoto.Key {
 	}
 	for kid, k := range l.Keys {
 		if strings.HasPrefix(kid, id) {
-			return k
+			return keys.FromRecord(k)
 		}
 	}
 	t.Fatalf("no key %s in %s", id, layoutRel)
@@ -57,11 +58,11 @@ func layoutKey(t testing.TB, layoutRel, id string) *intoto.Key {
 type vector struct {
 	file string
 	kind Kind
-	key  func(t testing.TB) *intoto.Key
+	key  func(t testing.TB) *keys.Key
 }
 
-func fileKey(rel string) func(t testing.TB) *intoto.Key {
-	return func(t testing.TB) *intoto.Key { return key(t, rel) }
+func fileKey(rel string) func(t testing.TB) *keys.Key {
+	return func(t testing.TB) *keys.Key { return key(t, rel) }
 }
 
 var vectors = []vector{
@@ -70,7 +71,7 @@ var vectors = []vector{
 	{"in-toto-golang/dsse-only.root.layout", DSSE, fileKey("in-toto-golang/alice.pub")},
 	{"in-toto-golang/write-code.b7d643de.link", Legacy, fileKey("in-toto-golang/dan.pub")},
 	{"in-toto-golang/foo.b7d643de.link", Legacy, fileKey("in-toto-golang/dan.pub")},
-	{"in-toto-golang/package.d3ffd108.link", Legacy, func(t testing.TB) *intoto.Key {
+	{"in-toto-golang/package.d3ffd108.link", Legacy, func(t testing.TB) *keys.Key {
 		return layoutKey(t, "in-toto-golang/demo.layout", "d3ffd108")
 	}},
 	{"in-toto-golang/sub_layout.70ca5750.link", Legacy, fileKey("in-toto-golang/alice.pub")},
@@ -157,7 +158,7 @@ func TestInteropVectorsTampered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.VerifyKey(v.key(t)); !errors.Is(err, intoto.ErrBadSignature) {
+			if err := s.VerifyKey(v.key(t)); !errors.Is(err, keys.ErrBadSignature) {
 				t.Errorf("got %v, want ErrBadSignature", err)
 			}
 		})
@@ -198,7 +199,7 @@ func TestSignatureCoversUnknownFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.VerifyKey(alice); !errors.Is(err, intoto.ErrBadSignature) {
+	if err := s.VerifyKey(alice); !errors.Is(err, keys.ErrBadSignature) {
 		t.Errorf("dropped fields: got %v, want ErrBadSignature", err)
 	}
 }
@@ -206,11 +207,11 @@ func TestSignatureCoversUnknownFields(t *testing.T) {
 func TestSignAndVerifyAllKeyTypes(t *testing.T) {
 	t.Parallel()
 	doc := []byte(`{"_type":"link","name":"build","command":["make"],"materials":{},"products":{"a":{"sha256":"00"}},"byproducts":{"return-value":0},"environment":{"x":"<&>"}}`)
-	keys := []*intoto.Key{
+	ks := []*keys.Key{
 		key(t, "in-toto-golang/alice"), key(t, "in-toto-golang/carol"), key(t, "in-toto-golang/frank"),
 		key(t, "in-toto-golang/grace"), key(t, "in-toto-python/demo_files/danny"),
 	}
-	for _, k := range keys {
+	for _, k := range ks {
 		t.Run(k.KeyType+"/"+k.ShortID(), func(t *testing.T) {
 			t.Parallel()
 			for name, sign := range map[string]func() ([]byte, error){
@@ -303,7 +304,7 @@ func TestAppendSignature(t *testing.T) {
 			if got := s.KeyIDs(); len(got) != 2 {
 				t.Errorf("got keyids %v, want alice and carol once each", got)
 			}
-			for _, k := range []*intoto.Key{alice, carol} {
+			for _, k := range []*keys.Key{alice, carol} {
 				if err := s.VerifyKey(k.Public()); err != nil {
 					t.Errorf("key %s: %v", k.ShortID(), err)
 				}
@@ -365,7 +366,7 @@ func TestSignNoKeys(t *testing.T) {
 	if _, err := SignLegacy([]byte(`{}`)); err == nil {
 		t.Error("SignLegacy without keys: got no error")
 	}
-	if _, err := SignLegacy([]byte(`{}`), key(t, "in-toto-golang/alice.pub")); !errors.Is(err, intoto.ErrNoPrivateKey) {
+	if _, err := SignLegacy([]byte(`{}`), key(t, "in-toto-golang/alice.pub")); !errors.Is(err, keys.ErrNoPrivateKey) {
 		t.Errorf("SignLegacy with a public key: got %v, want ErrNoPrivateKey", err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // errNoKeys is returned when a signing function gets no key.
@@ -21,8 +21,8 @@ type sigWire struct {
 
 // SignDSSE wraps payload in a DSSE envelope signed by every key (once per keyid) and returns the
 // envelope file content, pretty-printed.
-func SignDSSE(payloadType string, payload []byte, keys ...*intoto.Key) ([]byte, error) {
-	s, err := SealDSSE(payloadType, payload, keys...)
+func SignDSSE(payloadType string, payload []byte, signers ...*keys.Key) ([]byte, error) {
+	s, err := SealDSSE(payloadType, payload, signers...)
 	if err != nil {
 		return nil, err
 	}
@@ -62,8 +62,8 @@ func appendPrettyString(b []byte, s string) ([]byte, error) {
 // SignLegacy wraps the JSON document signed in a legacy in-toto envelope signed by every key (once per
 // keyid): the signatures are over its canonical JSON. The output is pretty-printed with sorted keys, as
 // in-toto-python writes it.
-func SignLegacy(signed []byte, keys ...*intoto.Key) ([]byte, error) {
-	s, err := SealLegacy(signed, keys...)
+func SignLegacy(signed []byte, signers ...*keys.Key) ([]byte, error) {
+	s, err := SealLegacy(signed, signers...)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func encodeLegacy(signed []byte, sigs []sigWire) ([]byte, error) {
 
 // AppendSignature adds a signature by key to an existing legacy or DSSE envelope (a layout signed by
 // several owners). A signature already present for the same keyid is replaced. The document is kept.
-func AppendSignature(envelopeData []byte, key *intoto.Key) ([]byte, error) {
+func AppendSignature(envelopeData []byte, key *keys.Key) ([]byte, error) {
 	s, err := Parse(envelopeData)
 	if err != nil {
 		return nil, err
@@ -117,10 +117,10 @@ func AppendSignature(envelopeData []byte, key *intoto.Key) ([]byte, error) {
 	return encodeLegacy(s.Payload, sigs)
 }
 
-func dedupe(keys []*intoto.Key) []*intoto.Key {
+func dedupe(signers []*keys.Key) []*keys.Key {
 	seen := map[string]bool{}
-	out := keys[:0:0]
-	for _, k := range keys {
+	out := signers[:0:0]
+	for _, k := range signers {
 		if k == nil {
 			continue
 		}

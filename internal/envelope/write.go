@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // Sealed is a signed envelope not yet encoded: the document and its signatures. Its file content is
@@ -48,11 +49,11 @@ func appendPAEHeader(b []byte, payloadType string, n int) []byte {
 
 // SealDSSE signs payload into a DSSE envelope with every key (once per keyid). The message signed,
 // the PAE, is a copy of the payload behind a header; SealDSSEInPlace avoids that copy.
-func SealDSSE(payloadType string, payload []byte, keys ...*intoto.Key) (*Sealed, error) {
+func SealDSSE(payloadType string, payload []byte, signers ...*keys.Key) (*Sealed, error) {
 	room := PAERoom(payloadType)
 	buf := make([]byte, room+len(payload))
 	copy(buf[room:], payload)
-	s, err := SealDSSEInPlace(payloadType, buf, room, keys...)
+	s, err := SealDSSEInPlace(payloadType, buf, room, signers...)
 	if err != nil {
 		return nil, err
 	}
@@ -63,9 +64,9 @@ func SealDSSE(payloadType string, payload []byte, keys ...*intoto.Key) (*Sealed,
 // SealDSSEInPlace is SealDSSE of the payload buf[room:] without copying it: room must be at least
 // PAERoom(payloadType), and buf[:room] is overwritten with the PAE header, so that the message signed
 // is a slice of buf. The Sealed keeps buf[room:]: do not modify it until the envelope is written.
-func SealDSSEInPlace(payloadType string, buf []byte, room int, keys ...*intoto.Key) (*Sealed, error) {
-	keys = dedupe(keys)
-	if len(keys) == 0 {
+func SealDSSEInPlace(payloadType string, buf []byte, room int, signers ...*keys.Key) (*Sealed, error) {
+	signers = dedupe(signers)
+	if len(signers) == 0 {
 		return nil, fmt.Errorf("sign dsse: %w", errNoKeys)
 	}
 	if room > len(buf) || room < PAERoom(payloadType) {
@@ -77,8 +78,8 @@ func SealDSSEInPlace(payloadType string, buf []byte, room int, keys ...*intoto.K
 	start := room - len(h)
 	copy(buf[start:room], h)
 	pae := buf[start:]
-	sigs := make([]sigWire, 0, len(keys))
-	for _, k := range keys {
+	sigs := make([]sigWire, 0, len(signers))
+	for _, k := range signers {
 		sig, err := k.Sign(pae)
 		if err != nil {
 			return nil, fmt.Errorf("sign dsse with key %s: %w", k.ShortID(), err)
@@ -90,15 +91,15 @@ func SealDSSEInPlace(payloadType string, buf []byte, room int, keys ...*intoto.K
 
 // SealLegacy signs the JSON document signed into a legacy in-toto envelope with every key (once per
 // keyid): the signatures are over its canonical JSON, which is dropped once they are made.
-func SealLegacy(signed []byte, keys ...*intoto.Key) (*Sealed, error) {
-	if len(dedupe(keys)) == 0 {
+func SealLegacy(signed []byte, signers ...*keys.Key) (*Sealed, error) {
+	if len(dedupe(signers)) == 0 {
 		return nil, fmt.Errorf("sign legacy envelope: %w", errNoKeys)
 	}
 	canon, err := intoto.CanonicalJSON(signed)
 	if err != nil {
 		return nil, fmt.Errorf("sign legacy envelope: %w", err)
 	}
-	sigs, err := SignCanonical(canon, keys...)
+	sigs, err := SignCanonical(canon, signers...)
 	if err != nil {
 		return nil, err
 	}
@@ -113,13 +114,13 @@ type LegacySignatures struct {
 }
 
 // SignCanonical signs canon, the canonical JSON of a document, with every key (once per keyid).
-func SignCanonical(canon []byte, keys ...*intoto.Key) (*LegacySignatures, error) {
-	keys = dedupe(keys)
-	if len(keys) == 0 {
+func SignCanonical(canon []byte, signers ...*keys.Key) (*LegacySignatures, error) {
+	signers = dedupe(signers)
+	if len(signers) == 0 {
 		return nil, fmt.Errorf("sign legacy envelope: %w", errNoKeys)
 	}
-	sigs := make([]sigWire, 0, len(keys))
-	for _, k := range keys {
+	sigs := make([]sigWire, 0, len(signers))
+	for _, k := range signers {
 		sig, err := k.Sign(canon)
 		if err != nil {
 			return nil, fmt.Errorf("sign legacy envelope with key %s: %w", k.ShortID(), err)

@@ -15,6 +15,7 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // The encoders as they were before the envelope was streamed: pretty() of the generic decoding. The
@@ -166,9 +167,9 @@ func TestPAEHeaderMatchesDSSE(t *testing.T) {
 }
 
 // sealingKeys are one key, several keys of every type, and a repeated key (signed once).
-func sealingKeys(t *testing.T) map[string][]*intoto.Key {
+func sealingKeys(t *testing.T) map[string][]*keys.Key {
 	ed := key(t, "in-toto-golang/carol")
-	return map[string][]*intoto.Key{
+	return map[string][]*keys.Key{
 		"one ed25519":    {ed},
 		"two ed25519":    {ed, key(t, "in-toto-python/demo_files/danny")},
 		"every type":     {key(t, "in-toto-golang/alice"), ed, key(t, "in-toto-golang/frank"), key(t, "in-toto-golang/grace")},
@@ -179,8 +180,8 @@ func sealingKeys(t *testing.T) map[string][]*intoto.Key {
 
 // deterministic tells whether every key signs deterministically (ed25519), so that two signings of one
 // document give the same file.
-func deterministic(keys []*intoto.Key) bool {
-	for _, k := range keys {
+func deterministic(ks []*keys.Key) bool {
+	for _, k := range ks {
 		if k.KeyType != "ed25519" {
 			return false
 		}
@@ -303,7 +304,7 @@ func TestSealedStreamsWhatSignWrites(t *testing.T) {
 }
 
 // checkSigned parses an envelope file and verifies it carries doc, signed once by each distinct key.
-func checkSigned(t *testing.T, file []byte, kind Kind, doc []byte, keys []*intoto.Key) {
+func checkSigned(t *testing.T, file []byte, kind Kind, doc []byte, ks []*keys.Key) {
 	t.Helper()
 	s, err := Parse(file)
 	if err != nil {
@@ -324,7 +325,7 @@ func checkSigned(t *testing.T, file []byte, kind Kind, doc []byte, keys []*intot
 		t.Fatalf("the envelope does not carry the document")
 	}
 	ids := map[string]bool{}
-	for _, k := range keys {
+	for _, k := range ks {
 		ids[k.ID()] = true
 		if err := s.VerifyKey(k.Public()); err != nil {
 			t.Fatalf("key %s: %v", k.ShortID(), err)

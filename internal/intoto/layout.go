@@ -19,9 +19,10 @@ func DecodeLayout(data []byte) (*Layout, error) {
 	return &l, nil
 }
 
-// Validate checks the layout's structure: types, expiry format, keys and their keyids, unique step and
-// inspection names, thresholds, functionaries that exist, and non-empty rules. Rule grammar is checked
-// by the rules package, and expiry against the clock by the verifier.
+// Validate checks the layout's structure: types, expiry format, unique step and
+// inspection names, thresholds, functionaries that exist, and non-empty rules. The keys themselves
+// (usable, listed under their own keyids) are checked by keys.CheckLayout, rule grammar by the rules
+// package, and expiry against the clock by the verifier.
 func (l *Layout) Validate() error {
 	if l.Type != TypeLayout {
 		return fmt.Errorf("%w: layout _type is %q, want %q", ErrInvalid, l.Type, TypeLayout)
@@ -33,16 +34,6 @@ func (l *Layout) Validate() error {
 	for id, k := range l.Keys {
 		if k == nil {
 			return fmt.Errorf("%w: layout key %s is null", ErrInvalid, id)
-		}
-		if _, err := k.publicKey(); err != nil {
-			return fmt.Errorf("%w: layout key %s: %w", ErrInvalid, short(id), err)
-		}
-		got := k.ID()
-		if got != id {
-			return fmt.Errorf("%w: layout key listed as %s has keyid %s", ErrInvalid, id, got)
-		}
-		if k.KeyID != "" && k.KeyID != id {
-			return fmt.Errorf("%w: layout key %s carries keyid %s", ErrInvalid, id, k.KeyID)
 		}
 	}
 	for name, ident := range l.Identities {
@@ -145,18 +136,14 @@ func (l *Layout) Step(name string) *Step {
 	return nil
 }
 
-// AddKey adds the public part of k to the layout keys under its keyid and returns that keyid.
+// AddKey lists the public key record k in the layout keys under its keyid (k.KeyID, which keys.Key.Record
+// sets) and returns that keyid.
 func (l *Layout) AddKey(k *Key) string {
-	p := k.Public()
-	p.KeyID = p.ID()
-	if len(p.KeyIDHashAlgorithms) == 0 {
-		p.KeyIDHashAlgorithms = append([]string(nil), DefaultKeyIDHashAlgorithms...)
-	}
 	if l.Keys == nil {
 		l.Keys = map[string]*Key{}
 	}
-	l.Keys[p.KeyID] = p
-	return p.KeyID
+	l.Keys[k.KeyID] = k
+	return k.KeyID
 }
 
 // Substitute replaces {name} placeholders in every step's expected_command and rules and in every

@@ -43,6 +43,14 @@ func LinkFileName(step, keyID string) string {
 	return step + "." + short(keyID) + ".link"
 }
 
+// short is the first 8 hex digits of a keyid, as link file names use.
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
 // DecodePlainLink decodes data as DecodeLink would when it is a valid link of the plain shape every
 // implementation writes (_type "link", a name, well-formed digests, ASCII strings without escapes, no
 // unknown or repeated fields), in one pass that also validates it: Validate would return nil.

@@ -81,26 +81,68 @@ func (x Exec) NewVerifier(cfg VerifierConfig) Verifier {
 
 // TrustedRoot has a helper build or fetch the trusted root: the work needs sigstore-go.
 func (x Exec) TrustedRoot(ctx context.Context, req TrustedRootRequest) ([]byte, error) {
-	p, err := x.path()
+	resp, err := x.once(ctx, &request{Op: "trusted-root", TrustedRoot: &req})
 	if err != nil {
-		return nil, err
-	}
-	h, err := startHelper(p, x.Stderr)
-	if err != nil {
-		return nil, err
-	}
-	defer h.close()
-	resp, err := h.call(ctx, &request{Proto: Proto, Op: "trusted-root", LogLevel: slog.LevelWarn, TrustedRoot: &req})
-	if err != nil {
-		return nil, err
-	}
-	if err := errorOf(resp); err != nil {
 		return nil, err
 	}
 	if len(resp.Bundle) == 0 {
 		return nil, fmt.Errorf("%s returned no trusted root", HelperName)
 	}
 	return resp.Bundle, nil
+}
+
+// Resolve resolves here when no signing config is named; reading one needs sigstore-go, so then a
+// helper does it.
+func (x Exec) Resolve(ctx context.Context, opts Options) (*Services, error) {
+	if opts.SigningConfig == "" {
+		return Resolve(opts, nil)
+	}
+	if opts.Now != nil {
+		return nil, errors.New("resolve: a clock cannot be sent to " + HelperName)
+	}
+	resp, err := x.once(ctx, &request{Op: "resolve", Resolve: &opts})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Services == nil {
+		return nil, fmt.Errorf("%s resolved no services", HelperName)
+	}
+	return resp.Services, nil
+}
+
+// BundleSigner has a helper read the bundle's certificate.
+func (x Exec) BundleSigner(ctx context.Context, bundle []byte) (*intoto.SignerIdentity, error) {
+	resp, err := x.once(ctx, &request{Op: "signer", Bundle: bundle})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Signer == nil {
+		return nil, fmt.Errorf("%s read no signer", HelperName)
+	}
+	return resp.Signer, nil
+}
+
+// once starts a helper for one request and returns its response, or the error it reports. Failing to
+// ask it at all is ErrUnavailable.
+func (x Exec) once(ctx context.Context, req *request) (*response, error) {
+	p, err := x.path()
+	if err != nil {
+		return nil, &unavailable{err}
+	}
+	h, err := startHelper(p, x.Stderr)
+	if err != nil {
+		return nil, &unavailable{err}
+	}
+	defer h.close()
+	req.Proto, req.LogLevel = Proto, slog.LevelWarn
+	resp, err := h.call(ctx, req)
+	if err != nil {
+		return nil, &unavailable{err}
+	}
+	if err := errorOf(resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 type execSigner struct {

@@ -48,7 +48,7 @@ func (s *staticToken) Name() string                          { return "test" }
 func signWith(t testing.TB, x keyless.Exec, s *sigstack.Stack, tok keyless.TokenSource, payload string) ([]byte, error) {
 	t.Helper()
 	services, err := keyless.Resolve(keyless.Options{FulcioURL: s.FulcioURL, RekorURL: s.RekorURL, RekorVersion: 2,
-		TSAURLs: []string{s.TSAURL}})
+		TSAURLs: []string{s.TSAURL}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

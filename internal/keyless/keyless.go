@@ -1,12 +1,14 @@
 // Package keyless is the boundary between intoto-ci and Sigstore. It holds what every keyless
-// operation shares and costs nothing to link: the sentinel errors, the choice of services, and the
-// Backend interface that signs and verifies bundles.
+// operation shares and costs nothing to link: the sentinel errors, the choice of services (Resolve,
+// given a signing config someone else read), and the Backend interface that signs and verifies
+// bundles, writes trusted roots, reads signing configs and reads a bundle's certificate identity.
 //
-// Two backends implement it. internal/signing does the work in-process with sigstore-go; it is linked
+// Two backends implement it. internal/sigstore does the work in-process with sigstore-go; it is linked
 // into intoto-ci-sigstore only. Exec, in this package, runs intoto-ci-sigstore and talks to it over a
 // pipe; intoto-ci uses it. The split keeps sigstore-go's dependency tree (and its package initialisers,
 // a few milliseconds per process) out of every key-signed step: nothing keyless runs, or is even
-// initialised, unless a keyless signature is made or a Sigstore bundle is met.
+// initialised, unless a keyless signature is made, a Sigstore bundle is met, or a signing config or
+// trusted root is needed; TUF, trusted roots and signing configs are read in the helper only.
 package keyless
 
 import (
@@ -16,8 +18,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
-	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 // Errors name the service that failed, so a caller can say which one (and the run log can too).
@@ -31,7 +33,17 @@ var (
 	// that it was read and did not verify. Both mean "refuse this bundle".
 	ErrMalformedBundle = errors.New("malformed sigstore bundle")
 	ErrVerification    = errors.New("sigstore verification failed")
+
+	// ErrUnavailable marks a Backend that could not be asked at all (Exec: the helper is missing, does
+	// not start or dies), as opposed to an answer it gave: a broken installation, an operational error.
+	ErrUnavailable = errors.New("keyless backend unavailable")
 )
+
+// unavailable is err, marked ErrUnavailable; its message is err's.
+type unavailable struct{ err error }
+
+func (u *unavailable) Error() string   { return u.err.Error() }
+func (u *unavailable) Unwrap() []error { return []error{ErrUnavailable, u.err} }
 
 // Public-good service defaults.
 const (
@@ -40,7 +52,7 @@ const (
 )
 
 // API versions intoto-ci (through sigstore-go v1.3.0) speaks to each service; a signing config's
-// entries are chosen among these. internal/signing's tests hold them equal to sigstore-go's own lists.
+// entries are chosen among these. internal/sigstore's tests hold them equal to sigstore-go's own lists.
 var (
 	FulcioAPIVersions             = []uint32{1}
 	TimestampAuthorityAPIVersions = []uint32{1}
@@ -67,7 +79,17 @@ type Options struct {
 	// publishes every certificate, and so the repository names in it, to a public CT log.
 	Private bool
 	// Now is the clock used to pick services from a signing config; nil means time.Now.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
+}
+
+// SigningConfig is a Sigstore signing_config.json, read: it chooses among the services it lists by API
+// version and validity period (sigstore-go's root.SelectService rules). internal/sigstore implements
+// it, so only intoto-ci-sigstore links the code that reads one; intoto-ci asks it (Backend.Resolve).
+type SigningConfig interface {
+	Fulcio(versions []uint32, now time.Time) (string, error)
+	// TSAs returns nil, nil when the config lists no timestamp authority.
+	TSAs(versions []uint32, now time.Time) ([]string, error)
+	Rekors(versions []uint32, now time.Time) ([]Log, error)
 }
 
 // Log is one transparency log to write to.
@@ -91,10 +113,11 @@ func (s *Services) Describe() (fulcio string, rekors []string, tsas []string) {
 	return s.Fulcio, rekors, append([]string(nil), s.TSAs...)
 }
 
-// Resolve picks the services from opts and checks that they make a verifiable signature: a Rekor v2
-// or private signature needs a timestamp authority, private signing no log and an explicit Fulcio. It
-// reads the signing config but does no network I/O, so a bad combination fails before a step runs.
-func Resolve(opts Options) (*Services, error) {
+// Resolve picks the services from opts and cfg (the signing config opts.SigningConfig names, read; nil
+// when it names none) and checks that they make a verifiable signature: a Rekor v2 or private signature
+// needs a timestamp authority, private signing no log and an explicit Fulcio. It does no I/O, so a bad
+// combination fails before a step runs. Backend.Resolve reads the signing config and calls it.
+func Resolve(opts Options, cfg SigningConfig) (*Services, error) {
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
@@ -105,13 +128,8 @@ func Resolve(opts Options) (*Services, error) {
 	if opts.Private && opts.RekorURL != "" {
 		return nil, errors.New("private signing uses no transparency log: drop the rekor url")
 	}
-	var cfg *root.SigningConfig
-	if opts.SigningConfig != "" {
-		var err error
-		cfg, err = root.NewSigningConfigFromPath(opts.SigningConfig)
-		if err != nil {
-			return nil, fmt.Errorf("load signing config %q: %w", opts.SigningConfig, err)
-		}
+	if (opts.SigningConfig != "") != (cfg != nil) {
+		return nil, fmt.Errorf("signing config %q: not read (internal error)", opts.SigningConfig)
 	}
 	s := &Services{}
 
@@ -119,11 +137,11 @@ func Resolve(opts Options) (*Services, error) {
 	case opts.FulcioURL != "":
 		s.Fulcio = opts.FulcioURL
 	case cfg != nil:
-		svc, err := root.SelectService(cfg.FulcioCertificateAuthorityURLs(), FulcioAPIVersions, now())
+		u, err := cfg.Fulcio(FulcioAPIVersions, now())
 		if err != nil {
 			return nil, fmt.Errorf("signing config: fulcio: %w", err)
 		}
-		s.Fulcio = svc.URL
+		s.Fulcio = u
 	case opts.Private:
 		return nil, errors.New("private signing needs an explicit fulcio url or signing config " +
 			"(public-good fulcio publishes certificates to a public ct log)")
@@ -134,15 +152,12 @@ func Resolve(opts Options) (*Services, error) {
 	switch {
 	case len(opts.TSAURLs) > 0:
 		s.TSAs = append(s.TSAs, opts.TSAURLs...)
-	case cfg != nil && len(cfg.TimestampAuthorityURLs()) > 0:
-		ss, err := root.SelectServices(cfg.TimestampAuthorityURLs(), cfg.TimestampAuthorityURLsConfig(),
-			TimestampAuthorityAPIVersions, now())
+	case cfg != nil:
+		urls, err := cfg.TSAs(TimestampAuthorityAPIVersions, now())
 		if err != nil {
 			return nil, fmt.Errorf("signing config: timestamp authority: %w", err)
 		}
-		for _, svc := range ss {
-			s.TSAs = append(s.TSAs, svc.URL)
-		}
+		s.TSAs = append(s.TSAs, urls...)
 	}
 
 	version := opts.RekorVersion
@@ -158,13 +173,11 @@ func Resolve(opts Options) (*Services, error) {
 		if version != 0 {
 			versions = []uint32{version}
 		}
-		ss, err := root.SelectServices(cfg.RekorLogURLs(), cfg.RekorLogURLsConfig(), versions, now())
+		logs, err := cfg.Rekors(versions, now())
 		if err != nil {
 			return nil, fmt.Errorf("signing config: rekor: %w", err)
 		}
-		for _, svc := range ss {
-			s.Rekors = append(s.Rekors, Log{URL: svc.URL, Version: svc.MajorAPIVersion})
-		}
+		s.Rekors = logs
 	default:
 		if version == 2 {
 			return nil, errors.New("rekor v2 needs a rekor url or signing config (public-good default is v1)")
@@ -231,6 +244,13 @@ type Backend interface {
 	NewVerifier(cfg VerifierConfig) Verifier
 	// TrustedRoot writes a trusted_root.json: built from req.Create, or fetched through TUF (req.Fetch).
 	TrustedRoot(ctx context.Context, req TrustedRootRequest) ([]byte, error)
+	// Resolve is the package's Resolve with the signing config opts.SigningConfig names read (if any):
+	// the services a signature goes through, checked before a step runs.
+	Resolve(ctx context.Context, opts Options) (*Services, error)
+	// BundleSigner reads the identity in a bundle's leaf certificate without verifying anything: for
+	// naming a link file, checking who signed a fresh bundle, proposing a layout. Verification is a
+	// Verifier's.
+	BundleSigner(ctx context.Context, bundle []byte) (*intoto.SignerIdentity, error)
 }
 
 // TrustedRootRequest asks for a trusted_root.json; exactly one of Create and Fetch is set.

@@ -32,7 +32,7 @@ const (
 // the message's one large field (see raw), as they are. A link of a million artifacts is a payload of
 // some 120 MB: as base64 inside the JSON it would be encoded into a buffer a third larger than itself,
 // and decoded from a buffer holding the whole JSON, on each side of the pipe.
-const Proto = 3
+const Proto = 4
 
 // maxRaw bounds the bytes a message may announce, so a corrupt length is an error rather than an
 // allocation of any size.
@@ -40,7 +40,7 @@ const maxRaw = 1 << 36
 
 type request struct {
 	Proto int    `json:"proto"`
-	Op    string `json:"op"` // "sign", "verify" or "trusted-root"
+	Op    string `json:"op"` // "sign", "verify", "trusted-root", "resolve" or "signer"
 	// ID is the client's number for the request, which its response carries.
 	ID uint64 `json:"id,omitempty"`
 	// LogLevel is the client's slog level: the helper logs what the client would have logged.
@@ -57,7 +57,10 @@ type request struct {
 	// trusted-root
 	TrustedRoot *TrustedRootRequest `json:"trusted_root,omitempty"`
 
-	// verify
+	// resolve
+	Resolve *Options `json:"resolve,omitempty"`
+
+	// verify (and signer: the bundle whose certificate is read)
 	Verifier *VerifierConfig `json:"verifier,omitempty"`
 	Bundle   []byte          `json:"-"` // raw
 
@@ -66,7 +69,7 @@ type request struct {
 
 // raw is the request's large field: the payload to sign or the bundle to verify.
 func (q *request) raw() (*[]byte, *int64) {
-	if q.Op == "verify" {
+	if q.Op == "verify" || q.Op == "signer" {
 		return &q.Bundle, &q.Raw
 	}
 	return &q.Payload, &q.Raw
@@ -83,8 +86,10 @@ type response struct {
 
 	PayloadType string                 `json:"payload_type,omitempty"` // verify
 	Payload     []byte                 `json:"-"`                      // raw
-	Signer      *intoto.SignerIdentity `json:"signer,omitempty"`
-	Time        time.Time              `json:"time"`
+	Signer      *intoto.SignerIdentity `json:"signer,omitempty"`       // verify, signer
+
+	Services *Services `json:"services,omitempty"` // resolve
+	Time     time.Time `json:"time"`
 
 	Raw int64 `json:"raw,omitempty"` // the length of the raw field, which follows the JSON line
 

@@ -29,6 +29,22 @@ func (b *echoBackend) TrustedRoot(context.Context, TrustedRootRequest) ([]byte, 
 }
 func (b *echoBackend) NewVerifier(VerifierConfig) Verifier { return echoVerifier{} }
 
+// Resolve echoes the signing config path and the explicit Fulcio URL it was sent.
+func (b *echoBackend) Resolve(_ context.Context, opts Options) (*Services, error) {
+	if opts.SigningConfig == "" {
+		return nil, errors.New("echo backend resolves signing configs only")
+	}
+	return &Services{Fulcio: opts.FulcioURL, TSAs: []string{opts.SigningConfig}}, nil
+}
+
+// BundleSigner names the bundle's bytes as the subject.
+func (b *echoBackend) BundleSigner(_ context.Context, bundle []byte) (*intoto.SignerIdentity, error) {
+	if len(bundle) == 0 {
+		return nil, ErrMalformedBundle
+	}
+	return &intoto.SignerIdentity{Subject: string(bundle)}, nil
+}
+
 type echoSigner struct{ b *echoBackend }
 
 func (s echoSigner) Sign(_ context.Context, _ string, payload []byte) ([]byte, error) {
@@ -125,6 +141,43 @@ func TestServeRawFields(t *testing.T) {
 		if resp.Error != "" || !bytes.Equal(resp.Payload, bundle) || resp.Signer.Subject != "s" {
 			t.Errorf("verify #%d: error %q, %d bytes back for %d", i, resp.Error, len(resp.Payload), len(bundle))
 		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Serve() = %v at the end of its input", err)
+	}
+}
+
+// TestServeResolveAndSigner: the options of a resolve and the bundle of a signer request cross the
+// pipe unchanged, and so do the answers and a refusal's sentinel.
+func TestServeResolveAndSigner(t *testing.T) {
+	t.Parallel()
+	w, r, stop := serve(t, &echoBackend{})
+	call := func(req *request) *response {
+		t.Helper()
+		req.Proto = Proto
+		if err := writeMessage(w, req); err != nil {
+			t.Fatal(err)
+		}
+		resp := &response{op: req.Op}
+		if err := readMessage(r, resp); err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := call(&request{Op: "resolve", Resolve: &Options{SigningConfig: "dir/sc.json", FulcioURL: "https://f", Private: true}})
+	if resp.Error != "" || resp.Services == nil || resp.Services.Fulcio != "https://f" || len(resp.Services.TSAs) != 1 || resp.Services.TSAs[0] != "dir/sc.json" {
+		t.Errorf("resolve: got %+v, want the options echoed", resp)
+	}
+	if resp := call(&request{Op: "resolve"}); !strings.Contains(resp.Error, "without its options") {
+		t.Errorf("resolve without options: got %+v, want an error", resp)
+	}
+	bundle := bytes.Repeat([]byte("{\"bundle\"}\n"), 4096) // ASCII: the subject travels as JSON text
+	if resp := call(&request{Op: "signer", Bundle: bundle}); resp.Error != "" || resp.Signer == nil || resp.Signer.Subject != string(bundle) {
+		t.Errorf("signer: got error %q; want the bundle's %d bytes as subject", resp.Error, len(bundle))
+	}
+	resp = call(&request{Op: "signer"})
+	if err := errorOf(resp); !errors.Is(err, ErrMalformedBundle) {
+		t.Errorf("signer of no bundle: got %v, want ErrMalformedBundle", err)
 	}
 	if err := stop(); err != nil {
 		t.Errorf("Serve() = %v at the end of its input", err)

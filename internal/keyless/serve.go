@@ -99,6 +99,14 @@ func serveOne(ctx context.Context, b Backend, req *request, logs io.Writer) *res
 			break
 		}
 		resp.Bundle, err = b.TrustedRoot(ctx, *req.TrustedRoot)
+	case req.Op == "resolve":
+		if req.Resolve == nil {
+			err = errors.New("resolve request without its options")
+			break
+		}
+		resp.Services, err = b.Resolve(ctx, *req.Resolve)
+	case req.Op == "signer":
+		resp.Signer, err = b.BundleSigner(ctx, req.Bundle)
 	case req.Op == "verify":
 		err = errors.New("first verify request without a verifier configuration")
 	default:

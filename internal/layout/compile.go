@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // CompileOptions tune Compile.
@@ -48,7 +49,7 @@ func Compile(doc *Document, opts CompileOptions) (*intoto.Layout, error) {
 		path := "functionaries." + name
 		switch {
 		case f.PublicKey != nil:
-			keyids[name] = l.AddKey(f.PublicKey)
+			keyids[name] = l.AddKey(keys.FromRecord(f.PublicKey).Record())
 		case f.Key != "":
 			k, err := loadKey(f.Key, opts)
 			if err != nil {
@@ -114,7 +115,7 @@ func Compile(doc *Document, opts CompileOptions) (*intoto.Layout, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if err := l.Validate(); err != nil {
+	if err := keys.ValidateLayout(l); err != nil {
 		return nil, fmt.Errorf("compiled layout: %w", err)
 	}
 	return l, nil
@@ -129,11 +130,11 @@ func lineOr(a, b int) int {
 
 func loadKey(ref string, opts CompileOptions) (*intoto.Key, error) {
 	if strings.HasPrefix(strings.TrimSpace(ref), "-----BEGIN") {
-		k, err := intoto.ParseKey([]byte(ref), nil)
+		k, err := keys.Parse([]byte(ref), nil)
 		if err != nil {
 			return nil, fmt.Errorf("inline key: %w", err)
 		}
-		return k.Public(), nil
+		return k.Record(), nil
 	}
 	path := ref
 	if !filepath.IsAbs(path) && opts.BaseDir != "" {
@@ -143,11 +144,11 @@ func loadKey(ref string, opts CompileOptions) (*intoto.Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read key: %w", err)
 	}
-	k, err := intoto.ParseKey(data, nil)
+	k, err := keys.Parse(data, nil)
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", ref, err)
 	}
-	return k.Public(), nil
+	return k.Record(), nil
 }
 
 // ParseExpires reads an expiry: RFC 3339 (any offset), or a date (midnight UTC).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // IsYAML tells a YAML layout (to compile) by its file name.
@@ -144,7 +145,7 @@ func decodeLink(payload []byte) (*intoto.Link, error) {
 // KeyFile is a functionary's public key and the file it was read from.
 type KeyFile struct {
 	Path string
-	Key  *intoto.Key
+	Key  *keys.Key
 }
 
 // KeyRefs names functionary keys for a proposal written to out ("-" for stdout), keyed by key ID: each

@@ -8,11 +8,12 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 func TestKeyRefs(t *testing.T) {
 	t.Parallel()
-	k, err := intoto.GenerateKey("ed25519")
+	k, err := keys.Generate("ed25519")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestKeyRefs(t *testing.T) {
 // ReadEvidence keeps signed links with their key IDs and skips unsigned ones (named) and other files.
 func TestReadEvidence(t *testing.T) {
 	t.Parallel()
-	k, err := intoto.GenerateKey("ed25519")
+	k, err := keys.Generate("ed25519")
 	if err != nil {
 		t.Fatal(err)
 	}

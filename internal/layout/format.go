@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // Comments are optional remarks Format attaches to the document, keyed by the item they explain:
@@ -31,7 +33,7 @@ func Format(doc *Document, comments Comments) ([]byte, error) {
 			case f.Key != "":
 				addPair(fn, "key", str(f.Key))
 			case f.PublicKey != nil:
-				pem, err := f.PublicKey.PublicPEM()
+				pem, err := keys.FromRecord(f.PublicKey).PublicPEM()
 				if err != nil {
 					return nil, fmt.Errorf("functionary %s: %w", name, err)
 				}

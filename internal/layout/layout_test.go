@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -65,9 +66,9 @@ func TestSplitWords(t *testing.T) {
 	}
 }
 
-func writeKey(t *testing.T, dir, name string) *intoto.Key {
+func writeKey(t *testing.T, dir, name string) *keys.Key {
 	t.Helper()
-	k, err := intoto.GenerateKey("ed25519")
+	k, err := keys.Generate("ed25519")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func benchChain(b *testing.B, n int, format string) Options {
 			[]intoto.Rule{{"MATCH", "obj/*", "WITH", "PRODUCTS", "FROM", "build"}, {"CREATE", "dist/*"}, {"ALLOW", "src/*"}, {"DISALLOW", "*"}}},
 	}
 	layout := &intoto.Layout{Type: intoto.TypeLayout, Expires: "2099-01-01T00:00:00Z",
-		Keys: map[string]*intoto.Key{fn.ID(): fn.Public()}}
+		Keys: map[string]*intoto.Key{fn.ID(): fn.Record()}}
 	links := filepath.Join(dir, "links")
 	if err := os.Mkdir(links, 0o755); err != nil {
 		b.Fatal(err)
@@ -89,7 +89,7 @@ func benchChain(b *testing.B, n int, format string) Options {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return Options{Layout: signed, LayoutKeys: []*intoto.Key{owner.Public()}, LinksDir: links, WorkDir: dir}
+	return Options{Layout: signed, LayoutKeys: []*intoto.Key{owner.Record()}, LinksDir: links, WorkDir: dir}
 }
 
 func benchmarkVerify(b *testing.B, n int, format string) {
@@ -121,7 +121,7 @@ func benchmarkShape(b *testing.B, gen func(dir string) (*shapes.Inputs, error)) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := Options{Layout: layout, LayoutKeys: []*intoto.Key{in.Owner.Public()}, LinksDir: in.LinksDir, WorkDir: in.Dir}
+	opts := Options{Layout: layout, LayoutKeys: []*intoto.Key{in.Owner.Record()}, LinksDir: in.LinksDir, WorkDir: in.Dir}
 	b.ReportAllocs()
 	for b.Loop() {
 		res, err := Verify(context.Background(), opts)

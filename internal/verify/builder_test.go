@@ -19,6 +19,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // caseSpec is testdata/cases/<name>/case.json: a chain to build and verify. Keys are named after the
@@ -90,19 +91,19 @@ type linkBody struct {
 type chain struct {
 	dir   string
 	opts  Options
-	keys  map[string]*intoto.Key
+	keys  map[string]*keys.Key
 	fakes *fakeKeyless
 }
 
-var keyCache sync.Map // name → *intoto.Key
+var keyCache sync.Map // name → *keys.Key
 
 // testKey loads testdata/keys/<name>.pem.
-func testKey(t testing.TB, name string) *intoto.Key {
+func testKey(t testing.TB, name string) *keys.Key {
 	t.Helper()
 	if k, ok := keyCache.Load(name); ok {
-		return k.(*intoto.Key)
+		return k.(*keys.Key)
 	}
-	k, err := intoto.LoadKey(filepath.Join("testdata", "keys", name+".pem"))
+	k, err := keys.Load(filepath.Join("testdata", "keys", name+".pem"))
 	if err != nil {
 		t.Fatalf("load key %s: %v", name, err)
 	}
@@ -242,17 +243,17 @@ func statementDoc(t testing.TB, b *linkBody) []byte {
 // sign wraps payload in the named envelope.
 func (c *chain) sign(t testing.TB, kind string, payload []byte, signers []string, keyless *intoto.SignerIdentity) []byte {
 	t.Helper()
-	var keys []*intoto.Key
+	var ks []*keys.Key
 	for _, n := range signers {
-		keys = append(keys, testKey(t, n))
+		ks = append(ks, testKey(t, n))
 	}
 	var out []byte
 	var err error
 	switch kind {
 	case "", "legacy":
-		out, err = envelope.SignLegacy(payload, keys...)
+		out, err = envelope.SignLegacy(payload, ks...)
 	case "dsse", "statement":
-		out, err = envelope.SignDSSE(intoto.PayloadType, payload, keys...)
+		out, err = envelope.SignDSSE(intoto.PayloadType, payload, ks...)
 	case "bundle":
 		out = c.fakes.bundle(t, payload, keyless)
 	default:
@@ -342,7 +343,7 @@ func buildCase(t testing.TB, spec *caseSpec) *chain {
 		c.opts.Keyless = c.fakes
 	}
 	for _, n := range pinned {
-		c.opts.LayoutKeys = append(c.opts.LayoutKeys, testKey(t, n).Public())
+		c.opts.LayoutKeys = append(c.opts.LayoutKeys, testKey(t, n).Record())
 	}
 	if spec.Options.InspectionTimeout != "" {
 		d, err := time.ParseDuration(spec.Options.InspectionTimeout)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // The interop vectors of the reference implementations live in the repository's testdata/interop (see
@@ -22,9 +23,9 @@ var (
 	interopAt = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 )
 
-func loadKeyFile(t testing.TB, path string) *intoto.Key {
+func loadKeyFile(t testing.TB, path string) *keys.Key {
 	t.Helper()
-	k, err := intoto.LoadKey(path)
+	k, err := keys.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestInteropGolang(t *testing.T) {
 	tests := []struct {
 		name   string
 		layout string
-		key    *intoto.Key
+		key    *keys.Key
 		work   string
 		want   Stage // "" = verified
 	}{
@@ -86,7 +87,7 @@ func TestInteropGolang(t *testing.T) {
 			}
 			res, err := Verify(context.Background(), Options{
 				LayoutPath: filepath.Join(golangDir, tt.layout),
-				LayoutKeys: []*intoto.Key{tt.key},
+				LayoutKeys: []*intoto.Key{tt.key.Record()},
 				LinksDir:   golangDir,
 				WorkDir:    work,
 				Now:        interopAt,
@@ -124,7 +125,7 @@ func TestInteropGolangSublayout(t *testing.T) {
 			res, err := Verify(context.Background(), Options{
 				LayoutPath: "super.layout",
 				Layout:     layout,
-				LayoutKeys: []*intoto.Key{alicePriv.Public()},
+				LayoutKeys: []*intoto.Key{alicePriv.Record()},
 				LinksDir:   links,
 				WorkDir:    workWith(t, tt.work),
 				Now:        interopAt,
@@ -179,7 +180,7 @@ func TestInteropPython(t *testing.T) {
 			res, err := Verify(context.Background(), Options{
 				LayoutPath: "demo.layout",
 				Layout:     tt.layout,
-				LayoutKeys: []*intoto.Key{alice.Public()},
+				LayoutKeys: []*intoto.Key{alice.Record()},
 				LinksDir:   tt.links,
 				WorkDir:    work,
 				Now:        interopAt,
@@ -256,7 +257,7 @@ func editedLayout(t testing.TB, path string, edit func(map[string]any)) []byte {
 	return out
 }
 
-func resignLayout(t testing.TB, path string, key *intoto.Key, edit func(map[string]any)) []byte {
+func resignLayout(t testing.TB, path string, key *keys.Key, edit func(map[string]any)) []byte {
 	t.Helper()
 	out, err := envelope.SignLegacy(editedLayout(t, path, edit), key)
 	if err != nil {
@@ -265,7 +266,7 @@ func resignLayout(t testing.TB, path string, key *intoto.Key, edit func(map[stri
 	return out
 }
 
-func resignLayoutDSSE(t testing.TB, path string, key *intoto.Key, edit func(map[string]any)) []byte {
+func resignLayoutDSSE(t testing.TB, path string, key *keys.Key, edit func(map[string]any)) []byte {
 	t.Helper()
 	out, err := envelope.SignDSSE(intoto.PayloadType, editedLayout(t, path, edit), key)
 	if err != nil {

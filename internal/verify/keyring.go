@@ -5,6 +5,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // stepKeys are one step's functionary keys, prepared once per verification (keyid computed, key
@@ -14,7 +15,7 @@ import (
 type stepKeys struct {
 	step *intoto.Step
 	// keys holds the layout's key of each keyid of step.PubKeys (nil where the layout has none).
-	keys []*intoto.PreparedKey
+	keys []*keys.PreparedKey
 	// byID maps a keyid to its positions in step.PubKeys.
 	byID map[string][]int
 	// all lists the positions of step.PubKeys that have a key, for unlabelled DSSE signatures.
@@ -30,10 +31,10 @@ type stepKeys struct {
 // prepareSteps prepares the keys of every step of the layout; a key listed by several steps is
 // prepared once.
 func (v *verification) prepareSteps() map[string]*stepKeys {
-	prepared := map[string]*intoto.PreparedKey{}
+	prepared := map[string]*keys.PreparedKey{}
 	out := make(map[string]*stepKeys, len(v.layout.Steps))
 	for _, s := range v.layout.Steps {
-		sk := &stepKeys{step: s, keys: make([]*intoto.PreparedKey, len(s.PubKeys)), byID: map[string][]int{},
+		sk := &stepKeys{step: s, keys: make([]*keys.PreparedKey, len(s.PubKeys)), byID: map[string][]int{},
 			names: map[string]bool{}, materials: map[string]bool{}, signers: map[string]bool{}}
 		for i, keyid := range s.PubKeys {
 			k := v.layout.Keys[keyid]
@@ -42,7 +43,7 @@ func (v *verification) prepareSteps() map[string]*stepKeys {
 			}
 			p := prepared[keyid]
 			if p == nil {
-				p = k.Prepare()
+				p = keys.Prepare(k)
 				prepared[keyid] = p
 			}
 			sk.keys[i] = p

@@ -15,6 +15,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/shapes"
 )
 
@@ -141,14 +142,14 @@ func hostileDir(t *testing.T, n, sigs int) (Options, int64) {
 	layout := &intoto.Layout{Type: intoto.TypeLayout, Expires: "2099-01-01T00:00:00Z", Keys: map[string]*intoto.Key{}}
 	step := &intoto.Step{Type: intoto.TypeStep, Name: "test", Threshold: 1}
 	layout.Steps = []*intoto.Step{step}
-	var keys []*intoto.Key
+	var ks []*keys.Key
 	for i := range n {
 		k, err := shapes.Key(fmt.Sprintf("hostile-%d", i))
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys = append(keys, k)
-		step.PubKeys = append(step.PubKeys, layout.AddKey(k))
+		ks = append(ks, k)
+		step.PubKeys = append(step.PubKeys, layout.AddKey(k.Record()))
 	}
 	payload, err := json.Marshal(&intoto.Link{Type: intoto.TypeLink, Name: "test",
 		Materials: intoto.Artifacts{}, Products: artifacts(map[string]string{"out/a": "a"})})
@@ -162,11 +163,11 @@ func hostileDir(t *testing.T, n, sigs int) (Options, int64) {
 		}
 		size += int64(len(data))
 	}
-	honest, err := envelope.SignDSSE(intoto.PayloadType, payload, keys[0])
+	honest, err := envelope.SignDSSE(intoto.PayloadType, payload, ks[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(intoto.LinkFileName("test", keys[0].ID()), honest)
+	write(intoto.LinkFileName("test", ks[0].ID()), honest)
 	type sig struct {
 		KeyID string `json:"keyid"`
 		Sig   string `json:"sig"`
@@ -179,7 +180,7 @@ func hostileDir(t *testing.T, n, sigs int) (Options, int64) {
 		}{PayloadType: intoto.PayloadType, Payload: base64.StdEncoding.EncodeToString(payload)}
 		for s := range sigs {
 			bad := sha256.Sum256(fmt.Appendf(nil, "%d/%d", f, s))
-			env.Signatures = append(env.Signatures, sig{KeyID: keys[(f+s)%n].ID(),
+			env.Signatures = append(env.Signatures, sig{KeyID: ks[(f+s)%n].ID(),
 				Sig: base64.StdEncoding.EncodeToString(append(bad[:], bad[:]...))})
 		}
 		data, err := json.Marshal(env)
@@ -196,7 +197,7 @@ func hostileDir(t *testing.T, n, sigs int) (Options, int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Options{Layout: signed, LayoutKeys: []*intoto.Key{owner.Public()}, LinksDir: links, WorkDir: dir,
+	return Options{Layout: signed, LayoutKeys: []*intoto.Key{owner.Record()}, LinksDir: links, WorkDir: dir,
 		Limits: Limits{MaxFiles: n, MaxSignatures: sigs}}, size + int64(len(signed))
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // keptLink is a link accepted for a step: signed by an authorized functionary.
@@ -266,7 +267,7 @@ func (v *verification) checkAhead(ctx context.Context, c *candidate, steps map[s
 }
 
 // verifyKey is c.signed.VerifyKey for the key keyid, answered by checkAhead when it could.
-func (c *candidate) verifyKey(keyid string, key *intoto.PreparedKey) error {
+func (c *candidate) verifyKey(keyid string, key *keys.PreparedKey) error {
 	if err, ok := c.keyErrs[keyid]; ok {
 		return err
 	}

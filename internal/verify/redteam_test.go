@@ -18,6 +18,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // rt is one attack: a layout (signed by owner unless layoutData is set), files for the links dir.
@@ -38,15 +39,11 @@ func newRT(t *testing.T) *rt {
 }
 
 // step adds a step with the given functionaries (keys) and rules; identities may be set after.
-func (r *rt) step(name string, threshold int, keys []*intoto.Key, materials, products []intoto.Rule) *intoto.Step {
+func (r *rt) step(name string, threshold int, ks []*keys.Key, materials, products []intoto.Rule) *intoto.Step {
 	s := &intoto.Step{Type: intoto.TypeStep, Name: name, Threshold: threshold,
 		ExpectedMaterials: materials, ExpectedProducts: products, PubKeys: []string{}, ExpectedCommand: []string{}}
-	for _, k := range keys {
-		p := k.Public()
-		if len(p.KeyIDHashAlgorithms) == 0 {
-			p.KeyIDHashAlgorithms = append([]string(nil), intoto.DefaultKeyIDHashAlgorithms...)
-		}
-		p.KeyID = p.ID()
+	for _, k := range ks {
+		p := k.Record()
 		r.layout.Keys[p.KeyID] = p
 		s.PubKeys = append(s.PubKeys, p.KeyID)
 	}
@@ -95,7 +92,7 @@ func (r *rt) verify() (*Result, error) {
 	}
 	opts := Options{
 		LayoutPath: "root.layout", Layout: r.signedLayout(), LinksDir: links, WorkDir: work,
-		LayoutKeys: []*intoto.Key{testKey(r.t, "owner").Public()}, Keyless: r.c.fakes,
+		LayoutKeys: []*intoto.Key{testKey(r.t, "owner").Record()}, Keyless: r.c.fakes,
 		Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC),
 	}
 	if r.opts != nil {
@@ -104,9 +101,9 @@ func (r *rt) verify() (*Result, error) {
 	return Verify(context.Background(), opts)
 }
 
-func legacyLink(t *testing.T, body *linkBody, keys ...*intoto.Key) []byte {
+func legacyLink(t *testing.T, body *linkBody, ks ...*keys.Key) []byte {
 	t.Helper()
-	out, err := envelope.SignLegacy(linkDoc(t, body), keys...)
+	out, err := envelope.SignLegacy(linkDoc(t, body), ks...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +137,7 @@ func TestRedTeamKeys(t *testing.T) {
 	t.Run("honest baseline verifies", func(t *testing.T) {
 		t.Parallel()
 		r := newRT(t)
-		r.step("build", 2, []*intoto.Key{alice, bob}, strict, strictP)
+		r.step("build", 2, []*keys.Key{alice, bob}, strict, strictP)
 		r.links["build.a.link"] = legacyLink(t, buildBody, alice)
 		r.links["build.b.link"] = legacyLink(t, buildBody, bob)
 		res, err := r.verify()
@@ -152,8 +149,8 @@ func TestRedTeamKeys(t *testing.T) {
 	t.Run("link for another step renamed to this step's file", func(t *testing.T) {
 		t.Parallel()
 		r := newRT(t)
-		r.step("build", 1, []*intoto.Key{alice}, nil, nil)
-		r.step("test", 1, []*intoto.Key{alice}, nil, nil)
+		r.step("build", 1, []*keys.Key{alice}, nil, nil)
+		r.step("test", 1, []*keys.Key{alice}, nil, nil)
 		tb := *buildBody
 		tb.Name = "test"
 		// Only a "test" link exists, under build's file name: it must not count for build.
@@ -168,9 +165,9 @@ func TestRedTeamKeys(t *testing.T) {
 	t.Run("one key's sublayout and link count once", func(t *testing.T) {
 		t.Parallel()
 		r := newRT(t)
-		r.step("build", 2, []*intoto.Key{alice, bob}, nil, nil)
+		r.step("build", 2, []*keys.Key{alice, bob}, nil, nil)
 		sub := &intoto.Layout{Type: intoto.TypeLayout, Expires: "2030-01-01T00:00:00Z", Keys: map[string]*intoto.Key{}}
-		inner := r.step("compile", 1, []*intoto.Key{alice}, nil, nil) // borrow the helper for keys
+		inner := r.step("compile", 1, []*keys.Key{alice}, nil, nil) // borrow the helper for keys
 		r.layout.Steps = r.layout.Steps[:1]
 		sub.Steps = []*intoto.Step{inner}
 		sub.Keys[inner.PubKeys[0]] = r.layout.Keys[inner.PubKeys[0]]
@@ -196,8 +193,8 @@ func TestRedTeamKeys(t *testing.T) {
 
 	// One private key listed under two keyids (keyid_hash_algorithms differ, or an ecdsa key under
 	// two keytype/scheme spellings that verify alike): one signer must not meet a threshold of two.
-	sameKey := map[string]func(t *testing.T) (*intoto.Key, *intoto.Key){
-		"keyid hash algorithms": func(t *testing.T) (*intoto.Key, *intoto.Key) {
+	sameKey := map[string]func(t *testing.T) (*keys.Key, *keys.Key){
+		"keyid hash algorithms": func(t *testing.T) (*keys.Key, *keys.Key) {
 			a1 := *alice
 			a1.KeyIDHashAlgorithms = []string{"sha256"}
 			a1.KeyID = ""
@@ -206,23 +203,23 @@ func TestRedTeamKeys(t *testing.T) {
 			a2.KeyID = ""
 			return &a1, &a2
 		},
-		"ecdsa scheme spelling": func(t *testing.T) (*intoto.Key, *intoto.Key) {
-			k, err := intoto.GenerateKey(intoto.KeyTypeECDSA)
+		"ecdsa scheme spelling": func(t *testing.T) (*keys.Key, *keys.Key) {
+			k, err := keys.Generate(keys.KeyTypeECDSA)
 			if err != nil {
 				t.Fatal(err)
 			}
 			k2 := *k
-			k2.Scheme = intoto.SchemeECDSAP384 // same P-256 key, hashed by curve: verifies alike
+			k2.Scheme = keys.SchemeECDSAP384 // same P-256 key, hashed by curve: verifies alike
 			k2.KeyID = ""
 			return k, &k2
 		},
-		"ecdsa keytype spelling": func(t *testing.T) (*intoto.Key, *intoto.Key) {
-			k, err := intoto.GenerateKey(intoto.KeyTypeECDSA)
+		"ecdsa keytype spelling": func(t *testing.T) (*keys.Key, *keys.Key) {
+			k, err := keys.Generate(keys.KeyTypeECDSA)
 			if err != nil {
 				t.Fatal(err)
 			}
 			k2 := *k
-			k2.KeyType = intoto.SchemeECDSAP256
+			k2.KeyType = keys.SchemeECDSAP256
 			k2.KeyID = ""
 			return k, &k2
 		},
@@ -236,7 +233,7 @@ func TestRedTeamKeys(t *testing.T) {
 					t.Fatal("test setup: same keyid")
 				}
 				r := newRT(t)
-				r.step("build", 2, []*intoto.Key{k1, k2}, strict, strictP)
+				r.step("build", 2, []*keys.Key{k1, k2}, strict, strictP)
 				var err error
 				switch env {
 				case "legacy":
@@ -269,12 +266,12 @@ func TestRedTeamLayout(t *testing.T) {
 	t.Run("layout key entry listed under another keyid", func(t *testing.T) {
 		t.Parallel()
 		r := newRT(t)
-		s := r.step("build", 1, []*intoto.Key{alice}, nil, nil)
+		s := r.step("build", 1, []*keys.Key{alice}, nil, nil)
 		// The owner signs a layout whose alice keyid maps to mallory's key: invalid, never "alice".
 		m := mallory.Public()
 		m.KeyID = ""
-		m.KeyIDHashAlgorithms = append([]string(nil), intoto.DefaultKeyIDHashAlgorithms...)
-		r.layout.Keys[s.PubKeys[0]] = m
+		m.KeyIDHashAlgorithms = append([]string(nil), keys.DefaultKeyIDHashAlgorithms...)
+		r.layout.Keys[s.PubKeys[0]] = &m.Key
 		r.links["build.x.link"] = legacyLink(t, buildBody, mallory)
 		res, err := r.verify()
 		if !errors.Is(err, ErrLayoutInvalid) || (res != nil && res.Verified) {
@@ -287,7 +284,7 @@ func TestRedTeamLayout(t *testing.T) {
 			t.Parallel()
 			r := newRT(t)
 			r.layout.Expires = exp
-			r.step("build", 1, []*intoto.Key{alice}, nil, nil)
+			r.step("build", 1, []*keys.Key{alice}, nil, nil)
 			r.links["build.x.link"] = legacyLink(t, buildBody, alice)
 			res, err := r.verify()
 			if !errors.Is(err, ErrLayoutInvalid) || (res != nil && res.Verified) {
@@ -300,7 +297,7 @@ func TestRedTeamLayout(t *testing.T) {
 		t.Parallel()
 		r := newRT(t)
 		r.layout.Expires = "2026-05-31T23:00:00-23:59"
-		r.step("build", 1, []*intoto.Key{alice}, nil, nil)
+		r.step("build", 1, []*keys.Key{alice}, nil, nil)
 		r.links["build.x.link"] = legacyLink(t, buildBody, alice)
 		res, err := r.verify()
 		if err == nil && res.Verified {
@@ -311,7 +308,7 @@ func TestRedTeamLayout(t *testing.T) {
 	t.Run("dsse layout with a foreign payload type", func(t *testing.T) {
 		t.Parallel()
 		r := newRT(t)
-		r.step("build", 1, []*intoto.Key{alice}, nil, nil)
+		r.step("build", 1, []*keys.Key{alice}, nil, nil)
 		r.links["build.x.link"] = legacyLink(t, buildBody, alice)
 		body, err := json.Marshal(r.layout)
 		if err != nil {
@@ -332,7 +329,7 @@ func TestRedTeamLayout(t *testing.T) {
 	t.Run("key-signed layout plus a pinned identity", func(t *testing.T) {
 		t.Parallel()
 		r := newRT(t)
-		r.step("build", 1, []*intoto.Key{alice}, nil, nil)
+		r.step("build", 1, []*keys.Key{alice}, nil, nil)
 		r.links["build.x.link"] = legacyLink(t, buildBody, alice)
 		r.opts = func(o *Options) {
 			o.LayoutIdentities = []*intoto.Identity{{Issuer: "https://issuer", Subject: "owner@example.com"}}
@@ -344,7 +341,7 @@ func TestRedTeamLayout(t *testing.T) {
 	t.Run("keyless layout by a wrong identity plus a pinned key", func(t *testing.T) {
 		t.Parallel()
 		r := newRT(t)
-		r.step("build", 1, []*intoto.Key{alice}, nil, nil)
+		r.step("build", 1, []*keys.Key{alice}, nil, nil)
 		r.links["build.x.link"] = legacyLink(t, buildBody, alice)
 		body, err := json.Marshal(r.layout)
 		if err != nil {
@@ -471,7 +468,7 @@ func TestRedTeamLinksDir(t *testing.T) {
 		// evil product; alice's honest link disagrees, which refuses (consistency) — unless enough junk
 		// files sorting before alice's push it past the file limit.
 		r := newRT(t)
-		r.step("build", 1, []*intoto.Key{alice, mallory}, rtRules("ALLOW src.c", "DISALLOW *"), rtRules("CREATE app", "DISALLOW *"))
+		r.step("build", 1, []*keys.Key{alice, mallory}, rtRules("ALLOW src.c", "DISALLOW *"), rtRules("CREATE app", "DISALLOW *"))
 		evil := *buildBody
 		evil.Products = map[string]string{"app": "EVIL"}
 		r.links["a-build.link"] = legacyLink(t, &evil, mallory)
@@ -492,7 +489,7 @@ func TestRedTeamLinksDir(t *testing.T) {
 	t.Run("symlinked link is not read", func(t *testing.T) {
 		t.Parallel()
 		r := newRT(t)
-		r.step("build", 1, []*intoto.Key{alice}, nil, nil)
+		r.step("build", 1, []*keys.Key{alice}, nil, nil)
 		outside := filepath.Join(t.TempDir(), "elsewhere.link")
 		if err := os.WriteFile(outside, legacyLink(t, buildBody, alice), 0o644); err != nil {
 			t.Fatal(err)
@@ -510,8 +507,8 @@ func TestRedTeamLinksDir(t *testing.T) {
 	t.Run("artifact name spelled ./name does not satisfy MATCH", func(t *testing.T) {
 		t.Parallel()
 		r := newRT(t)
-		r.step("build", 1, []*intoto.Key{alice}, rtRules("ALLOW src.c", "DISALLOW *"), rtRules("CREATE app", "DISALLOW *"))
-		r.step("package", 1, []*intoto.Key{alice}, rtRules("MATCH app WITH PRODUCTS FROM build", "DISALLOW *"), nil)
+		r.step("build", 1, []*keys.Key{alice}, rtRules("ALLOW src.c", "DISALLOW *"), rtRules("CREATE app", "DISALLOW *"))
+		r.step("package", 1, []*keys.Key{alice}, rtRules("MATCH app WITH PRODUCTS FROM build", "DISALLOW *"), nil)
 		r.links["build.x.link"] = legacyLink(t, buildBody, alice)
 		// Unclean spellings are refused by the name check, before any rule; a look-alike is a
 		// clean name of another file, which MATCH app does not consume.
@@ -528,7 +525,7 @@ func TestRedTeamLinksDir(t *testing.T) {
 		t.Parallel()
 		for _, name := range []string{"src/../dist/app", "./src/x", "src//x", "/src/x", `src\..\x`, "src/x\x00", "src/x\r", "src/x\n", "src/."} {
 			r := newRT(t)
-			r.step("build", 1, []*intoto.Key{alice}, rtRules("ALLOW src/*", "DISALLOW *"), rtRules("ALLOW src/*", "CREATE app", "DISALLOW *"))
+			r.step("build", 1, []*keys.Key{alice}, rtRules("ALLOW src/*", "DISALLOW *"), rtRules("ALLOW src/*", "CREATE app", "DISALLOW *"))
 			products := map[string]string{"app": "APP", name: "EVIL"}
 			r.links["build.x.link"] = legacyLink(t, &linkBody{Name: "build", Materials: map[string]string{"src/a.c": "A"}, Products: products}, alice)
 			res, err := r.verify()
@@ -553,7 +550,7 @@ func TestRedTeamEnvelope(t *testing.T) {
 	alice := testKey(t, "alice")
 	newR := func(t *testing.T) *rt {
 		r := newRT(t)
-		r.step("build", 1, []*intoto.Key{alice}, rtRules("ALLOW src.c", "DISALLOW *"), rtRules("CREATE app", "DISALLOW *"))
+		r.step("build", 1, []*keys.Key{alice}, rtRules("ALLOW src.c", "DISALLOW *"), rtRules("CREATE app", "DISALLOW *"))
 		return r
 	}
 	evil := *buildBody

@@ -10,6 +10,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // ErrLayoutSignature is the sentinel of a refusal at the layout signature stage.
@@ -18,7 +19,7 @@ var ErrLayoutSignature = errors.New("layout signature not verified")
 // BundleVerifier checks a Sigstore bundle (certificate chain, transparency log or timestamp, DSSE
 // signature) against a trust root and returns what it signed and who signed it. It must not decide
 // whether the signer is authorized: verify matches the identity against the layout itself.
-// internal/signing provides the real one; tests use fakes or sigstore-go's VirtualSigstore. Verify
+// internal/sigstore provides the real one; tests use fakes or sigstore-go's VirtualSigstore. Verify
 // calls it from several goroutines at once (one per bundle, up to GOMAXPROCS).
 type BundleVerifier interface {
 	VerifyBundle(ctx context.Context, bundle []byte) (*Verified, error)
@@ -71,12 +72,12 @@ func (v *verification) verifyLayoutSignatures(ctx context.Context, data []byte) 
 		problems = append(problems, fmt.Sprintf("layout payload type %q, want %q", signed.PayloadType, intoto.PayloadType))
 	}
 	for _, key := range v.opts.LayoutKeys {
-		id := key.ID()
+		id := keys.ID(key)
 		if signed.Kind == envelope.Bundle {
 			problems = append(problems, fmt.Sprintf("key %s: layout is a Sigstore bundle, not signed by a key", id))
 			continue
 		}
-		if err := signed.VerifyKey(key); err != nil {
+		if err := signed.VerifyKey(keys.FromRecord(key)); err != nil {
 			problems = append(problems, fmt.Sprintf("key %s: %v", id, err))
 			causes = append(causes, err)
 			continue
@@ -115,7 +116,7 @@ func (v *verification) verifyLayoutSignatures(ctx context.Context, data []byte) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
 	}
-	if err := layout.Validate(); err != nil {
+	if err := keys.ValidateLayout(layout); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
 	}
 	return layout, nil, nil

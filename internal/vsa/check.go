@@ -11,6 +11,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
 
@@ -30,7 +31,7 @@ func (e *MalformedError) Unwrap() error { return e.Err }
 // CheckOptions pins who must have signed a VSA and what it must say.
 type CheckOptions struct {
 	// Keys must each have signed a DSSE envelope (public keys).
-	Keys []*intoto.Key
+	Keys []*keys.Key
 	// Identity must match the signer of a Sigstore bundle, checked by Bundles.
 	Identity *intoto.Identity
 	Bundles  verify.BundleVerifier

@@ -10,6 +10,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
 
@@ -147,11 +148,11 @@ func TestBuild(t *testing.T) {
 // other than PASSED and another resource URI, each re-signed by the pinned key where it is a payload change.
 func TestCheckWithKeys(t *testing.T) {
 	t.Parallel()
-	alice, err := intoto.GenerateKey("ed25519")
+	alice, err := keys.Generate("ed25519")
 	if err != nil {
 		t.Fatal(err)
 	}
-	mallory, err := intoto.GenerateKey("ed25519")
+	mallory, err := keys.Generate("ed25519")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestCheckWithKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sign := func(payload []byte, k *intoto.Key) []byte {
+	sign := func(payload []byte, k *keys.Key) []byte {
 		t.Helper()
 		env, err := envelope.SignDSSE(intoto.PayloadType, payload, k)
 		if err != nil {
@@ -167,7 +168,7 @@ func TestCheckWithKeys(t *testing.T) {
 		}
 		return env
 	}
-	pinned := CheckOptions{Keys: []*intoto.Key{alice.Public()}}
+	pinned := CheckOptions{Keys: []*keys.Key{alice.Public()}}
 	got, err := Check(context.Background(), "vsa.json", sign(stmt, alice), pinned)
 	if err != nil || got.Signer != alice.ID() || got.Statement.Predicate.ResourceURI != "app.tgz" {
 		t.Fatalf("honest VSA: %+v, %v", got, err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // genParams are the inputs of the generated trees; a directory generated with other params is rebuilt.
@@ -41,19 +42,19 @@ func paramsFor(scale float64, many bool) genParams {
 
 // keys are the deterministic ed25519 keys of the benchmark: the layout owner and the functionary.
 type benchKeys struct {
-	owner, fn *intoto.Key
+	owner, fn *keys.Key
 }
 
-func keyFromSeed(name string) (*intoto.Key, ed25519.PrivateKey, error) {
+func keyFromSeed(name string) (*keys.Key, ed25519.PrivateKey, error) {
 	seed := sha256.Sum256([]byte("intoto-ci bench key " + name))
 	priv := ed25519.NewKeyFromSeed(seed[:])
-	k, err := intoto.NewKey(priv)
+	k, err := keys.FromCrypto(priv)
 	return k, priv, err
 }
 
 // writeKey writes NAME.pem (PKCS#8, for intoto-ci and in-toto-golang), NAME.pub.pem, NAME.json (the
 // securesystemslib private key file in-toto-python reads) and NAME.pub.json.
-func writeKey(dir, name string) (*intoto.Key, error) {
+func writeKey(dir, name string) (*keys.Key, error) {
 	k, priv, err := keyFromSeed(name)
 	if err != nil {
 		return nil, err
@@ -301,7 +302,7 @@ func writeChain(dir string, n int, ks benchKeys) error {
 		}
 	}
 	layout := &intoto.Layout{Type: intoto.TypeLayout, Expires: "2099-01-01T00:00:00Z", Readme: "intoto-ci benchmark",
-		Keys: map[string]*intoto.Key{ks.fn.ID(): ks.fn.Public()}}
+		Keys: map[string]*intoto.Key{ks.fn.ID(): ks.fn.Record()}}
 	for _, step := range chainSteps {
 		layout.Steps = append(layout.Steps, &intoto.Step{Type: intoto.TypeStep, Name: step,
 			ExpectedMaterials: chainRules[step][0], ExpectedProducts: chainRules[step][1],

@@ -73,7 +73,7 @@ func TestThresholdShortByOne(t *testing.T) {
 	c := newChain(t)
 	l := c.baseLayout()
 	l.Steps[1].PubKeys = append(l.Steps[1].PubKeys, c.key["carol"].ID())
-	l.AddKey(c.key["carol"])
+	l.AddKey(c.key["carol"].Record())
 	l.Steps[1].Threshold = 2
 	c.writeLayout(t, l)
 	c.fetch(t)
@@ -94,7 +94,7 @@ func TestDuplicateLinkCountedOnce(t *testing.T) {
 	c := newChain(t)
 	l := c.baseLayout()
 	l.Steps[1].PubKeys = append(l.Steps[1].PubKeys, c.key["carol"].ID())
-	l.AddKey(c.key["carol"])
+	l.AddKey(c.key["carol"].Record())
 	l.Steps[1].Threshold = 2
 	c.writeLayout(t, l)
 	c.honest(t)
@@ -319,7 +319,7 @@ func TestSublayoutSwapped(t *testing.T) {
 		c.build(t)
 		sub := &intoto.Layout{Type: intoto.TypeLayout, Expires: time.Now().Add(time.Hour).UTC().Format(intoto.ExpiresFormat),
 			Keys: map[string]*intoto.Key{}, Inspections: []*intoto.Inspection{}}
-		bob := sub.AddKey(c.key["bob"])
+		bob := sub.AddKey(c.key["bob"].Record())
 		sub.Steps = []*intoto.Step{{Type: intoto.TypeStep, Name: "tar", Threshold: 1, PubKeys: []string{bob},
 			ExpectedMaterials: []intoto.Rule{{"ALLOW", "*"}}, ExpectedProducts: []intoto.Rule{{"CREATE", "app.tar"}, {"ALLOW", "*"}},
 			ExpectedCommand: []string{}}}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
@@ -21,14 +22,14 @@ func TestMain(m *testing.M) { os.Exit(harness.Main(m)) }
 // into app.tar. alice owns the layout; carol is a key the layout does not know.
 type chain struct {
 	dir, keys, links, work, layout string
-	key                            map[string]*intoto.Key
+	key                            map[string]*keys.Key
 }
 
 func newChain(t *testing.T) *chain {
 	t.Helper()
 	dir := t.TempDir()
 	c := &chain{dir: dir, keys: filepath.Join(dir, "keys"), links: filepath.Join(dir, "links"),
-		work: filepath.Join(dir, "work"), layout: filepath.Join(dir, "root.layout"), key: map[string]*intoto.Key{}}
+		work: filepath.Join(dir, "work"), layout: filepath.Join(dir, "root.layout"), key: map[string]*keys.Key{}}
 	for _, d := range []string{c.keys, c.links, c.work} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -49,7 +50,7 @@ func (c *chain) id8(name string) string { return c.key[name].ID()[:8] }
 func (c *chain) baseLayout() *intoto.Layout {
 	l := &intoto.Layout{Type: intoto.TypeLayout, Expires: time.Now().Add(24 * time.Hour).UTC().Format(intoto.ExpiresFormat),
 		Keys: map[string]*intoto.Key{}}
-	bob, dave := l.AddKey(c.key["bob"]), l.AddKey(c.key["dave"])
+	bob, dave := l.AddKey(c.key["bob"].Record()), l.AddKey(c.key["dave"].Record())
 	l.Steps = []*intoto.Step{{
 		Type: intoto.TypeStep, Name: "fetch", Threshold: 1, PubKeys: []string{bob},
 		ExpectedMaterials: []intoto.Rule{{"DISALLOW", "*"}},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
 )
 
@@ -75,20 +76,20 @@ func goStage(s verify.Stage) string {
 	return string(s)
 }
 
-type keys struct {
-	owner *intoto.Key
-	funcs []*intoto.Key
+type keyset struct {
+	owner *keys.Key
+	funcs []*keys.Key
 }
 
-func newKeys(t *testing.T) *keys {
+func newKeys(t *testing.T) *keyset {
 	t.Helper()
-	k := &keys{}
+	k := &keyset{}
 	var err error
-	if k.owner, err = intoto.GenerateKey(intoto.KeyTypeED25519); err != nil {
+	if k.owner, err = keys.Generate(keys.KeyTypeED25519); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		f, err := intoto.GenerateKey(intoto.KeyTypeED25519)
+		f, err := keys.Generate(keys.KeyTypeED25519)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,12 +99,12 @@ func newKeys(t *testing.T) *keys {
 }
 
 // write signs the case's layout and links (legacy envelopes, as python 1.3.1 reads) into dir.
-func (k *keys) write(t *testing.T, c *genCase, dir string) {
+func (k *keyset) write(t *testing.T, c *genCase, dir string) {
 	t.Helper()
 	l := &intoto.Layout{Type: intoto.TypeLayout, Expires: "2030-01-01T00:00:00Z", Keys: map[string]*intoto.Key{},
 		Steps: c.Steps, Inspections: []*intoto.Inspection{}}
 	for _, f := range k.funcs {
-		l.AddKey(f)
+		l.AddKey(f.Record())
 	}
 	mustWrite(t, filepath.Join(dir, "root.layout"), sign(t, l, k.owner))
 	for _, s := range c.Steps {
@@ -113,7 +114,7 @@ func (k *keys) write(t *testing.T, c *genCase, dir string) {
 	}
 }
 
-func sign(t *testing.T, doc any, key *intoto.Key) []byte {
+func sign(t *testing.T, doc any, key *keys.Key) []byte {
 	t.Helper()
 	data, err := json.Marshal(doc)
 	if err != nil {
@@ -134,7 +135,7 @@ func mustWrite(t *testing.T, path string, data []byte) {
 }
 
 // reference runs pyverify.py over dirs in one python process.
-func reference(t *testing.T, owner *intoto.Key, dirs []string) []verdict {
+func reference(t *testing.T, owner *keys.Key, dirs []string) []verdict {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -144,7 +145,7 @@ func reference(t *testing.T, owner *intoto.Key, dirs []string) []verdict {
 	var in strings.Builder
 	pub := owner.Public()
 	pub.KeyID = pub.ID()
-	keyDict := map[string]*intoto.Key{pub.KeyID: pub}
+	keyDict := map[string]*keys.Key{pub.KeyID: pub}
 	for _, d := range dirs {
 		line, err := json.Marshal(map[string]any{"dir": d, "keys": keyDict})
 		if err != nil {
@@ -178,10 +179,10 @@ func reference(t *testing.T, owner *intoto.Key, dirs []string) []verdict {
 }
 
 // ours verifies one case directory with intoto-ci's verify package.
-func ours(t *testing.T, owner *intoto.Key, dir string) verdict {
+func ours(t *testing.T, owner *keys.Key, dir string) verdict {
 	t.Helper()
 	res, err := verify.Verify(context.Background(), verify.Options{
-		LayoutPath: filepath.Join(dir, "root.layout"), LayoutKeys: []*intoto.Key{owner.Public()},
+		LayoutPath: filepath.Join(dir, "root.layout"), LayoutKeys: []*intoto.Key{owner.Record()},
 		LinksDir: dir, WorkDir: dir, Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC),
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
 
 // Inputs are the files of one generated case: a layout signed by Owner (legacy envelope, which every
@@ -22,15 +23,15 @@ type Inputs struct {
 	Dir      string // the case's directory
 	Layout   string // Dir/root.layout
 	LinksDir string // Dir/links
-	Owner    *intoto.Key
+	Owner    *keys.Key
 	// OwnerPub is the owner's public key in PEM (the peers' -k), beside the layout.
 	OwnerPub string
 }
 
 // Key returns the ed25519 key derived from name (with its private part).
-func Key(name string) (*intoto.Key, error) {
+func Key(name string) (*keys.Key, error) {
 	seed := sha256.Sum256([]byte("intoto-ci shapes key " + name))
-	return intoto.NewKey(ed25519.NewKeyFromSeed(seed[:]))
+	return keys.FromCrypto(ed25519.NewKeyFromSeed(seed[:]))
 }
 
 // artifacts returns n artifacts named prefix/fileNNNNN with digests derived from their names.
@@ -62,7 +63,7 @@ func Matrix(dir string, m, arts int) (*Inputs, error) {
 		if err != nil {
 			return nil, err
 		}
-		step.PubKeys = append(step.PubKeys, layout.AddKey(k))
+		step.PubKeys = append(step.PubKeys, layout.AddKey(k.Record()))
 		l := &intoto.Link{Type: intoto.TypeLink, Name: step.Name, Materials: intoto.Artifacts{}, Products: products,
 			ByProducts: map[string]any{"return-value": 0}, Environment: map[string]any{}}
 		if err := writeLink(in.LinksDir, l, k, true); err != nil {
@@ -84,7 +85,7 @@ func Chain(dir string, n, arts int) (*Inputs, error) {
 		return nil, err
 	}
 	layout := newLayout()
-	keyid := layout.AddKey(k)
+	keyid := layout.AddKey(k.Record())
 	prev := intoto.Artifacts{}
 	for i := range n {
 		name := fmt.Sprintf("s%05d", i)
@@ -120,7 +121,7 @@ func Rules(dir string, r, arts int) (*Inputs, error) {
 		return nil, err
 	}
 	layout := newLayout()
-	s := &intoto.Step{Type: intoto.TypeStep, Name: "build", Threshold: 1, PubKeys: []string{layout.AddKey(k)},
+	s := &intoto.Step{Type: intoto.TypeStep, Name: "build", Threshold: 1, PubKeys: []string{layout.AddKey(k.Record())},
 		ExpectedMaterials: []intoto.Rule{{"DISALLOW", "*"}}}
 	verbs := []string{"ALLOW", "CREATE", "MODIFY"}
 	for i := range r - 1 {
@@ -183,7 +184,7 @@ func finish(in *Inputs, layout *intoto.Layout) error {
 }
 
 // writeLink signs l with k (DSSE, or a legacy envelope) into dir under the usual file name.
-func writeLink(dir string, l *intoto.Link, k *intoto.Key, dsse bool) error {
+func writeLink(dir string, l *intoto.Link, k *keys.Key, dsse bool) error {
 	payload, err := json.Marshal(l)
 	if err != nil {
 		return err

@@ -1,10 +1,8 @@
 package sigstack
 
 import (
-	"crypto"
 	"crypto/ed25519"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -15,12 +13,14 @@ import (
 	"time"
 
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
-	"github.com/sigstore/rekor-tiles/v2/pkg/note"
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/intoto-ci/intoto-ci/internal/keyless"
+	"github.com/intoto-ci/intoto-ci/internal/trust"
 )
 
-// writeTrust builds trusted_root.json from what the servers publish and signing_config.json pointing at
-// them.
+// writeTrust builds trusted_root.json from what the servers publish (with trust.CreateTrustedRoot, the
+// writer of `intoto-ci trusted-root create`) and signing_config.json pointing at them.
 func (s *Stack) writeTrust(rekorPub ed25519.PublicKey) error {
 	// Everything the stack signs is younger than the stack; a minute of slack absorbs clock rounding.
 	start := time.Now().Add(-time.Minute)
@@ -40,66 +40,27 @@ func (s *Stack) writeTrust(rekorPub ed25519.PublicKey) error {
 	if len(bundle.Chains) == 0 {
 		return fmt.Errorf("fulcio trust bundle has no chains")
 	}
-	var pems []byte
+	var fulcioPEM []byte
 	for _, c := range bundle.Chains[0].Certificates {
-		pems = append(pems, c...)
+		fulcioPEM = append(fulcioPEM, c...)
 	}
-	fulcioChain, err := parseCerts(pems)
-	if err != nil {
-		return fmt.Errorf("fulcio trust bundle: %w", err)
-	}
-	n := len(fulcioChain)
-	ca := &root.FulcioCertificateAuthority{
-		Root:                fulcioChain[n-1],
-		Intermediates:       fulcioChain[:n-1],
-		ValidityPeriodStart: fulcioChain[n-1].NotBefore,
-		URI:                 s.FulcioURL,
-	}
-
-	body, err = get(tsaBase(s.TSAURL) + "/api/v1/timestamp/certchain")
+	tsaPEM, err := get(tsaBase(s.TSAURL) + "/api/v1/timestamp/certchain")
 	if err != nil {
 		return err
 	}
-	tsaChain, err := parseCerts(body)
+	rekorDER, err := x509.MarshalPKIXPublicKey(rekorPub)
 	if err != nil {
-		return fmt.Errorf("tsa certificate chain: %w", err)
+		return fmt.Errorf("encode rekor key: %w", err)
 	}
-	if len(tsaChain) < 2 {
-		return fmt.Errorf("tsa certificate chain has %d certificates, want leaf and root", len(tsaChain))
-	}
-	m := len(tsaChain)
-	tsa := &root.SigstoreTimestampingAuthority{
-		Leaf:                tsaChain[0],
-		Intermediates:       tsaChain[1 : m-1],
-		Root:                tsaChain[m-1],
-		ValidityPeriodStart: tsaChain[m-1].NotBefore,
-		URI:                 s.TSAURL,
-	}
-
-	_, logID, err := note.KeyHash(RekorOrigin, rekorPub)
+	// The one trusted-root writer: what `intoto-ci trusted-root create` runs, given what the servers publish.
+	trJSON, err := trust.CreateTrustedRoot(&keyless.TrustedRootSpec{
+		Fulcio: []keyless.CASpec{{URL: s.FulcioURL, ChainPEM: fulcioPEM}},
+		TSAs:   []keyless.CASpec{{URL: s.TSAURL, ChainPEM: tsaPEM}},
+		Rekors: []keyless.LogSpec{{URL: s.RekorURL, Origin: RekorOrigin, Start: start,
+			PublicKeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: rekorDER})}},
+	})
 	if err != nil {
-		return fmt.Errorf("rekor log id: %w", err)
-	}
-	tlog := &root.TransparencyLog{
-		BaseURL:             s.RekorURL,
-		ID:                  logID,
-		ValidityPeriodStart: start,
-		HashFunc:            crypto.SHA256,
-		PublicKey:           rekorPub,
-		SignatureHashFunc:   crypto.SHA512,
-	}
-
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01,
-		[]root.CertificateAuthority{ca},
-		map[string]*root.TransparencyLog{},
-		[]root.TimestampingAuthority{tsa},
-		map[string]*root.TransparencyLog{hex.EncodeToString(logID): tlog})
-	if err != nil {
-		return fmt.Errorf("build trusted root: %w", err)
-	}
-	trJSON, err := json.Marshal(tr)
-	if err != nil {
-		return fmt.Errorf("marshal trusted root: %w", err)
+		return fmt.Errorf("stack trusted root: %w", err)
 	}
 	s.TrustedRootPath = filepath.Join(s.Dir, "trusted_root.json")
 	if err := os.WriteFile(s.TrustedRootPath, trJSON, 0o600); err != nil {
@@ -150,24 +111,4 @@ func get(url string) ([]byte, error) {
 		return nil, fmt.Errorf("get %s: %s", url, resp.Status)
 	}
 	return body, nil
-}
-
-func parseCerts(pems []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, pems = pem.Decode(pems)
-		if block == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("parse certificate: %w", err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, fmt.Errorf("no certificates")
-	}
-	return certs, nil
 }

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/buildtest"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/fixture"
 )
@@ -183,7 +183,7 @@ func (r *Report) Rejections() string {
 }
 
 // Key makes a key pair NAME (private PEM) and NAME.pub in dir with `intoto-ci key generate`.
-func Key(tb testing.TB, dir, name string) *intoto.Key {
+func Key(tb testing.TB, dir, name string) *keys.Key {
 	tb.Helper()
 	return fixture.Key(tb, Binary(tb), dir, name, "")
 }

@@ -1,4 +1,4 @@
-package intoto
+package keys
 
 import (
 	"bytes"
@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // Key types and signature schemes, spelled as securesystemslib and the peers spell them.
@@ -49,28 +51,28 @@ var (
 	ErrBadSignature = errors.New("signature does not verify")
 )
 
-// LoadKey reads a key file: PEM (PKCS#8, PKIX, PKCS#1, SEC1, X.509 certificate) or a securesystemslib
-// JSON key. Encrypted keys are refused with ErrEncryptedKey; use LoadKeyWithPassword.
-func LoadKey(path string) (*Key, error) {
-	return LoadKeyWithPassword(path, nil)
+// Load reads a key file: PEM (PKCS#8, PKIX, PKCS#1, SEC1, X.509 certificate) or a securesystemslib
+// JSON key. Encrypted keys are refused with ErrEncryptedKey; use LoadWithPassword.
+func Load(path string) (*Key, error) {
+	return LoadWithPassword(path, nil)
 }
 
-// LoadKeyWithPassword reads a key file that may be encrypted with password.
-func LoadKeyWithPassword(path string, password []byte) (*Key, error) {
+// LoadWithPassword reads a key file that may be encrypted with password.
+func LoadWithPassword(path string, password []byte) (*Key, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load key: %w", err)
 	}
-	k, err := ParseKey(data, password)
+	k, err := Parse(data, password)
 	if err != nil {
 		return nil, fmt.Errorf("load key %q: %w", path, err)
 	}
 	return k, nil
 }
 
-// ParseKey parses a PEM or securesystemslib JSON key. password is used only for encrypted PEM
+// Parse parses a PEM or securesystemslib JSON key. password is used only for encrypted PEM
 // (PKCS#8 PBES2 or legacy PBES1 with MD5/SHA-1 and DES, or OpenSSL "Proc-Type: 4,ENCRYPTED").
-func ParseKey(data []byte, password []byte) (*Key, error) {
+func Parse(data []byte, password []byte) (*Key, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		return parseJSONKey(trimmed)
@@ -131,9 +133,9 @@ func ParseKey(data []byte, password []byte) (*Key, error) {
 	return keyFromCrypto(parsed)
 }
 
-// NewKey wraps a Go crypto key (public, or private with its public half) as a Key with the default
+// FromCrypto wraps a Go crypto key (public, or private with its public half) as a Key with the default
 // scheme for its type and its keyid set.
-func NewKey(k any) (*Key, error) {
+func FromCrypto(k any) (*Key, error) {
 	return keyFromCrypto(k)
 }
 
@@ -158,7 +160,7 @@ func keyFromCrypto(parsed any) (*Key, error) {
 	default:
 		return nil, fmt.Errorf("%w: key type %T", ErrUnsupportedKey, parsed)
 	}
-	key := &Key{KeyIDHashAlgorithms: append([]string(nil), DefaultKeyIDHashAlgorithms...)}
+	key := &Key{Key: intoto.Key{KeyIDHashAlgorithms: append([]string(nil), DefaultKeyIDHashAlgorithms...)}}
 	switch p := pub.(type) {
 	case *rsa.PublicKey:
 		if p.N.BitLen() < 2048 {
@@ -195,7 +197,7 @@ func keyFromCrypto(parsed any) (*Key, error) {
 			key.KeyVal.Private = pemString("PRIVATE KEY", der)
 		}
 	}
-	id, err := key.computeID()
+	id, err := computeID(&key.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +227,7 @@ func (k *Key) WithScheme(scheme string) (*Key, error) {
 	default:
 		return nil, fmt.Errorf("%w: scheme %q for a %s key", ErrUnsupportedKey, scheme, k.KeyType)
 	}
-	id, err := c.computeID()
+	id, err := computeID(&c.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -258,15 +260,15 @@ func parseJSONKey(data []byte) (*Key, error) {
 	if len(k.KeyIDHashAlgorithms) == 0 {
 		k.KeyIDHashAlgorithms = append([]string(nil), DefaultKeyIDHashAlgorithms...)
 	}
-	if _, err := k.publicKey(); err != nil {
+	if _, err := publicKey(&k.Key); err != nil {
 		return nil, err
 	}
 	if k.KeyVal.Private != "" {
-		if _, err := k.privateKey(); err != nil {
+		if _, err := privateKey(&k.Key); err != nil {
 			return nil, err
 		}
 	}
-	id, err := k.computeID()
+	id, err := computeID(&k.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -282,15 +284,18 @@ func parseJSONKey(data []byte) (*Key, error) {
 
 // ID returns the keyid: the hex sha256 of the canonical JSON of the public key object
 // {keyid_hash_algorithms, keytype, keyval: {public}, scheme}. The private part never counts.
-func (k *Key) ID() string {
-	id, err := k.computeID()
+func (k *Key) ID() string { return ID(&k.Key) }
+
+// ID returns the keyid of a layout's key record, "" when it cannot be computed.
+func ID(r *intoto.Key) string {
+	id, err := computeID(r)
 	if err != nil {
 		return ""
 	}
 	return id
 }
 
-func (k *Key) computeID() (string, error) {
+func computeID(k *intoto.Key) (string, error) {
 	algs := k.KeyIDHashAlgorithms
 	if len(algs) == 0 {
 		algs = DefaultKeyIDHashAlgorithms
@@ -301,7 +306,7 @@ func (k *Key) computeID() (string, error) {
 		"scheme":                k.Scheme,
 		"keyval":                map[string]string{"public": k.KeyVal.Public},
 	}
-	c, err := Canonical(obj)
+	c, err := intoto.Canonical(obj)
 	if err != nil {
 		return "", fmt.Errorf("compute keyid: %w", err)
 	}
@@ -320,16 +325,34 @@ func (k *Key) Public() *Key {
 	return &p
 }
 
+// Record returns the key as a layout lists it: the public part only, its keyid set, and the default
+// keyid_hash_algorithms when the key had none (intoto.Layout.AddKey takes it).
+func (k *Key) Record() *intoto.Key {
+	r := k.Public().Key
+	r.KeyID = ID(&r)
+	if len(r.KeyIDHashAlgorithms) == 0 {
+		r.KeyIDHashAlgorithms = append([]string(nil), DefaultKeyIDHashAlgorithms...)
+	}
+	return &r
+}
+
+// FromRecord is the key a layout's record describes (a public key; it cannot sign).
+func FromRecord(r *intoto.Key) *Key {
+	c := *r
+	c.KeyIDHashAlgorithms = append([]string(nil), r.KeyIDHashAlgorithms...)
+	return &Key{Key: c}
+}
+
 // HasPrivate reports whether the key can sign.
 func (k *Key) HasPrivate() bool { return k.KeyVal.Private != "" }
 
 // CryptoPublicKey returns the Go public key (*rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey).
-func (k *Key) CryptoPublicKey() (crypto.PublicKey, error) { return k.publicKey() }
+func (k *Key) CryptoPublicKey() (crypto.PublicKey, error) { return publicKey(&k.Key) }
 
 // CryptoSigner returns the Go private key as a crypto.Signer.
-func (k *Key) CryptoSigner() (crypto.Signer, error) { return k.privateKey() }
+func (k *Key) CryptoSigner() (crypto.Signer, error) { return privateKey(&k.Key) }
 
-func (k *Key) publicKey() (crypto.PublicKey, error) {
+func publicKey(k *intoto.Key) (crypto.PublicKey, error) {
 	switch k.KeyType {
 	case KeyTypeED25519:
 		b, err := hex.DecodeString(k.KeyVal.Public)
@@ -363,7 +386,7 @@ func (k *Key) publicKey() (crypto.PublicKey, error) {
 	return nil, fmt.Errorf("%w: keytype %q", ErrUnsupportedKey, k.KeyType)
 }
 
-func (k *Key) privateKey() (crypto.Signer, error) {
+func privateKey(k *intoto.Key) (crypto.Signer, error) {
 	if k.KeyVal.Private == "" {
 		return nil, ErrNoPrivateKey
 	}
@@ -381,7 +404,7 @@ func (k *Key) privateKey() (crypto.Signer, error) {
 		default:
 			return nil, fmt.Errorf("ed25519 private key has %d bytes, want 32 or 64", len(b))
 		}
-		pub, err := k.publicKey()
+		pub, err := publicKey(k)
 		if err != nil {
 			return nil, err
 		}
@@ -416,8 +439,8 @@ func (k *Key) privateKey() (crypto.Signer, error) {
 	return s, nil
 }
 
-// GenerateKey makes a new private key of type "ed25519", "ecdsa" (P-256) or "rsa" (3072 bits).
-func GenerateKey(keyType string) (*Key, error) {
+// Generate makes a new private key of type "ed25519", "ecdsa" (P-256) or "rsa" (3072 bits).
+func Generate(keyType string) (*Key, error) {
 	var (
 		priv any
 		err  error
@@ -440,7 +463,7 @@ func GenerateKey(keyType string) (*Key, error) {
 
 // PrivatePEM returns the private key as an unencrypted PKCS#8 PEM block (with a trailing newline).
 func (k *Key) PrivatePEM() ([]byte, error) {
-	s, err := k.privateKey()
+	s, err := privateKey(&k.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +476,7 @@ func (k *Key) PrivatePEM() ([]byte, error) {
 
 // PublicPEM returns the public key as a PKIX PEM block (with a trailing newline); ed25519 included.
 func (k *Key) PublicPEM() ([]byte, error) {
-	p, err := k.publicKey()
+	p, err := publicKey(&k.Key)
 	if err != nil {
 		return nil, err
 	}

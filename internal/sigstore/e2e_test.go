@@ -1,4 +1,4 @@
-package signing_test
+package sigstore_test
 
 import (
 	"context"
@@ -14,23 +14,23 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/intoto-ci/intoto-ci/internal/identity"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
-	"github.com/intoto-ci/intoto-ci/internal/signing"
+	"github.com/intoto-ci/intoto-ci/internal/sigstore"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 	"github.com/intoto-ci/intoto-ci/internal/trust"
 )
 
 // End-to-end tests against the real loopback Sigstore stack (Fulcio, TSA, Rekor v2). They skip unless
-// run inside a network namespace: unshare -n sh -c 'ip link set lo up; go test ./internal/signing/'.
+// run inside a network namespace: unshare -n sh -c 'ip link set lo up; go test ./internal/sigstore/'.
 
 const e2eStatement = `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"dist/app","digest":{"sha256":"` +
 	`2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"}}],` +
 	`"predicateType":"https://in-toto.io/attestation/link/v0.3","predicate":{"name":"build","command":["make"]}}`
 
-var e2eRetry = signing.Retry{Attempts: 3, Timeout: 2 * time.Second, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+var e2eRetry = sigstore.Retry{Attempts: 3, Timeout: 2 * time.Second, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
 
-func stackOptions(s *sigstack.Stack, src signing.TokenSource) signing.KeylessOptions {
-	return signing.KeylessOptions{
+func stackOptions(s *sigstack.Stack, src sigstore.TokenSource) sigstore.KeylessOptions {
+	return sigstore.KeylessOptions{
 		Token:        src,
 		FulcioURL:    s.FulcioURL,
 		RekorURL:     s.RekorURL,
@@ -40,9 +40,9 @@ func stackOptions(s *sigstack.Stack, src signing.TokenSource) signing.KeylessOpt
 	}
 }
 
-func sign(t testing.TB, opts signing.KeylessOptions) []byte {
+func sign(t testing.TB, opts sigstore.KeylessOptions) []byte {
 	t.Helper()
-	k, err := signing.NewKeyless(opts)
+	k, err := sigstore.NewKeyless(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,13 +55,13 @@ func sign(t testing.TB, opts signing.KeylessOptions) []byte {
 	return b
 }
 
-func stackVerifier(t testing.TB, s *sigstack.Stack) *signing.KeylessVerifier {
+func stackVerifier(t testing.TB, s *sigstack.Stack) *sigstore.KeylessVerifier {
 	t.Helper()
 	tr, err := trust.LoadTrustedRoot(s.TrustedRootPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := signing.NewKeylessVerifier(tr)
+	v, err := sigstore.NewKeylessVerifier(tr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestE2ESigningConfigAndPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := stackVerifier(t, s)
-	for name, opts := range map[string]signing.KeylessOptions{
+	for name, opts := range map[string]sigstore.KeylessOptions{
 		"signing config": {Token: src, SigningConfig: s.SigningConfigPath, Retry: e2eRetry},
 		"private":        {Token: src, FulcioURL: s.FulcioURL, TSAURLs: []string{s.TSAURL}, Private: true, Retry: e2eRetry},
 	} {
@@ -209,7 +209,7 @@ func TestE2ERefusals(t *testing.T) {
 			env := m["dsseEnvelope"].(map[string]any)
 			env["payload"] = base64.StdEncoding.EncodeToString([]byte(strings.Replace(e2eStatement, "dist/app", "dist/evil", 1)))
 		})
-		if _, err := v.VerifyBundle(context.Background(), altered); !errors.Is(err, signing.ErrVerification) {
+		if _, err := v.VerifyBundle(context.Background(), altered); !errors.Is(err, sigstore.ErrVerification) {
 			t.Errorf("VerifyBundle(altered payload) = %v, want ErrVerification", err)
 		}
 	})
@@ -228,7 +228,7 @@ func TestE2ERefusals(t *testing.T) {
 		altered := editBundle(t, b, func(m map[string]any) {
 			delete(m["verificationMaterial"].(map[string]any), "timestampVerificationData")
 		})
-		if _, err := v.VerifyBundle(context.Background(), altered); !errors.Is(err, signing.ErrVerification) {
+		if _, err := v.VerifyBundle(context.Background(), altered); !errors.Is(err, sigstore.ErrVerification) {
 			t.Errorf("VerifyBundle(no timestamp) = %v, want ErrVerification", err)
 		}
 	})
@@ -238,11 +238,11 @@ func TestE2ERefusals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pg, err := signing.NewKeylessVerifier(tr)
+		pg, err := sigstore.NewKeylessVerifier(tr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pg.VerifyBundle(context.Background(), b); !errors.Is(err, signing.ErrVerification) {
+		if _, err := pg.VerifyBundle(context.Background(), b); !errors.Is(err, sigstore.ErrVerification) {
 			t.Errorf("VerifyBundle() against public good = %v, want ErrVerification", err)
 		}
 	})
@@ -263,7 +263,7 @@ func TestE2ERefusals(t *testing.T) {
 			e := m["verificationMaterial"].(map[string]any)["tlogEntries"].([]any)[0].(map[string]any)
 			e["logIndex"] = "12345"
 		})
-		if _, err := v.VerifyBundle(context.Background(), altered); !errors.Is(err, signing.ErrVerification) {
+		if _, err := v.VerifyBundle(context.Background(), altered); !errors.Is(err, sigstore.ErrVerification) {
 			t.Errorf("VerifyBundle(altered tlog entry) = %v, want ErrVerification", err)
 		}
 	})
@@ -296,12 +296,12 @@ func TestE2EFaults(t *testing.T) {
 	services := []struct {
 		name    string
 		wantErr error
-		set     func(o *signing.KeylessOptions, url string)
+		set     func(o *sigstore.KeylessOptions, url string)
 		target  string
 	}{
-		{"fulcio", signing.ErrFulcio, func(o *signing.KeylessOptions, u string) { o.FulcioURL = u }, s.FulcioURL},
-		{"tsa", signing.ErrTSA, func(o *signing.KeylessOptions, u string) { o.TSAURLs = []string{u} }, s.TSAURL},
-		{"rekor", signing.ErrRekor, func(o *signing.KeylessOptions, u string) { o.RekorURL = u }, s.RekorURL},
+		{"fulcio", sigstore.ErrFulcio, func(o *sigstore.KeylessOptions, u string) { o.FulcioURL = u }, s.FulcioURL},
+		{"tsa", sigstore.ErrTSA, func(o *sigstore.KeylessOptions, u string) { o.TSAURLs = []string{u} }, s.TSAURL},
+		{"rekor", sigstore.ErrRekor, func(o *sigstore.KeylessOptions, u string) { o.RekorURL = u }, s.RekorURL},
 	}
 	for _, svc := range services {
 		for _, mode := range []sigstack.FaultMode{sigstack.Refuse, sigstack.Status500, sigstack.Hang, sigstack.Garbage} {
@@ -309,7 +309,7 @@ func TestE2EFaults(t *testing.T) {
 				t.Parallel()
 				opts := stackOptions(s, src)
 				svc.set(&opts, sigstack.FaultProxy(t, svc.target, mode))
-				k, err := signing.NewKeyless(opts)
+				k, err := sigstore.NewKeyless(opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -382,7 +382,7 @@ func (f flipTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // TSA) and public (plus Rekor v2). TestKeylessRoundTrips (internal/cli) proves there is exactly one
 // request to each service; this shows what they cost. Rekor v2 answers an upload only at its next
 // checkpoint (about 1 s, hard-wired in rekor-tiles), so the second variant mostly measures that wait.
-// Run it in a network namespace: unshare -n sh -c 'ip link set lo up; go test -run ^$ -bench KeylessSign ./internal/signing'.
+// Run it in a network namespace: unshare -n sh -c 'ip link set lo up; go test -run ^$ -bench KeylessSign ./internal/sigstore'.
 func BenchmarkKeylessSign(b *testing.B) {
 	s := sigstack.Shared(b)
 	token := s.GitLab.Mint(oidc.GitLabClaims(oidc.GitLabOptions{}))
@@ -395,7 +395,7 @@ func BenchmarkKeylessSign(b *testing.B) {
 			if !tc.rekor {
 				opts.RekorURL, opts.RekorVersion, opts.Private = "", 0, true
 			}
-			k, err := signing.NewKeyless(opts)
+			k, err := sigstore.NewKeyless(opts)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package signing
+package sigstore
 
 import (
 	"bytes"
@@ -83,7 +83,7 @@ func NewKeyless(opts KeylessOptions) (*Keyless, error) {
 	if opts.Token == nil {
 		return nil, errors.New("keyless signing needs an identity token source")
 	}
-	s, err := keyless.Resolve(keyless.Options{
+	s, err := Resolve(keyless.Options{
 		FulcioURL:     opts.FulcioURL,
 		RekorURL:      opts.RekorURL,
 		RekorVersion:  opts.RekorVersion,

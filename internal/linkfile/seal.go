@@ -1,4 +1,4 @@
-package cli
+package linkfile
 
 import (
 	"fmt"
@@ -22,16 +22,16 @@ const bigLinkArtifacts = 1 << 16
 // header, so the message signed is that buffer and not a copy; the envelope's base64 (4/3 the
 // payload) is streamed into the file rather than built; and the artifact sets are dropped once
 // encoded.
-func (s *linkSigner) writeKeyLink(dir string, link *intoto.Link, sets *[2]intoto.ArtifactSet) (string, error) {
+func (s *Signer) writeKeyLink(dir string, link *intoto.Link, sets *[2]intoto.ArtifactSet) (string, error) {
 	sealed, err := s.sealKeyLink(link, sets)
 	if err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, intoto.LinkFileName(link.Name, s.keys[0].ID()))
-	return path, writeFileAtomicFrom(path, sealed)
+	return path, WriteFileFrom(path, sealed)
 }
 
-func (s *linkSigner) sealKeyLink(link *intoto.Link, sets *[2]intoto.ArtifactSet) (*envelope.Sealed, error) {
+func (s *Signer) sealKeyLink(link *intoto.Link, sets *[2]intoto.ArtifactSet) (*envelope.Sealed, error) {
 	legacy, statement := s.flags.envelope == "legacy", s.flags.format == "statement"
 	if sets == nil || (legacy && statement) {
 		// A link of maps (record stop), or a Statement in a legacy envelope (which the flags refuse):

@@ -1,4 +1,4 @@
-package intoto
+package keys
 
 import (
 	"crypto/aes"

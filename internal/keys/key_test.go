@@ -1,4 +1,4 @@
-package intoto
+package keys
 
 import (
 	"crypto/ecdsa"
@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // TestKeyIDWithScheme: in-toto-golang's keylib_test.go labels its ECDSA test keys by curve through
-// the library's LoadKey(path, scheme, …); WithScheme gives those keyids back.
+// the library's Load(path, scheme, …); WithScheme gives those keyids back.
 func TestKeyIDWithScheme(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ file, scheme, id string }{
@@ -21,7 +23,7 @@ func TestKeyIDWithScheme(t *testing.T) {
 		{"in-toto-golang/grace.pub", SchemeECDSAP384, "a5522ebccd492f64e6ec0bbcb5eb782708f6e26709a3712e64fff108b98e5142"},
 		{"in-toto-golang/heidi.pub", SchemeECDSAP224, "fae849ef9247cc7d19ebd33ab63b5d18a31357508fd82d8ad2aad6fdcc584bd7"},
 	} {
-		k, err := LoadKey(filepath.Join(interop, tt.file))
+		k, err := Load(filepath.Join(interop, tt.file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +45,7 @@ func TestKeyIDWithScheme(t *testing.T) {
 // (in-toto-python's way); Verify takes both.
 func TestECDSAHashConventions(t *testing.T) {
 	t.Parallel()
-	pemKey, err := LoadKey(filepath.Join(interop, "in-toto-golang/grace"))
+	pemKey, err := Load(filepath.Join(interop, "in-toto-golang/grace"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func TestECDSAHashConventions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jsonKey, err := ParseKey(js, nil)
+	jsonKey, err := Parse(js, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,7 @@ func TestKeyIDsMatchPeers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
-			k, err := LoadKey(filepath.Join(interop, tt.file))
+			k, err := Load(filepath.Join(interop, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,21 +147,21 @@ func TestKeyIDsMatchPeers(t *testing.T) {
 func TestLayoutKeysMatchFiles(t *testing.T) {
 	t.Parallel()
 	for _, f := range layoutFixtures {
-		l, err := DecodeLayout(payloadOf(t, readFixture(t, f)))
+		l, err := intoto.DecodeLayout(payloadOf(t, readFixture(t, f)))
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		for id, k := range l.Keys {
-			if got := k.ID(); got != id {
+			if got := ID(k); got != id {
 				t.Errorf("%s: key %s hashes to %s", f, id, got)
 			}
 		}
 	}
-	dan, err := LoadKey(filepath.Join(interop, "in-toto-golang/dan.pub"))
+	dan, err := Load(filepath.Join(interop, "in-toto-golang/dan.pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := DecodeLayout(payloadOf(t, readFixture(t, "in-toto-golang/demo.layout")))
+	l, err := intoto.DecodeLayout(payloadOf(t, readFixture(t, "in-toto-golang/demo.layout")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,28 +176,28 @@ func TestEncryptedKeys(t *testing.T) {
 		t.Run(typ, func(t *testing.T) {
 			t.Parallel()
 			enc := filepath.Join(interop, "in-toto-python/pems", typ+"_private_encrypted.pem")
-			plain, err := LoadKey(filepath.Join(interop, "in-toto-python/pems", typ+"_private_unencrypted.pem"))
+			plain, err := Load(filepath.Join(interop, "in-toto-python/pems", typ+"_private_unencrypted.pem"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			k, err := LoadKeyWithPassword(enc, []byte("hunter2"))
+			k, err := LoadWithPassword(enc, []byte("hunter2"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if k.ID() != plain.ID() || k.KeyVal.Private != plain.KeyVal.Private {
 				t.Errorf("got keyid %s, want %s (private parts equal: %v)", k.ID(), plain.ID(), k.KeyVal.Private == plain.KeyVal.Private)
 			}
-			pub, err := LoadKey(filepath.Join(interop, "in-toto-python/pems", typ+"_public.pem"))
+			pub, err := Load(filepath.Join(interop, "in-toto-python/pems", typ+"_public.pem"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if pub.ID() != k.ID() {
 				t.Errorf("public keyid %s, want %s", pub.ID(), k.ID())
 			}
-			if _, err := LoadKey(enc); !errors.Is(err, ErrEncryptedKey) || !strings.Contains(err.Error(), typ+"_private_encrypted.pem") {
+			if _, err := Load(enc); !errors.Is(err, ErrEncryptedKey) || !strings.Contains(err.Error(), typ+"_private_encrypted.pem") {
 				t.Errorf("no password: got %v, want ErrEncryptedKey naming the file", err)
 			}
-			if _, err := LoadKeyWithPassword(enc, []byte("hunter3")); !errors.Is(err, ErrWrongPassword) {
+			if _, err := LoadWithPassword(enc, []byte("hunter3")); !errors.Is(err, ErrWrongPassword) {
 				t.Errorf("wrong password: got %v, want ErrWrongPassword", err)
 			}
 		})
@@ -228,7 +230,7 @@ func TestLoadKeyErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := LoadKey(tt.path)
+			_, err := Load(tt.path)
 			if err == nil {
 				t.Fatal("got no error")
 			}
@@ -250,14 +252,14 @@ func TestSignVerify(t *testing.T) {
 	}
 	var keys []*Key
 	for _, f := range files {
-		k, err := LoadKey(filepath.Join(interop, f))
+		k, err := Load(filepath.Join(interop, f))
 		if err != nil {
 			t.Fatal(err)
 		}
 		keys = append(keys, k)
 	}
 	for _, typ := range []string{"ed25519", "ecdsa", "rsa"} {
-		k, err := GenerateKey(typ)
+		k, err := Generate(typ)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,11 +297,11 @@ func TestSignVerify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			k2, err := ParseKey(privPEM, nil)
+			k2, err := Parse(privPEM, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p2, err := ParseKey(pubPEM, nil)
+			p2, err := Parse(pubPEM, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -312,7 +314,7 @@ func TestSignVerify(t *testing.T) {
 
 func TestGenerateKeyUnknownType(t *testing.T) {
 	t.Parallel()
-	if _, err := GenerateKey("dsa"); !errors.Is(err, ErrUnsupportedKey) {
+	if _, err := Generate("dsa"); !errors.Is(err, ErrUnsupportedKey) {
 		t.Errorf("got %v, want ErrUnsupportedKey", err)
 	}
 }
@@ -326,7 +328,7 @@ func FuzzParseKey(f *testing.F) {
 		f.Add(readFixture(f, fx), []byte("hunter2"))
 	}
 	f.Fuzz(func(t *testing.T, data, password []byte) {
-		k, err := ParseKey(data, password)
+		k, err := Parse(data, password)
 		if err != nil {
 			return
 		}

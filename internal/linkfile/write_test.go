@@ -1,4 +1,4 @@
-package cli
+package linkfile
 
 import (
 	"bytes"
@@ -21,14 +21,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/sigstore"
 )
 
-func interopKey(t *testing.T, rel string) *intoto.Key {
+func interopKey(t *testing.T, rel string) *keys.Key {
 	t.Helper()
-	k, err := intoto.LoadKey(filepath.Join("..", "..", "testdata", "interop", rel))
+	k, err := keys.Load(filepath.Join("..", "..", "testdata", "interop", rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 	for size, sets := range sizes {
 		for _, form := range []struct{ env, format string }{{"dsse", "link"}, {"legacy", "link"}, {"dsse", "statement"}} {
 			env := form.env
-			for _, keys := range [][]*intoto.Key{{carol}, {carol, danny}} {
+			for _, keys := range [][]*keys.Key{{carol}, {carol, danny}} {
 				t.Run(fmt.Sprintf("%s/%s/%s/%d keys", size, env, form.format, len(keys)), func(t *testing.T) {
 					t.Parallel()
 					payload, err := intoto.MarshalLinkSets(link, sets[0], sets[1])
@@ -86,9 +87,12 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					s := &linkSigner{mode: "key", keys: keys, flags: &signFlags{envelope: env, format: form.format}}
+					s, err := New(Options{Keys: keys, Envelope: env, Format: form.format})
+					if err != nil {
+						t.Fatal(err)
+					}
 					dir := t.TempDir()
-					path, err := s.writeLinkSets(context.Background(), dir, link, sets[0], sets[1])
+					path, err := s.Write(context.Background(), dir, link, Sets{sets[0], sets[1]})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -121,8 +125,9 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 	}
 }
 
-// TestWriteKeyLinkStatementAndMaps covers the other key-signed forms: a Statement from the sets, and a
-// link from maps (record stop), which must come out as SignDSSE and SignLegacy write them.
+// TestWriteKeyLinkStatementAndMaps covers the other key-signed forms: a Statement, and the link record
+// stop writes (from the sets now, from maps before), which must come out as SignDSSE and SignLegacy
+// write them from the map model's encoders.
 func TestWriteKeyLinkStatementAndMaps(t *testing.T) {
 	t.Parallel()
 	carol := interopKey(t, "in-toto-golang/carol")
@@ -141,25 +146,22 @@ func TestWriteKeyLinkStatementAndMaps(t *testing.T) {
 	}
 	for _, c := range []struct {
 		env, format string
-		sets        bool
 		want        func() ([]byte, error)
 	}{
-		{"dsse", "statement", true, func() ([]byte, error) { return envelope.SignDSSE(intoto.PayloadType, stmt, carol) }},
-		{"legacy", "statement", true, func() ([]byte, error) { return envelope.SignLegacy(stmt, carol) }},
-		{"dsse", "link", false, func() ([]byte, error) { return envelope.SignDSSE(intoto.PayloadType, v09, carol) }},
-		{"legacy", "link", false, func() ([]byte, error) { return envelope.SignLegacy(v09, carol) }},
+		{"dsse", "statement", func() ([]byte, error) { return envelope.SignDSSE(intoto.PayloadType, stmt, carol) }},
+		{"legacy", "statement", func() ([]byte, error) { return envelope.SignLegacy(stmt, carol) }},
+		{"dsse", "link", func() ([]byte, error) { return envelope.SignDSSE(intoto.PayloadType, v09, carol) }},
+		{"legacy", "link", func() ([]byte, error) { return envelope.SignLegacy(v09, carol) }},
 	} {
 		want, err := c.want()
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &linkSigner{mode: "key", keys: []*intoto.Key{carol}, flags: &signFlags{envelope: c.env, format: c.format}}
-		var path string
-		if c.sets {
-			path, err = s.writeLinkSets(context.Background(), t.TempDir(), link, sets[0], sets[1])
-		} else {
-			path, err = s.writeLink(context.Background(), t.TempDir(), &withMaps)
+		s, err := New(Options{Keys: []*keys.Key{carol}, Envelope: c.env, Format: c.format})
+		if err != nil {
+			t.Fatal(err)
 		}
+		path, err := s.Write(context.Background(), t.TempDir(), link, Sets{sets[0], sets[1]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,18 +185,18 @@ func (f failAfter) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), f.err
 }
 
-// TestWriteFileAtomicFromFailure checks that a write failing halfway leaves neither a partial file nor
+// TestWriteFileFromFailure checks that a write failing halfway leaves neither a partial file nor
 // a temporary one, keeps the previous file, and names the file in the error.
-func TestWriteFileAtomicFromFailure(t *testing.T) {
+func TestWriteFileFromFailure(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "step.abcdef01.link")
-	if err := writeFileAtomic(path, []byte("previous")); err != nil {
+	if err := WriteFile(path, []byte("previous")); err != nil {
 		t.Fatal(err)
 	}
 	errDisk := errors.New("no space left on device")
 	// Larger than the write buffer, so part of it reaches the temporary file before the failure.
-	err := writeFileAtomicFrom(path, failAfter{data: bytes.Repeat([]byte("x"), 1<<20), err: errDisk})
+	err := WriteFileFrom(path, failAfter{data: bytes.Repeat([]byte("x"), 1<<20), err: errDisk})
 	if !errors.Is(err, errDisk) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("got %v, want the write error naming %s", err, path)
 	}
@@ -215,7 +217,7 @@ func TestWriteFileAtomicFromFailure(t *testing.T) {
 
 	// And a new file that fails leaves nothing at all.
 	fresh := filepath.Join(dir, "sub", "new.link")
-	if err := writeFileAtomicFrom(fresh, failAfter{data: []byte("{"), err: errDisk}); !errors.Is(err, errDisk) {
+	if err := WriteFileFrom(fresh, failAfter{data: []byte("{"), err: errDisk}); !errors.Is(err, errDisk) {
 		t.Fatalf("got %v", err)
 	}
 	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
@@ -226,12 +228,12 @@ func TestWriteFileAtomicFromFailure(t *testing.T) {
 	}
 }
 
-// TestWriteFileAtomicFromWrites checks the content and mode of a file written whole.
-func TestWriteFileAtomicFromWrites(t *testing.T) {
+// TestWriteFileFromWrites checks the content and mode of a file written whole.
+func TestWriteFileFromWrites(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "a", "b.link")
 	data := bytes.Repeat([]byte("0123456789"), 100_000)
-	if err := writeFileAtomicFrom(path, bytes.NewReader(data)); err != nil {
+	if err := WriteFileFrom(path, bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -307,12 +309,13 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			platform := ci.New(ci.Local, func(string) string { return "" }, io.Discard)
-
 			f := &fakeKeyless{cert: cert}
-			s := &linkSigner{mode: "keyless", flags: &signFlags{}, platform: platform, keyless: f}
+			s, err := New(Options{Keyless: f, Backend: sigstore.Backend{}, RunKey: "local"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			dir := t.TempDir()
-			path, err := s.writeLinkSets(context.Background(), dir, link, sets[0], sets[1])
+			path, err := s.Write(context.Background(), dir, link, Sets{sets[0], sets[1]})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -322,25 +325,28 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 			if cap(f.payload) != len(f.payload) {
 				t.Errorf("payload buffer of capacity %d for %d bytes: not sized exactly", cap(f.payload), len(f.payload))
 			}
-			name, err := keylessLinkName("build", mustRead(t, path), want)
-			if err != nil || path != filepath.Join(dir, name) {
-				t.Errorf("path %s, want %s in %s (%v)", path, name, dir, err)
+			signer, err := sigstore.BundleSigner(mustRead(t, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name := keylessName("build", signer, want); path != filepath.Join(dir, name) {
+				t.Errorf("path %s, want %s in %s", path, name, dir)
 			}
 
 			// Signing fails: the same payload is kept for `intoto-ci sign`.
 			errSign := errors.New("fulcio is down")
 			f = &fakeKeyless{fail: errSign}
 			s.keyless = f
-			if _, err := s.writeLinkSets(context.Background(), dir, link, sets[0], sets[1]); err == nil ||
+			if _, err := s.Write(context.Background(), dir, link, Sets{sets[0], sets[1]}); err == nil ||
 				!strings.Contains(err.Error(), errSign.Error()) {
 				t.Fatalf("failed signature: err = %v", err)
 			}
-			u, err := readUnsigned(unsignedLinkPath(dir, "build"))
+			u, err := ReadUnsigned(UnsignedPath(dir, "build"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(u.payload, want) {
-				t.Errorf("the kept payload differs from LinkToStatement's")
+			if !bytes.Equal(u.Bytes(), want) || u.RunKey != "local" || u.Step != "build" {
+				t.Errorf("the kept payload differs from LinkToStatement's, or its step %q and run key %q are not the link's and the job's", u.Step, u.RunKey)
 			}
 		})
 	}

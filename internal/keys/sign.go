@@ -1,4 +1,4 @@
-package intoto
+package keys
 
 import (
 	"crypto"
@@ -10,6 +10,8 @@ import (
 	"crypto/sha512"
 	"crypto/x509"
 	"fmt"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // rsaSignSaltLength is the PSS salt length used when signing: the digest length, as securesystemslib does.
@@ -20,7 +22,7 @@ const rsaSignSaltLength = 32
 // in-toto-python does for a key read from its JSON format), rsassa-pss-sha256 with MGF1-SHA256 and a
 // 32-byte salt.
 func (k *Key) Sign(data []byte) ([]byte, error) {
-	s, err := k.privateKey()
+	s, err := privateKey(&k.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -60,29 +62,31 @@ func (k *Key) Sign(data []byte) ([]byte, error) {
 
 // Verify checks sig over data with the key's public part. It returns ErrBadSignature (wrapped) when
 // the signature does not match, and another error when the key itself is unusable.
-func (k *Key) Verify(data, sig []byte) error {
-	pub, err := k.publicKey()
+func (k *Key) Verify(data, sig []byte) error { return Verify(&k.Key, data, sig) }
+
+// Verify is Key.Verify for a layout's key record.
+func Verify(r *intoto.Key, data, sig []byte) error {
+	pub, err := publicKey(r)
 	if err != nil {
 		return err
 	}
-	return verifyWith(k.Scheme, pub, data, sig, k.ID)
+	return verifyWith(r.Scheme, pub, data, sig, func() string { return ID(r) })
 }
 
 // PreparedKey is a public key made ready for many verifications: its keyid computed and its key
-// material decoded once, where Key.Verify does both for every signature (and Key.ID for every call).
-// Its methods answer as the Key's did when it was prepared; changing the Key afterwards is not seen.
+// material decoded once, where Verify does both for every signature (and ID for every call).
+// Its methods answer as the record's did when it was prepared; changing the record afterwards is not seen.
 type PreparedKey struct {
-	key *Key
+	key *intoto.Key
 	id  string
 	pub crypto.PublicKey
 	err error // why the public key is unusable
 	der string
 }
 
-// Prepare computes k's keyid and decodes its public key once.
-func (k *Key) Prepare() *PreparedKey {
-	p := &PreparedKey{key: k, id: k.ID()}
-	p.pub, p.err = k.publicKey()
+// Prepare computes the keyid of a layout's key record and decodes its public key once.
+func Prepare(r *intoto.Key) *PreparedKey {
+	p := PrepareID(r)
 	if p.err == nil {
 		if der, err := x509.MarshalPKIXPublicKey(p.pub); err == nil {
 			p.der = string(der)
@@ -92,16 +96,22 @@ func (k *Key) Prepare() *PreparedKey {
 }
 
 // PrepareID is Prepare without Material, for a key used once.
-func (k *Key) PrepareID() *PreparedKey {
-	p := &PreparedKey{key: k, id: k.ID()}
-	p.pub, p.err = k.publicKey()
+func PrepareID(r *intoto.Key) *PreparedKey {
+	p := &PreparedKey{key: r, id: ID(r)}
+	p.pub, p.err = publicKey(r)
 	return p
 }
 
-// Key returns the key that was prepared.
-func (p *PreparedKey) Key() *Key { return p.key }
+// Prepare is Prepare of the key's record.
+func (k *Key) Prepare() *PreparedKey { return Prepare(&k.Key) }
 
-// ID is Key.ID, computed once.
+// PrepareID is PrepareID of the key's record.
+func (k *Key) PrepareID() *PreparedKey { return PrepareID(&k.Key) }
+
+// Key returns the record that was prepared.
+func (p *PreparedKey) Key() *intoto.Key { return p.key }
+
+// ID is the record's keyid, computed once.
 func (p *PreparedKey) ID() string { return p.id }
 
 // Material is the public key's PKIX DER encoding, "" when the key is unusable (or prepared by
@@ -109,7 +119,7 @@ func (p *PreparedKey) ID() string { return p.id }
 // public key exactly when their Materials are equal and not empty, whatever their keyids.
 func (p *PreparedKey) Material() string { return p.der }
 
-// Verify is Key.Verify.
+// Verify is Verify of the prepared record.
 func (p *PreparedKey) Verify(data, sig []byte) error {
 	if p.err != nil {
 		return p.err
@@ -200,3 +210,31 @@ func short(id string) string {
 
 // ShortID is the first 8 hex digits of the keyid, as used in link file names.
 func (k *Key) ShortID() string { return short(k.ID()) }
+
+// CheckLayout checks what intoto.Layout.Validate leaves to this package: every key of the layout is a
+// usable public key and is listed under its own keyid. Errors wrap intoto.ErrInvalid.
+func CheckLayout(l *intoto.Layout) error {
+	for id, k := range l.Keys {
+		if k == nil {
+			return fmt.Errorf("%w: layout key %s is null", intoto.ErrInvalid, id)
+		}
+		if _, err := publicKey(k); err != nil {
+			return fmt.Errorf("%w: layout key %s: %w", intoto.ErrInvalid, short(id), err)
+		}
+		if got := ID(k); got != id {
+			return fmt.Errorf("%w: layout key listed as %s has keyid %s", intoto.ErrInvalid, id, got)
+		}
+		if k.KeyID != "" && k.KeyID != id {
+			return fmt.Errorf("%w: layout key %s carries keyid %s", intoto.ErrInvalid, id, k.KeyID)
+		}
+	}
+	return nil
+}
+
+// ValidateLayout is l.Validate and CheckLayout: a layout's structure and its keys.
+func ValidateLayout(l *intoto.Layout) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	return CheckLayout(l)
+}
