@@ -155,36 +155,24 @@ func (m *maskingSource) Name() string { return m.src.Name() }
 func (s *linkSigner) sensitiveEnv() []string { return s.sensitive }
 
 // writeLink signs link and writes it into dir under its conventional name; it returns the path.
-// When keyless signing fails the link is kept unsigned (see keepUnsigned) for `intoto-ci sign`.
+// Every form (v0.9 link or Statement, key or keyless) is encoded straight from the link's artifact
+// sets. When keyless signing fails the link is kept unsigned (see keepUnsigned) for `intoto-ci sign`.
 func (s *linkSigner) writeLink(ctx context.Context, dir string, link *intoto.Link) (string, error) {
-	return s.write(ctx, dir, link, nil)
-}
-
-// writeLinkSets is writeLink of link with the given materials and products (link's own are
-// ignored); a v0.9 link is encoded straight from the sets.
-func (s *linkSigner) writeLinkSets(ctx context.Context, dir string, link *intoto.Link, materials, products intoto.ArtifactSet) (string, error) {
-	return s.write(ctx, dir, link, &[2]intoto.ArtifactSet{materials, products})
-}
-
-// write signs and writes link, or with sets link with those artifacts: every form (v0.9 link or
-// Statement, key or keyless) is encoded straight from the sets, never through maps.
-func (s *linkSigner) write(ctx context.Context, dir string, link *intoto.Link, sets *[2]intoto.ArtifactSet) (string, error) {
-	switch s.mode {
-	case "key":
-		return s.writeKeyLink(dir, link, sets)
-	default:
-		payload, err := keylessPayload(link, sets)
-		if err != nil {
-			return "", err
-		}
-		return s.signKeyless(ctx, dir, link.Name, payload, nil)
+	if s.mode == "key" {
+		return s.writeKeyLink(dir, link)
 	}
+	step := link.Name
+	payload, err := keylessPayload(link)
+	if err != nil {
+		return "", err
+	}
+	return s.signKeyless(ctx, dir, step, payload, nil)
 }
 
 // writeKeylessAs is writeLink, keyless, for record stop: the new signature must come from the
 // identity (issuer and SAN) that signed the unfinished link at record start, else nothing is written.
 func (s *linkSigner) writeKeylessAs(ctx context.Context, dir string, link *intoto.Link, want *intoto.SignerIdentity, started string) (string, error) {
-	payload, err := keylessPayload(link, nil)
+	payload, err := keylessPayload(link)
 	if err != nil {
 		return "", err
 	}

@@ -37,7 +37,7 @@ func interopKey(t *testing.T, rel string) *intoto.Key {
 
 // manyArtifacts returns a set of n artifacts with a few names that need escaping in JSON.
 func manyArtifacts(n int) intoto.ArtifactSet {
-	a := intoto.Artifacts{}
+	a := map[string]intoto.Digests{}
 	for i := range n {
 		a[fmt.Sprintf("tree/d%03d/f%07d", i%997, i)] = intoto.Digests{"sha256": fmt.Sprintf("%064x", i)}
 	}
@@ -47,8 +47,8 @@ func manyArtifacts(n int) intoto.ArtifactSet {
 }
 
 // TestWriteKeyLinkSameFileAsBefore checks that the streamed link file is byte for byte the one the
-// link writer produced before streaming (SignDSSE or SignLegacy of MarshalLinkSets, SignDSSE of
-// LinkToStatement for --format statement), with one key and with several, for a small link and for
+// link writer produced before streaming (SignDSSE or SignLegacy of MarshalLink, SignDSSE of
+// LinkToStatement, the generic Statement encoder, for --format statement), with one key and with several, for a small link and for
 // one big enough to take the memory-saving path.
 func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 	t.Parallel()
@@ -66,13 +66,12 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 			for _, keys := range [][]*intoto.Key{{carol}, {carol, danny}} {
 				t.Run(fmt.Sprintf("%s/%s/%s/%d keys", size, env, form.format, len(keys)), func(t *testing.T) {
 					t.Parallel()
-					payload, err := intoto.MarshalLinkSets(link, sets[0], sets[1])
+					withSets := *link
+					withSets.Materials, withSets.Products = sets[0], sets[1]
+					payload, err := intoto.MarshalLink(&withSets)
 					if form.format == "statement" {
-						// The Statement as LinkToStatement wrote it from maps, before it was encoded
-						// from the sets.
-						withMaps := *link
-						withMaps.Materials, withMaps.Products = sets[0].Artifacts(), sets[1].Artifacts()
-						payload, err = intoto.LinkToStatement(&withMaps)
+						// The Statement as LinkToStatement writes it through maps and protojson.
+						payload, err = intoto.LinkToStatement(&withSets)
 					}
 					if err != nil {
 						t.Fatal(err)
@@ -88,7 +87,7 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 					}
 					s := &linkSigner{mode: "key", keys: keys, flags: &signFlags{envelope: env, format: form.format}}
 					dir := t.TempDir()
-					path, err := s.writeLinkSets(context.Background(), dir, link, sets[0], sets[1])
+					path, err := s.writeLink(context.Background(), dir, &withSets)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -121,45 +120,37 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 	}
 }
 
-// TestWriteKeyLinkStatementAndMaps covers the other key-signed forms: a Statement from the sets, and a
-// link from maps (record stop), which must come out as SignDSSE and SignLegacy write them.
-func TestWriteKeyLinkStatementAndMaps(t *testing.T) {
+// TestWriteKeyLinkForms covers every key-signed form of a link (record stop writes the same way as
+// run), which must come out as SignDSSE and SignLegacy write the generic encoders' payloads.
+func TestWriteKeyLinkForms(t *testing.T) {
 	t.Parallel()
 	carol := interopKey(t, "in-toto-golang/carol")
-	sets := [2]intoto.ArtifactSet{manyArtifacts(4), manyArtifacts(6)}
-	link := &intoto.Link{Type: intoto.TypeLink, Name: "pkg", Command: []string{}, ByProducts: map[string]any{}, Environment: map[string]any{}}
-	withMaps := *link
-	withMaps.Materials, withMaps.Products = sets[0].Artifacts(), sets[1].Artifacts()
+	link := &intoto.Link{Type: intoto.TypeLink, Name: "pkg", Command: []string{}, ByProducts: map[string]any{}, Environment: map[string]any{},
+		Materials: manyArtifacts(4), Products: manyArtifacts(6)}
 
-	stmt, err := intoto.LinkToStatement(&withMaps)
+	stmt, err := intoto.LinkToStatement(link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v09, err := intoto.MarshalLink(&withMaps)
+	v09, err := intoto.MarshalLinkGeneric(link)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		env, format string
-		sets        bool
 		want        func() ([]byte, error)
 	}{
-		{"dsse", "statement", true, func() ([]byte, error) { return envelope.SignDSSE(intoto.PayloadType, stmt, carol) }},
-		{"legacy", "statement", true, func() ([]byte, error) { return envelope.SignLegacy(stmt, carol) }},
-		{"dsse", "link", false, func() ([]byte, error) { return envelope.SignDSSE(intoto.PayloadType, v09, carol) }},
-		{"legacy", "link", false, func() ([]byte, error) { return envelope.SignLegacy(v09, carol) }},
+		{"dsse", "statement", func() ([]byte, error) { return envelope.SignDSSE(intoto.PayloadType, stmt, carol) }},
+		{"legacy", "statement", func() ([]byte, error) { return envelope.SignLegacy(stmt, carol) }},
+		{"dsse", "link", func() ([]byte, error) { return envelope.SignDSSE(intoto.PayloadType, v09, carol) }},
+		{"legacy", "link", func() ([]byte, error) { return envelope.SignLegacy(v09, carol) }},
 	} {
 		want, err := c.want()
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := &linkSigner{mode: "key", keys: []*intoto.Key{carol}, flags: &signFlags{envelope: c.env, format: c.format}}
-		var path string
-		if c.sets {
-			path, err = s.writeLinkSets(context.Background(), t.TempDir(), link, sets[0], sets[1])
-		} else {
-			path, err = s.writeLink(context.Background(), t.TempDir(), &withMaps)
-		}
+		path, err := s.writeLink(context.Background(), t.TempDir(), link)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,9 +292,9 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 	for size, sets := range sizes {
 		t.Run(size, func(t *testing.T) {
 			t.Parallel()
-			withMaps := *link
-			withMaps.Materials, withMaps.Products = sets[0].Artifacts(), sets[1].Artifacts()
-			want, err := intoto.LinkToStatement(&withMaps)
+			withSets := *link
+			withSets.Materials, withSets.Products = sets[0], sets[1]
+			want, err := intoto.LinkToStatement(&withSets)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -312,7 +303,7 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 			f := &fakeKeyless{cert: cert}
 			s := &linkSigner{mode: "keyless", flags: &signFlags{}, platform: platform, keyless: f}
 			dir := t.TempDir()
-			path, err := s.writeLinkSets(context.Background(), dir, link, sets[0], sets[1])
+			path, err := s.writeLink(context.Background(), dir, &withSets)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -331,7 +322,7 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 			errSign := errors.New("fulcio is down")
 			f = &fakeKeyless{fail: errSign}
 			s.keyless = f
-			if _, err := s.writeLinkSets(context.Background(), dir, link, sets[0], sets[1]); err == nil ||
+			if _, err := s.writeLink(context.Background(), dir, &withSets); err == nil ||
 				!strings.Contains(err.Error(), errSign.Error()) {
 				t.Fatalf("failed signature: err = %v", err)
 			}

@@ -86,7 +86,7 @@ func recordStart(ctx context.Context, e *env, f *recordFlags, info ci.RunInfo) e
 		RunKey: info.Key(),
 		Link: &intoto.Link{
 			Type: intoto.TypeLink, Name: f.step, Command: []string{}, Materials: materials,
-			Products: intoto.Artifacts{}, ByProducts: map[string]any{}, Environment: f.environment(),
+			Products: intoto.ArtifactSet{}, ByProducts: map[string]any{}, Environment: f.environment(),
 		},
 	})
 	if err != nil {

@@ -187,8 +187,8 @@ func checkUnsignedPayload(u *unsignedLink) error {
 	if l.Name != u.Step {
 		return fmt.Errorf("the payload is a link of step %q, not %q", l.Name, u.Step)
 	}
-	for _, arts := range []intoto.Artifacts{l.Materials, l.Products} {
-		for name := range arts {
+	for _, arts := range []intoto.ArtifactSet{l.Materials, l.Products} {
+		for _, name := range arts.Names() {
 			if err := intoto.CheckArtifactName(name); err != nil {
 				return err
 			}
@@ -257,8 +257,8 @@ func matchProductsCommand() *command {
 			return inputErr(err)
 		}
 		var onlyLink, onlyLocal, differ []string
-		for name, d := range l.Products {
-			ld, ok := local[name]
+		for name, d := range l.Products.All() {
+			ld, ok := local.Lookup(name)
 			switch {
 			case !ok:
 				onlyLink = append(onlyLink, name)
@@ -266,8 +266,8 @@ func matchProductsCommand() *command {
 				differ = append(differ, name)
 			}
 		}
-		for name := range local {
-			if _, ok := l.Products[name]; !ok {
+		for _, name := range local.Names() {
+			if _, ok := l.Products.Index(name); !ok {
 				onlyLocal = append(onlyLocal, name)
 			}
 		}

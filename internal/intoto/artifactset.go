@@ -2,6 +2,8 @@ package intoto
 
 import (
 	"encoding/hex"
+	"encoding/json"
+	"iter"
 	"maps"
 	"slices"
 	"sort"
@@ -75,6 +77,14 @@ func (d Digest) Equal(o Digest) bool {
 	return maps.Equal(*d.other, *o.other)
 }
 
+// Agree is Digests.Agree of the two digest sets.
+func (d Digest) Agree(o Digest) bool {
+	if d.other == nil && o.other == nil {
+		return d.sha256 == o.sha256
+	}
+	return d.Digests().Agree(o.Digests())
+}
+
 // Digests returns the digest set as a map (a new one for the canonical form).
 func (d Digest) Digests() Digests {
 	if d.other != nil {
@@ -83,16 +93,20 @@ func (d Digest) Digests() Digests {
 	return Digests{"sha256": hex.EncodeToString(d.sha256[:])}
 }
 
-// ArtifactSet is a set of artifacts in compact form: names sorted (byte order) and unique, each
-// with its Digest. It is what link decoding produces for verification and what the rules read; the
-// zero value is the empty set. An ArtifactSet is never modified once built.
+// ArtifactSet is the artifact model: a set of forward-slash artifact names, sorted (byte order) and
+// unique, each with its Digest. Recording produces it, links carry it, the rules read it and the wire
+// encoders write it; the zero value is the empty set. An ArtifactSet is never modified once built.
 type ArtifactSet struct {
 	names []string
 	digs  []Digest
 }
 
-// NewArtifactSet returns the compact form of a.
-func NewArtifactSet(a Artifacts) ArtifactSet {
+// NewArtifactSet returns the set of the artifacts in a (name → digests): how tests and the generic
+// decoders build a set from a literal or a decoded map.
+func NewArtifactSet(a map[string]Digests) ArtifactSet {
+	if len(a) == 0 {
+		return ArtifactSet{}
+	}
 	names := make([]string, 0, len(a))
 	for name := range a {
 		names = append(names, name)
@@ -137,13 +151,56 @@ func (s ArtifactSet) Index(name string) (int, bool) {
 	return i, i < len(s.names) && s.names[i] == name
 }
 
-// Artifacts returns the set as the map model.
-func (s ArtifactSet) Artifacts() Artifacts {
-	a := make(Artifacts, len(s.names))
+// Lookup returns name's digest, if the set holds it.
+func (s ArtifactSet) Lookup(name string) (Digest, bool) {
+	if i, ok := s.Index(name); ok {
+		return s.digs[i], true
+	}
+	return Digest{}, false
+}
+
+// All yields the artifacts in name order.
+func (s ArtifactSet) All() iter.Seq2[string, Digest] {
+	return func(yield func(string, Digest) bool) {
+		for i, name := range s.names {
+			if !yield(name, s.digs[i]) {
+				return
+			}
+		}
+	}
+}
+
+// Map returns the set as a name → digests map: for the generic (encoding/json) encoders, which the
+// fast ones are checked against, and for tests.
+func (s ArtifactSet) Map() map[string]Digests {
+	a := make(map[string]Digests, len(s.names))
 	for i, name := range s.names {
 		a[name] = s.digs[i].Digests()
 	}
 	return a
+}
+
+// MarshalJSON writes the set as a JSON object of name → digest set, through encoding/json.
+func (s ArtifactSet) MarshalJSON() ([]byte, error) {
+	if s.Len() == 0 {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(s.Map())
+}
+
+// UnmarshalJSON reads a JSON object of name → digest set (null is the empty set).
+func (s *ArtifactSet) UnmarshalJSON(data []byte) error {
+	var m map[string]Digests
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	*s = NewArtifactSet(m)
+	return nil
+}
+
+// Equal tells whether s and o hold the same names with equal digests.
+func (s ArtifactSet) Equal(o ArtifactSet) bool {
+	return slices.Equal(s.names, o.names) && slices.EqualFunc(s.digs, o.digs, Digest.Equal)
 }
 
 // Cursor looks names up in an ArtifactSet, fastest when they come in ascending order (a merge):
@@ -224,6 +281,9 @@ func (b *artifactSetBuilder) add(name []byte, d Digest) {
 
 // build returns the set; ok=false if a name repeats. It is the builder's last use: the set keeps the arena.
 func (b *artifactSetBuilder) build() (ArtifactSet, bool) {
+	if len(b.ends) == 0 {
+		return ArtifactSet{}, true
+	}
 	// Every name is a piece of one string over the arena, which the builder never writes again: no
 	// second copy of every name (15 MB for a link of 600k artifacts).
 	all := unsafe.String(unsafe.SliceData(b.arena), len(b.arena))

@@ -17,36 +17,30 @@ import (
 // canonical form as it goes and account for nesting and repeated member names (see scanner.canon and
 // scanner.strict), so that one pass over a legacy envelope does what four did (plainlink.go).
 
-// scanner walks JSON bytes.
+// scanner walks JSON bytes. Two modes add work to a link's decoding, for callers that read a signed
+// file in one pass:
+//
+//   - canon makes linkObject append the link's canonical JSON to out as it decodes it. Members out of
+//     order are put in order at the end; a command, byproducts or environment that fastCanonical would
+//     refuse is written by genericCanonicalJSON. Anything else not of the canonical shape (artifact
+//     names out of order, digest algorithms out of order, a value canonical JSON cannot hold) clears
+//     canon and drops out: the caller then computes the canonical form the usual way.
+//   - strict makes linkObject account for repeated member names and nesting. Outside the command,
+//     byproducts and environment it refuses repeated names (and records the nesting); inside them too
+//     when they have the canonical shape (sorted, hence unique, member names: what fastCanonical
+//     accepts); when one has not (an escape in stdout, say), its value is listed in unchecked for the
+//     caller to check. base is the nesting level of the link object in the document (1 for a
+//     document of its own), and deepest the deepest nesting seen so far outside unchecked.
+//
+// A link's artifacts are always checked as Link.Validate checks them: a link the scanner accepts is
+// valid, and anything else takes the generic path, which answers the same for a valid link.
 type scanner struct {
 	b []byte
 	i int
-	// valid, when set, makes artifacts refuse what Artifacts.validate would refuse.
-	valid bool
-	// first is the artifact set read first (materials or products): an artifact usually appears
-	// with the same digest in both, and decoded artifacts are never modified, so the second set
-	// shares the first one's Digests (and value strings) where they are equal.
-	first Artifacts
-	// compact, when set, decodes materials and products into sets[0] and sets[1] (ArtifactSet)
-	// and leaves the link's maps nil.
-	compact bool
-	sets    [2]ArtifactSet
 
-	// canon, when set, makes linkObject append the link's canonical JSON to out as it decodes it
-	// (compact mode only). Members out of order are put in order at the end; a command, byproducts
-	// or environment that fastCanonical would refuse is written by genericCanonicalJSON. Anything
-	// else not of the canonical shape (artifact names out of order, digest algorithms out of order,
-	// a value canonical JSON cannot hold) clears canon and drops out: the caller then computes the
-	// canonical form the usual way.
 	canon bool
 	out   []byte
-	// strict (compact mode only) makes linkObject account for repeated member names and nesting.
-	// Outside the command, byproducts and environment it refuses repeated names (and records the
-	// nesting); inside them too when they have the canonical shape (sorted, hence unique, member
-	// names: what fastCanonical accepts); when one has not (an escape in stdout, say), its value is
-	// listed in unchecked for the caller to check. base is the nesting level of the link object in
-	// the document (1 for a document of its own), and deepest the deepest nesting seen so far
-	// outside unchecked.
+
 	strict    bool
 	base      int
 	deepest   int
@@ -321,8 +315,9 @@ func (s *scanner) canonValue(out []byte, depth int) ([]byte, bool) {
 	return nil, false
 }
 
-// fastDecodeLink decodes a link with the plain shape: only the seven known fields, each at most
-// once, artifacts as plain strings. ok=false sends the caller to the generic decoder.
+// fastDecodeLink decodes a valid link with the plain shape: only the seven known fields, each at most
+// once, artifacts as plain strings with well-formed digests. ok=false sends the caller to the generic
+// decoder.
 func fastDecodeLink(data []byte) (*Link, bool) {
 	return fastDecodeLinkScan(&scanner{b: data})
 }
@@ -346,131 +341,41 @@ type canonMember struct {
 	start, end int
 }
 
-// linkObject reads the link object at s.i and leaves s.i just past its closing brace.
+// linkObject reads the link object at s.i and leaves s.i just past its closing brace: each member
+// once (linkMember), its value into the link (linkValue), and, in canon mode, the members' canonical
+// form put in order at the end.
 func (s *scanner) linkObject() (*Link, bool) {
-	if s.i >= len(s.b) || s.b[s.i] != '{' || (!s.compact && (s.canon || s.strict)) {
-		return nil, false // canon and strict are implemented for the compact sets only
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return nil, false
 	}
 	s.i++
 	s.nest(s.base)
-	var l Link
-	var seen [7]bool
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		return nil, false
 	}
+	var l Link
+	var seen [len(linkFields)]bool
+	var members [len(linkFields)]canonMember
 	canonStart := len(s.out)
-	var members [7]canonMember
 	if s.canon {
 		s.out = append(s.out, '{')
 	}
 	for n := 0; ; n++ {
-		s.ws()
-		k, ok := s.str()
+		f, ok := s.linkMember(&seen)
 		if !ok {
 			return nil, false
 		}
-		f := -1
-		for j, name := range linkFields {
-			if string(k) == name {
-				f = j
-			}
-		}
-		if f < 0 || seen[f] {
-			return nil, false
-		}
-		seen[f] = true
-		if !s.colon() {
-			return nil, false
-		}
-		s.ws()
 		if s.canon {
 			if n > 0 {
 				s.out = append(s.out, ',')
 			}
 			members[n] = canonMember{name: linkFields[f], start: len(s.out)}
-			s.out = append(s.out, '"')
-			s.out = append(s.out, k...)
-			s.out = append(s.out, '"', ':')
+			s.out = appendPlainString(s.out, linkFields[f])
+			s.out = append(s.out, ':')
 		}
-		switch linkFields[f] {
-		case "materials":
-			if s.compact {
-				if s.sets[0], ok = s.artifactSet(); !ok {
-					return nil, false
-				}
-				break
-			}
-			if l.Materials, ok = s.artifacts(); !ok {
-				return nil, false
-			}
-			if s.first == nil {
-				s.first = l.Materials
-			}
-		case "products":
-			if s.compact {
-				if s.sets[1], ok = s.artifactSet(); !ok {
-					return nil, false
-				}
-				break
-			}
-			if l.Products, ok = s.artifacts(); !ok {
-				return nil, false
-			}
-			if s.first == nil {
-				s.first = l.Products
-			}
-		case "_type", "name":
-			v, ok := s.str()
-			if !ok {
-				return nil, false
-			}
-			if f == 0 {
-				l.Type = string(v)
-			} else {
-				l.Name = string(v)
-			}
-			if s.canon {
-				s.out = append(s.out, '"')
-				s.out = append(s.out, v...)
-				s.out = append(s.out, '"')
-			}
-		default: // command, byproducts, environment: small, decoded by encoding/json
-			start := s.i
-			if !s.skip() {
-				return nil, false
-			}
-			span := s.b[start:s.i]
-			if s.strict || s.canon {
-				nesting, ok := s.appendCanonicalSpan(span)
-				switch {
-				case ok:
-					s.nest(s.base + nesting)
-				case s.canon:
-					// The general encoder writes this value as it would within the whole link.
-					c, err := genericCanonicalJSON(span)
-					if err != nil {
-						s.dropCanon()
-						break
-					}
-					s.out = append(s.out, c...)
-				}
-				if !ok && s.strict {
-					s.unchecked = append(s.unchecked, span)
-				}
-			}
-			var dst any
-			switch linkFields[f] {
-			case "command":
-				dst = &l.Command
-			case "byproducts":
-				dst = &l.ByProducts
-			default:
-				dst = &l.Environment
-			}
-			if err := json.Unmarshal(span, dst); err != nil {
-				return nil, false
-			}
+		if !s.linkValue(&l, f) {
+			return nil, false
 		}
 		if s.canon {
 			members[n].end = len(s.out)
@@ -486,6 +391,104 @@ func (s *scanner) linkObject() (*Link, bool) {
 			}
 			return &l, true
 		}
+	}
+}
+
+// linkMember reads a link member's name and the colon after it, and returns the name's index in
+// linkFields; ok=false for an unknown name or one seen before.
+func (s *scanner) linkMember(seen *[len(linkFields)]bool) (int, bool) {
+	k, ok := s.member()
+	if !ok {
+		return 0, false
+	}
+	for f, name := range linkFields {
+		if string(k) == name {
+			if seen[f] {
+				return 0, false
+			}
+			seen[f] = true
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// linkValue reads the value of the link member linkFields[f] into l.
+func (s *scanner) linkValue(l *Link, f int) bool {
+	var ok bool
+	switch linkFields[f] {
+	case "_type":
+		l.Type, ok = s.plainStringValue()
+	case "name":
+		l.Name, ok = s.plainStringValue()
+	case "materials":
+		l.Materials, ok = s.artifactSet()
+	case "products":
+		l.Products, ok = s.artifactSet()
+	case "command":
+		ok = s.smallValue(&l.Command)
+	case "byproducts":
+		ok = s.smallValue(&l.ByProducts)
+	default:
+		ok = s.smallValue(&l.Environment)
+	}
+	return ok
+}
+
+// plainStringValue reads a plain string (written to out as it is, in canon mode).
+func (s *scanner) plainStringValue() (string, bool) {
+	v, ok := s.str()
+	if !ok {
+		return "", false
+	}
+	if s.canon {
+		s.out = append(s.out, '"')
+		s.out = append(s.out, v...)
+		s.out = append(s.out, '"')
+	}
+	return string(v), true
+}
+
+// appendPlainString appends a plain string (no character JSON escapes) in quotes.
+func appendPlainString(b []byte, v string) []byte {
+	b = append(b, '"')
+	b = append(b, v...)
+	return append(b, '"')
+}
+
+// smallValue reads a command, byproducts or environment: small values of any shape, which
+// encoding/json decodes into dst once the scanner has found where they end and, in canon or strict
+// mode, accounted for them (accountSpan).
+func (s *scanner) smallValue(dst any) bool {
+	start := s.i
+	if !s.skip() {
+		return false
+	}
+	span := s.b[start:s.i]
+	if s.strict || s.canon {
+		s.accountSpan(span)
+	}
+	return json.Unmarshal(span, dst) == nil
+}
+
+// accountSpan writes the canonical form of a small value (canon) and records its nesting (strict);
+// a value not of the canonical shape is written by the generic encoder as it would be within the
+// whole link, and listed as unchecked.
+func (s *scanner) accountSpan(span []byte) {
+	nesting, ok := s.appendCanonicalSpan(span)
+	switch {
+	case ok:
+		s.nest(s.base + nesting)
+	case s.canon:
+		c, err := genericCanonicalJSON(span)
+		if err != nil {
+			s.dropCanon()
+			break
+		}
+		s.out = append(s.out, c...)
+	}
+	if !ok && s.strict {
+		s.unchecked = append(s.unchecked, span)
 	}
 }
 
@@ -512,56 +515,8 @@ func (s *scanner) sortCanonMembers(canonStart int, members []canonMember) {
 	s.out = append(s.out[:canonStart], obj...)
 }
 
-// artifacts reads {"name": {"alg": "digest", …}, …} with plain strings and unique names; null is nil.
-func (s *scanner) artifacts() (Artifacts, bool) {
-	if s.lit("null") {
-		return nil, true
-	}
-	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		return nil, false
-	}
-	s.i++
-	a := Artifacts{}
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == '}' {
-		s.i++
-		return a, true
-	}
-	for {
-		name, ok := s.member()
-		if !ok {
-			return nil, false
-		}
-		if _, dup := a[string(name)]; dup || (s.valid && len(name) == 0) {
-			return nil, false
-		}
-		var d Digests
-		if !s.lit("null") {
-			var ok bool
-			var prev Digests
-			if s.first != nil {
-				prev = s.first[string(name)]
-			}
-			if d, ok = s.digests(prev); !ok {
-				return nil, false
-			}
-		}
-		if s.valid && len(d) == 0 {
-			return nil, false
-		}
-		a[string(name)] = d
-		more, ok := s.more('}')
-		if !ok {
-			return nil, false
-		}
-		if !more {
-			return a, true
-		}
-	}
-}
-
-// artifactSet is artifacts in compact form; null is the empty set. It refuses what artifacts
-// refuses and, with s.valid, what Artifacts.validate refuses.
+// artifactSet reads {"name": {"alg": "digest", …}, …} with plain strings, unique names and digests
+// Link.Validate accepts; null is the empty set.
 func (s *scanner) artifactSet() (ArtifactSet, bool) {
 	if s.lit("null") {
 		if s.canon {
@@ -589,7 +544,7 @@ func (s *scanner) artifactSet() (ArtifactSet, bool) {
 	}
 	for {
 		name, ok := s.member()
-		if !ok || (s.valid && len(name) == 0) {
+		if !ok || len(name) == 0 {
 			return ArtifactSet{}, false
 		}
 		if s.canon {
@@ -601,15 +556,7 @@ func (s *scanner) artifactSet() (ArtifactSet, bool) {
 			s.out = append(s.out, '"', ':')
 		}
 		var d Digest
-		if s.lit("null") {
-			if s.valid {
-				return ArtifactSet{}, false
-			}
-			d = NewDigest(nil)
-			if s.canon {
-				s.out = append(s.out, "null"...)
-			}
-		} else if d, ok = s.digestCompact(); !ok {
+		if d, ok = s.digestCompact(); !ok {
 			return ArtifactSet{}, false
 		}
 		b.add(name, d)
@@ -671,11 +618,8 @@ func (s *scanner) digestCompact() (Digest, bool) {
 		}
 	}
 	s.i = start
-	m, ok := s.digests(nil)
-	if !ok {
-		return Digest{}, false
-	}
-	if s.valid && len(m) == 0 {
+	m, ok := s.digests()
+	if !ok || len(m) == 0 {
 		return Digest{}, false
 	}
 	s.nest(s.base + 2)
@@ -688,9 +632,8 @@ func (s *scanner) digestCompact() (Digest, bool) {
 	return NewDigest(m), true
 }
 
-// digests reads {"alg": "digest", …} with plain strings. It returns prev (the same artifact's
-// digests in the other set, or nil) instead of a new map when they are the same single digest.
-func (s *scanner) digests(prev Digests) (Digests, bool) {
+// digests reads {"alg": "digest", …} with plain strings, each digest lowercase hex.
+func (s *scanner) digests() (Digests, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return nil, false
 	}
@@ -700,49 +643,28 @@ func (s *scanner) digests(prev Digests) (Digests, bool) {
 		s.i++
 		return Digests{}, true
 	}
-	var d Digests
-	var alg1, v1 []byte // the first pair, kept out of a map until the set proves to be larger
-	for n := 0; ; n++ {
+	d := Digests{}
+	for {
 		alg, ok := s.member()
 		if !ok {
 			return nil, false
 		}
 		v, ok := s.str()
-		if !ok {
+		if !ok || len(alg) == 0 || !lowerHex(v) {
 			return nil, false
 		}
-		if s.valid && (len(alg) == 0 || !lowerHex(v)) {
+		if _, dup := d[string(alg)]; dup {
 			return nil, false
 		}
-		switch n {
-		case 0:
-			alg1, v1 = alg, v
-		case 1:
-			if string(alg) == string(alg1) {
-				return nil, false // a repeated algorithm
-			}
-			d = Digests{algName(alg1): string(v1), algName(alg): string(v)}
-		default:
-			if _, dup := d[string(alg)]; dup {
-				return nil, false
-			}
-			d[algName(alg)] = string(v)
-		}
+		d[algName(alg)] = string(v)
 		more, ok := s.more('}')
 		if !ok {
 			return nil, false
 		}
 		if !more {
-			break
+			return d, true
 		}
 	}
-	if d != nil {
-		return d, true
-	}
-	if len(prev) == 1 && prev[string(alg1)] == string(v1) {
-		return prev, true
-	}
-	return Digests{algName(alg1): string(v1)}, true
 }
 
 // algName is string(b) without allocating a copy for the usual algorithm names.

@@ -77,7 +77,7 @@ func TestLinkExtraKept(t *testing.T) {
 func TestLinkValidate(t *testing.T) {
 	t.Parallel()
 	ok := func() *Link {
-		return &Link{Type: TypeLink, Name: "build", Products: Artifacts{"a": {"sha256": "00ff"}}, Materials: Artifacts{}}
+		return &Link{Type: TypeLink, Name: "build", Products: NewArtifactSet(map[string]Digests{"a": {"sha256": "00ff"}}), Materials: ArtifactSet{}}
 	}
 	tests := []struct {
 		name   string
@@ -86,10 +86,10 @@ func TestLinkValidate(t *testing.T) {
 	}{
 		{"type", func(l *Link) { l.Type = "layout" }, "_type"},
 		{"no name", func(l *Link) { l.Name = "" }, "no name"},
-		{"no digest", func(l *Link) { l.Products["a"] = Digests{} }, "no digest"},
-		{"uppercase hex", func(l *Link) { l.Products["a"] = Digests{"sha256": "00FF"} }, "lowercase hex"},
-		{"not hex", func(l *Link) { l.Materials["m"] = Digests{"sha256": "xyz"} }, "materials"},
-		{"empty name", func(l *Link) { l.Materials[""] = Digests{"sha256": "00"} }, "empty artifact name"},
+		{"no digest", func(l *Link) { l.Products = NewArtifactSet(map[string]Digests{"a": {}}) }, "no digest"},
+		{"uppercase hex", func(l *Link) { l.Products = NewArtifactSet(map[string]Digests{"a": {"sha256": "00FF"}}) }, "lowercase hex"},
+		{"not hex", func(l *Link) { l.Materials = NewArtifactSet(map[string]Digests{"m": {"sha256": "xyz"}}) }, "materials"},
+		{"empty name", func(l *Link) { l.Materials = NewArtifactSet(map[string]Digests{"": {"sha256": "00"}}) }, "empty artifact name"},
 	}
 	if err := ok().Validate(); err != nil {
 		t.Fatal(err)
@@ -149,10 +149,10 @@ func TestLinkMarshalFastPath(t *testing.T) {
 	links := []*Link{
 		{},
 		{Type: "link", Name: "a<b>&\"c\\", Command: []string{"sh", "-c", "echo \u2028 \x01 é"},
-			Materials:  Artifacts{"b": {"sha256": "ab"}, "a": {"sha512": "cd", "sha256": "ef"}, "\xff<x>": {"md5": "\n"}},
-			Products:   Artifacts{"n": nil},
+			Materials:  NewArtifactSet(map[string]Digests{"b": {"sha256": "ab"}, "a": {"sha512": "cd", "sha256": "ef"}, "\xff<x>": {"md5": "\n"}}),
+			Products:   NewArtifactSet(map[string]Digests{"n": nil}),
 			ByProducts: map[string]any{"return-value": 0, "stdout": "<html>"}, Environment: map[string]any{"x": []any{1.5}}},
-		{Type: "link", Name: "empty", Command: []string{}, Materials: Artifacts{}, Products: Artifacts{"p": {}}},
+		{Type: "link", Name: "empty", Command: []string{}, Materials: ArtifactSet{}, Products: NewArtifactSet(map[string]Digests{"p": {}})},
 	}
 	for i, l := range links {
 		got, err := json.Marshal(l)
@@ -174,8 +174,8 @@ func TestMarshalLinkIsJSONMarshal(t *testing.T) {
 	links := []*Link{
 		{Type: TypeLink, Name: "a"},
 		{Type: TypeLink, Name: "a<b>&c\u2028", Command: []string{"sh", "-c", "x > y && z\u2029"},
-			Materials:   Artifacts{"é/<x>": {"sha256": "ab", "sha512": "cd"}, "n": nil},
-			Products:    Artifacts{"p&q": {"sha256": "ef"}, "bad\xffutf8": {"sha256": "01"}},
+			Materials:   NewArtifactSet(map[string]Digests{"é/<x>": {"sha256": "ab", "sha512": "cd"}, "n": nil}),
+			Products:    NewArtifactSet(map[string]Digests{"p&q": {"sha256": "ef"}, "bad\xffutf8": {"sha256": "01"}}),
 			ByProducts:  map[string]any{"stdout": "<html>\u2028", "return-value": 0},
 			Environment: map[string]any{"k": []any{"v", 1.5, nil}}},
 		{Type: TypeLink, Name: "x", Extra: map[string]json.RawMessage{"z": json.RawMessage(` { "a" : "<" } `)}},

@@ -6,15 +6,16 @@ import (
 	"unicode/utf8"
 )
 
-// AppendLinkSetsCanonical appends CanonicalJSON(MarshalLinkSets(l, materials, products)) to b, encoded
-// from the sets rather than by decoding the link's JSON (which, its members not being in canonical
-// order, would go through generic maps: several times the link's size for a large one). As
-// AppendLinkSetsJSON, it works out the size first and grows b at most once.
-func AppendLinkSetsCanonical(b []byte, l *Link, materials, products ArtifactSet) ([]byte, error) {
+// AppendLinkCanonical appends CanonicalJSON(MarshalLink(l)) to b, encoded from the artifact sets
+// rather than by decoding the link's JSON (which, its members not being in canonical order, would go
+// through generic maps: several times the link's size for a large one). As AppendLinkJSON, it works
+// out the size first and grows b at most once.
+func AppendLinkCanonical(b []byte, l *Link) ([]byte, error) {
+	materials, products := l.Materials, l.Products
 	if len(l.Extra) != 0 || !validUTF8Names(materials) || !validUTF8Names(products) {
 		// Unknown fields, or names that JSON turns into others (an invalid byte becomes U+FFFD, which
 		// can change their order or make two one): the general way.
-		raw, err := MarshalLinkSets(l, materials, products)
+		raw, err := MarshalLink(l)
 		if err != nil {
 			return nil, err
 		}

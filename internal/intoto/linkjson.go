@@ -7,31 +7,11 @@ import (
 	"unicode/utf8"
 )
 
-// appendLinkJSON writes l exactly as encoding/json writes linkAlias (struct field order, map keys
-// sorted, HTML-escaped strings) without reflection and into one buffer: the artifact maps of a large
-// link are most of its bytes. Links with unknown fields take the generic path (encodeObject).
-// With sets, the artifacts are sets[0] and sets[1] rather than a's maps.
-func appendLinkJSON(b []byte, a *linkAlias, sets *[2]ArtifactSet) ([]byte, error) {
-	b = appendLinkHeadJSON(b, a)
-	if sets != nil {
-		b = appendArtifactSetJSON(b, sets[0])
-	} else {
-		b = appendArtifactsJSON(b, a.Materials)
-	}
-	b = append(b, productsMember...)
-	if sets != nil {
-		b = appendArtifactSetJSON(b, sets[1])
-	} else {
-		b = appendArtifactsJSON(b, a.Products)
-	}
-	return appendLinkTailJSON(b, a)
-}
-
 // productsMember separates the materials from the products in a link's JSON.
 const productsMember = `,"products":`
 
 // appendLinkHeadJSON writes what precedes the materials: `{"_type":…,"name":…,"command":[…],"materials":`.
-func appendLinkHeadJSON(b []byte, a *linkAlias) []byte {
+func appendLinkHeadJSON(b []byte, a *Link) []byte {
 	b = append(b, `{"_type":`...)
 	b = appendJSONString(b, a.Type)
 	b = append(b, `,"name":`...)
@@ -47,7 +27,7 @@ func appendLinkHeadJSON(b []byte, a *linkAlias) []byte {
 }
 
 // appendLinkTailJSON writes what follows the products: the byproducts, the environment and the closing brace.
-func appendLinkTailJSON(b []byte, a *linkAlias) ([]byte, error) {
+func appendLinkTailJSON(b []byte, a *Link) ([]byte, error) {
 	for _, f := range []struct {
 		name string
 		v    map[string]any
@@ -60,40 +40,6 @@ func appendLinkTailJSON(b []byte, a *linkAlias) ([]byte, error) {
 		b = append(b, raw...)
 	}
 	return append(b, '}'), nil
-}
-
-// artifactsJSONSize estimates the encoded size of a, to size the buffer once.
-func artifactsJSONSize(a Artifacts) int {
-	n := 2
-	for name, d := range a {
-		n += len(name) + 4
-		for alg, v := range d {
-			n += len(alg) + len(v) + 6
-		}
-	}
-	return n
-}
-
-func appendArtifactsJSON(b []byte, a Artifacts) []byte {
-	if a == nil {
-		return append(b, "null"...)
-	}
-	names := make([]string, 0, len(a))
-	for name := range a {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	b = append(b, '{')
-	var algs []string
-	for i, name := range names {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, name)
-		b = append(b, ':')
-		b, algs = appendDigestsJSON(b, a[name], algs)
-	}
-	return append(b, '}')
 }
 
 // appendDigestsJSON writes d with sorted algorithms (null for nil); algs is scratch space.
@@ -120,7 +66,8 @@ func appendDigestsJSON(b []byte, d Digests, algs []string) ([]byte, []string) {
 	return append(b, '}'), algs
 }
 
-// appendArtifactSetJSON writes s as appendArtifactsJSON writes s.Artifacts().
+// appendArtifactSetJSON writes s as encoding/json writes s.Map(): names sorted, each digest set's
+// algorithms sorted.
 func appendArtifactSetJSON(b []byte, s ArtifactSet) []byte {
 	b = append(b, '{')
 	var algs []string
@@ -156,31 +103,20 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// MarshalLink returns the bytes of json.Marshal(l) without encoding/json's second pass over them
-// (it validates and compacts what MarshalJSON returns, a no-op on appendLinkJSON's output, which is
-// compact and HTML-escaped already): that pass costs as much as the encoding for a large link.
+// MarshalLink returns the bytes of json.Marshal(l), written straight from the artifact sets
+// (without encoding/json's second pass over them, which validates and compacts what MarshalJSON
+// returns: a no-op here, and as costly as the encoding for a large link).
 func MarshalLink(l *Link) ([]byte, error) {
-	if len(l.Extra) != 0 {
-		return json.Marshal(l)
-	}
-	return l.MarshalJSON()
+	return AppendLinkJSON(nil, l)
 }
 
-// MarshalLinkSets is MarshalLink of l with the given materials and products (l's own are ignored),
-// encoded straight from the sets.
-func MarshalLinkSets(l *Link, materials, products ArtifactSet) ([]byte, error) {
-	return AppendLinkSetsJSON(nil, l, materials, products)
-}
-
-// AppendLinkSetsJSON appends MarshalLinkSets(l, materials, products) to b. The exact size is worked
-// out before anything is written, so b grows at most once, to exactly what it needs: a link of a
-// million artifacts is never copied while it is encoded, and never holds unused capacity. Bytes
-// reserved at the start of b (room for a header, say) are kept as they are.
-func AppendLinkSetsJSON(b []byte, l *Link, materials, products ArtifactSet) ([]byte, error) {
+// AppendLinkJSON appends MarshalLink(l) to b. The exact size is worked out before anything is
+// written, so b grows at most once, to exactly what it needs: a link of a million artifacts is never
+// copied while it is encoded, and never holds unused capacity. Bytes reserved at the start of b (room
+// for a header, say) are kept as they are.
+func AppendLinkJSON(b []byte, l *Link) ([]byte, error) {
 	if len(l.Extra) != 0 {
-		c := *l
-		c.Materials, c.Products = materials.Artifacts(), products.Artifacts()
-		raw, err := json.Marshal(&c)
+		raw, err := l.genericMarshalJSON()
 		if err != nil {
 			return nil, err
 		}
@@ -194,16 +130,16 @@ func AppendLinkSetsJSON(b []byte, l *Link, materials, products ArtifactSet) ([]b
 		return nil, err
 	}
 	head := appendLinkHeadJSON(nil, &a)
-	need := len(head) + artifactSetJSONLen(materials) + len(productsMember) + artifactSetJSONLen(products) + len(tail)
+	need := len(head) + artifactSetJSONLen(l.Materials) + len(productsMember) + artifactSetJSONLen(l.Products) + len(tail)
 	if cap(b)-len(b) < need {
 		grown := make([]byte, len(b), len(b)+need)
 		copy(grown, b)
 		b = grown
 	}
 	b = append(b, head...)
-	b = appendArtifactSetJSON(b, materials)
+	b = appendArtifactSetJSON(b, l.Materials)
 	b = append(b, productsMember...)
-	b = appendArtifactSetJSON(b, products)
+	b = appendArtifactSetJSON(b, l.Products)
 	return append(b, tail...), nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 
 	attv1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -38,10 +37,10 @@ type resourceDescriptor struct {
 // which the attestation spec's validator refuses but the link predicate needs for steps that produce
 // nothing. The output is compact JSON with sorted keys (stable bytes, unlike protojson's own output).
 func LinkToStatement(l *Link) ([]byte, error) {
-	if err := l.Materials.validate(); err != nil {
+	if err := validateSet(l.Materials); err != nil {
 		return nil, fmt.Errorf("link to statement: materials: %w", err)
 	}
-	if err := l.Products.validate(); err != nil {
+	if err := validateSet(l.Products); err != nil {
 		return nil, fmt.Errorf("link to statement: products: %w", err)
 	}
 	pred := linkPredicate{
@@ -85,15 +84,10 @@ func LinkToStatement(l *Link) ([]byte, error) {
 	return stableJSON(raw)
 }
 
-func descriptors(a Artifacts) []resourceDescriptor {
-	names := make([]string, 0, len(a))
-	for n := range a {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	out := make([]resourceDescriptor, 0, len(names))
-	for _, n := range names {
-		out = append(out, resourceDescriptor{Name: n, Digest: a[n]})
+func descriptors(a ArtifactSet) []resourceDescriptor {
+	out := make([]resourceDescriptor, 0, a.Len())
+	for name, d := range a.All() {
+		out = append(out, resourceDescriptor{Name: name, Digest: d.Digests()})
 	}
 	return out
 }
@@ -157,26 +151,26 @@ func StatementToLink(data []byte) (*Link, error) {
 		Command:     pred.Command,
 		ByProducts:  pred.ByProducts,
 		Environment: pred.Environment,
-		Materials:   Artifacts{},
-		Products:    Artifacts{},
 	}
 	if l.Command == nil {
 		l.Command = []string{}
 	}
+	materials, products := map[string]Digests{}, map[string]Digests{}
 	for i, m := range pred.Materials {
-		if err := addArtifact(l.Materials, m.Name, m.Digest); err != nil {
+		if err := addArtifact(materials, m.Name, m.Digest); err != nil {
 			return nil, fmt.Errorf("decode statement: material %d: %w", i+1, err)
 		}
 	}
 	for i, s := range st.GetSubject() {
-		if err := addArtifact(l.Products, s.GetName(), s.GetDigest()); err != nil {
+		if err := addArtifact(products, s.GetName(), s.GetDigest()); err != nil {
 			return nil, fmt.Errorf("decode statement: subject %d: %w", i+1, err)
 		}
 	}
+	l.Materials, l.Products = NewArtifactSet(materials), NewArtifactSet(products)
 	return l, nil
 }
 
-func addArtifact(a Artifacts, name string, digest map[string]string) error {
+func addArtifact(a map[string]Digests, name string, digest map[string]string) error {
 	if name == "" {
 		return errors.New("resource descriptor without a name")
 	}

@@ -22,15 +22,15 @@ func TestStatementRoundTrip(t *testing.T) {
 			Type:    TypeLink,
 			Name:    "build",
 			Command: []string{"make", "dist"},
-			Materials: Artifacts{
+			Materials: NewArtifactSet(map[string]Digests{
 				"src/main.go": {"sha256": sha256hex, "sha512": sha512hex},
 				"go.mod":      {"sha256": sha256hex},
-			},
-			Products:    Artifacts{"dist/app": {"sha256": sha256hex, "sha512": sha512hex, "gitCommit": sha1hex}},
+			}),
+			Products:    NewArtifactSet(map[string]Digests{"dist/app": {"sha256": sha256hex, "sha512": sha512hex, "gitCommit": sha1hex}}),
 			ByProducts:  map[string]any{"return-value": float64(0), "stdout": "ok\n", "stderr": ""},
 			Environment: map[string]any{"ci": map[string]any{"run": "42"}},
 		},
-		{Type: TypeLink, Name: "test", Command: []string{}, Materials: Artifacts{"a": {"sha256": sha256hex}}, Products: Artifacts{}},
+		{Type: TypeLink, Name: "test", Command: []string{}, Materials: NewArtifactSet(map[string]Digests{"a": {"sha256": sha256hex}}), Products: ArtifactSet{}},
 	}
 	for _, f := range linkFixtures {
 		l, err := DecodeLink(payloadOf(t, readFixture(t, f)))
@@ -61,8 +61,8 @@ func TestStatementRoundTrip(t *testing.T) {
 			if probe.Type != StatementTypeV1 || probe.PredicateType != LinkPredicateV03 {
 				t.Errorf("got _type %q predicateType %q", probe.Type, probe.PredicateType)
 			}
-			if len(probe.Subject) != len(l.Products) {
-				t.Errorf("got %d subjects, want %d", len(probe.Subject), len(l.Products))
+			if len(probe.Subject) != l.Products.Len() {
+				t.Errorf("got %d subjects, want %d", len(probe.Subject), l.Products.Len())
 			}
 			if _, ok := probe.Predicate["name"]; !ok {
 				t.Error("predicate has no name")
@@ -85,12 +85,6 @@ func TestStatementRoundTrip(t *testing.T) {
 				}
 				if len(l.Environment) == 0 {
 					l.Environment = nil
-				}
-				if l.Materials == nil {
-					l.Materials = Artifacts{}
-				}
-				if l.Products == nil {
-					l.Products = Artifacts{}
 				}
 			}
 			norm(&want)
@@ -140,7 +134,7 @@ func TestStatementToLinkErrors(t *testing.T) {
 }
 
 func FuzzStatementToLink(f *testing.F) {
-	l := &Link{Type: TypeLink, Name: "b", Products: Artifacts{"p": {"sha256": sha256hex}}, Materials: Artifacts{"m": {"sha512": sha512hex}}}
+	l := &Link{Type: TypeLink, Name: "b", Products: NewArtifactSet(map[string]Digests{"p": {"sha256": sha256hex}}), Materials: NewArtifactSet(map[string]Digests{"m": {"sha512": sha512hex}})}
 	st, err := LinkToStatement(l)
 	if err != nil {
 		f.Fatal(err)

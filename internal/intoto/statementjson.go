@@ -15,7 +15,7 @@ import (
 //
 // LinkToStatement goes through maps, encoding/json, a protobuf Struct, protojson and a decode/encode
 // pass (stableJSON): for a link of a million artifacts that is several copies of the document and a
-// map entry per artifact. AppendStatementSets writes the same bytes directly. The parts that are small
+// map entry per artifact. AppendStatement writes the same bytes directly. The parts that are small
 // and hold arbitrary values (name, command, byproducts, environment) still take LinkToStatement's own
 // path, so their numbers and strings come out exactly as it writes them; the artifacts, which are
 // nearly all of the bytes, are written here, following what that path does to them:
@@ -39,17 +39,17 @@ const (
 	canonicalDigestLen     = len(`{"sha256":""}`) + 2*32
 )
 
-// MarshalStatementSets is LinkToStatement of l with the given materials and products (l's own are
-// ignored), encoded straight from the sets.
-func MarshalStatementSets(l *Link, materials, products ArtifactSet) ([]byte, error) {
-	return AppendStatementSets(nil, l, materials, products)
+// MarshalStatement is LinkToStatement(l), encoded straight from the artifact sets.
+func MarshalStatement(l *Link) ([]byte, error) {
+	return AppendStatement(nil, l)
 }
 
-// AppendStatementSets appends MarshalStatementSets(l, materials, products) to b: the bytes
-// LinkToStatement writes for l with those artifacts, and its refusals. The exact size is worked out
+// AppendStatement appends MarshalStatement(l) to b: the bytes LinkToStatement writes for l, and its
+// refusals. The exact size is worked out
 // before anything is written, so b grows at most once, to exactly what it needs; bytes already in b
 // (room for a header, say) are kept as they are.
-func AppendStatementSets(b []byte, l *Link, materials, products ArtifactSet) ([]byte, error) {
+func AppendStatement(b []byte, l *Link) ([]byte, error) {
+	materials, products := l.Materials, l.Products
 	if err := validateSet(materials); err != nil {
 		return nil, fmt.Errorf("link to statement: materials: %w", err)
 	}
@@ -117,21 +117,6 @@ func AppendStatementSets(b []byte, l *Link, materials, products ArtifactSet) ([]
 		b = append(b, ']')
 	}
 	return append(b, '}'), nil
-}
-
-// validateSet is Artifacts.validate for a set: the first bad artifact in name order is reported.
-func validateSet(s ArtifactSet) error {
-	for i, name := range s.names {
-		if name == "" {
-			return errors.New("empty artifact name")
-		}
-		if d := s.digs[i]; d.other != nil {
-			if err := d.other.validate(); err != nil {
-				return fmt.Errorf("artifact %q: %w", name, err)
-			}
-		}
-	}
-	return nil
 }
 
 // checkDescriptors runs the attestation spec's ResourceDescriptor.Validate on each artifact of s, as

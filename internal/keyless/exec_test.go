@@ -208,12 +208,12 @@ func TestHelperPathBesideExecutable(t *testing.T) {
 // and the bundle holds exactly it.
 func TestExecSignLargePayload(t *testing.T) {
 	s := sigstack.Shared(t)
-	a := intoto.Artifacts{}
+	a := map[string]intoto.Digests{}
 	for i := range 60_000 {
 		a[fmt.Sprintf("dir%02d/\"q\"\n<é>\u2028\\%06d", i%50, i)] = intoto.Digests{"sha256": fmt.Sprintf("%064x", i)}
 	}
 	set := intoto.NewArtifactSet(a)
-	payload, err := intoto.MarshalStatementSets(&intoto.Link{Name: "big"}, set, set)
+	payload, err := intoto.MarshalStatement(&intoto.Link{Name: "big", Materials: set, Products: set})
 	if err != nil {
 		t.Fatal(err)
 	}

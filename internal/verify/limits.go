@@ -49,7 +49,7 @@ func (l Limits) checkCandidate(c *candidate) error {
 		return fmt.Errorf("%w: %d signatures, more than %d", ErrLimit, n, l.MaxSignatures)
 	}
 	if c.link != nil {
-		if n := c.materials.Len() + c.products.Len(); n > l.MaxArtifacts {
+		if n := c.link.Materials.Len() + c.link.Products.Len(); n > l.MaxArtifacts {
 			return fmt.Errorf("%w: %d artifacts, more than %d", ErrLimit, n, l.MaxArtifacts)
 		}
 	}

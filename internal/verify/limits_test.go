@@ -46,8 +46,8 @@ func TestCheckCandidateLimits(t *testing.T) {
 	if err := l.checkCandidate(c); !errors.Is(err, ErrLimit) {
 		t.Errorf("two signatures, max 1: got %v", err)
 	}
-	c = &candidate{signed: &envelope.Signed{}, link: &intoto.Link{},
-		materials: intoto.NewArtifactSet(intoto.Artifacts{"a": {}, "b": {}}), products: intoto.NewArtifactSet(intoto.Artifacts{"c": {}})}
+	c = &candidate{signed: &envelope.Signed{}, link: &intoto.Link{
+		Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {}, "b": {}}), Products: intoto.NewArtifactSet(map[string]intoto.Digests{"c": {}})}}
 	if err := l.checkCandidate(c); !errors.Is(err, ErrLimit) {
 		t.Errorf("three artifacts, max 2: got %v", err)
 	}
@@ -151,7 +151,7 @@ func hostileDir(t *testing.T, n, sigs int) (Options, int64) {
 		step.PubKeys = append(step.PubKeys, layout.AddKey(k))
 	}
 	payload, err := json.Marshal(&intoto.Link{Type: intoto.TypeLink, Name: "test",
-		Materials: intoto.Artifacts{}, Products: artifacts(map[string]string{"out/a": "a"})})
+		Materials: intoto.ArtifactSet{}, Products: artifacts(map[string]string{"out/a": "a"})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,9 +52,6 @@ type candidate struct {
 	stepName string
 	link     *intoto.Link
 	isLayout bool
-	// materials and products are the link's artifacts; link.Materials and link.Products are nil
-	// when the link was decoded into this compact form only.
-	materials, products intoto.ArtifactSet
 
 	// Work done ahead by the reading goroutines for a file of a step of the layout (checkAhead), if
 	// done: the sha256 of data; signed.VerifyKey's answer for each keyid of the step's functionaries
@@ -284,8 +281,7 @@ func decodeFile(file, name string, data []byte, maxJSONDepth int, onePass bool) 
 	// a nesting over the limit included, takes the general path, which also explains refusals.
 	if onePass {
 		if signed, p, ok := envelope.ParsePlainLegacyLink(data); ok && accounted(&p.PlainLink, maxJSONDepth) {
-			return &candidate{file: file, data: data, signed: signed, stepName: p.Link.Name, link: p.Link,
-				materials: p.Materials, products: p.Products}, nil
+			return &candidate{file: file, data: data, signed: signed, stepName: p.Link.Name, link: p.Link}, nil
 		}
 	}
 	if err := checkJSONDepth(data, maxJSONDepth); err != nil {
@@ -312,7 +308,7 @@ func decodeFile(file, name string, data []byte, maxJSONDepth int, onePass bool) 
 	if signed.Kind != envelope.Legacy {
 		if onePass {
 			if p, ok := intoto.DecodePlainLinkChecked(payload); ok && accounted(p, maxJSONDepth) {
-				c.link, c.stepName, c.materials, c.products = p.Link, p.Link.Name, p.Materials, p.Products
+				c.link, c.stepName = p.Link, p.Link.Name
 				return c, nil
 			}
 		}
@@ -353,8 +349,8 @@ func accounted(p *intoto.PlainLink, maxJSONDepth int) bool {
 // decode reads the payload: a v0.9 link, a Statement v1 with a link v0.3 predicate, or a layout.
 func (c *candidate) decode(payload []byte) error {
 	// The common case, decoded and validated in one pass.
-	if l, m, p, ok := intoto.DecodePlainLinkCompact(payload); ok {
-		c.link, c.stepName, c.materials, c.products = l, l.Name, m, p
+	if l, ok := intoto.DecodePlainLink(payload); ok {
+		c.link, c.stepName = l, l.Name
 		return nil
 	}
 	var head struct {
@@ -382,11 +378,7 @@ func (c *candidate) decode(payload []byte) error {
 	default:
 		return fmt.Errorf("payload _type %q is neither a link nor a layout", head.Type)
 	}
-	if err := c.link.Validate(); err != nil {
-		return err
-	}
-	c.materials, c.products = intoto.NewArtifactSet(c.link.Materials), intoto.NewArtifactSet(c.link.Products)
-	return nil
+	return c.link.Validate()
 }
 
 // sublayoutStepName extracts <step> from <step>.<id>.link or <step>.<id>.link.sigstore.json.
@@ -551,7 +543,10 @@ func (v *verification) authorizeKeyless(ctx context.Context, step *intoto.Step, 
 func (v *verification) newKept(c *candidate, functionary, signer string, key *intoto.Key, id *intoto.Identity) *keptLink {
 	k := &keptLink{
 		file: c.file, functionary: functionary, signer: signer, format: c.signed.Kind.String(),
-		link: c.link, materials: c.materials, products: c.products, key: key, identity: id,
+		link: c.link, key: key, identity: id,
+	}
+	if c.link != nil {
+		k.materials, k.products = c.link.Materials, c.link.Products
 	}
 	_, k.id8 = splitLinkName(filepath.Base(c.file))
 	if c.isLayout {

@@ -250,8 +250,8 @@ func digestOf(name string) intoto.Digests {
 	return intoto.Digests{"sha256": hex.EncodeToString(s[:])}
 }
 
-func artifactsOf(prefix string, from, to int) intoto.Artifacts {
-	a := make(intoto.Artifacts, to-from)
+func artifactsOf(prefix string, from, to int) map[string]intoto.Digests {
+	a := make(map[string]intoto.Digests, to-from)
 	for i := from; i < to; i++ {
 		name := fmt.Sprintf("%s/m%03d/file%07d.c", prefix, i%997, i)
 		a[name] = digestOf(name)
@@ -259,14 +259,14 @@ func artifactsOf(prefix string, from, to int) intoto.Artifacts {
 	return a
 }
 
-func merge(as ...intoto.Artifacts) intoto.Artifacts {
-	out := intoto.Artifacts{}
+func merge(as ...map[string]intoto.Digests) intoto.ArtifactSet {
+	out := map[string]intoto.Digests{}
 	for _, a := range as {
 		for k, v := range a {
 			out[k] = v
 		}
 	}
-	return out
+	return intoto.NewArtifactSet(out)
 }
 
 // writeChain writes DIR/root.layout (legacy envelope, signed by the owner) and DIR/links/*.link
@@ -276,10 +276,10 @@ func writeChain(dir string, n int, ks benchKeys) error {
 		return err
 	}
 	half := max(1, n/2)
-	src := artifactsOf("src", 0, n)
+	src := merge(artifactsOf("src", 0, n))
 	build := merge(artifactsOf("src", 0, half), artifactsOf("obj", 0, n-half))
 	pkg := merge(artifactsOf("src", 0, half), artifactsOf("obj", 0, n-half-n/10), artifactsOf("dist", 0, n/10))
-	links := map[string][2]intoto.Artifacts{
+	links := map[string][2]intoto.ArtifactSet{
 		"fetch":   {{}, src},
 		"build":   {src, build},
 		"package": {build, pkg},

@@ -193,3 +193,11 @@ func digest(content string) intoto.Digests {
 	sum := sha256.Sum256([]byte(content))
 	return intoto.Digests{"sha256": hex.EncodeToString(sum[:])}
 }
+
+// withArtifact returns s with name's digest set to d (added or replaced): how a tampering test
+// changes a link's artifacts before re-signing it.
+func withArtifact(s intoto.ArtifactSet, name string, d intoto.Digests) intoto.ArtifactSet {
+	m := s.Map()
+	m[name] = d
+	return intoto.NewArtifactSet(m)
+}

@@ -352,7 +352,7 @@ func TestVSASubjectsAreNamed(t *testing.T) {
 	c.honest(t)
 	backdoor := "BACKDOOR\n"
 	c.resign(t, c.linkPath(t, "build", "bob"), "bob", c.linkPath(t, "build", "bob"), func(l *intoto.Link) {
-		l.Products["src/evil"] = digest(backdoor)
+		l.Products = withArtifact(l.Products, "src/evil", digest(backdoor))
 	})
 	subjects := func(vsa string) []string {
 		var stmt struct {

@@ -34,8 +34,13 @@ func Key(name string) (*intoto.Key, error) {
 }
 
 // artifacts returns n artifacts named prefix/fileNNNNN with digests derived from their names.
-func artifacts(prefix string, n int) intoto.Artifacts {
-	a := make(intoto.Artifacts, n)
+func artifacts(prefix string, n int) intoto.ArtifactSet {
+	return intoto.NewArtifactSet(artifactMap(prefix, n))
+}
+
+// artifactMap is artifacts as a name → digests map.
+func artifactMap(prefix string, n int) map[string]intoto.Digests {
+	a := make(map[string]intoto.Digests, n)
 	for i := range n {
 		name := fmt.Sprintf("%s/file%05d", prefix, i)
 		s := sha256.Sum256([]byte(name))
@@ -63,7 +68,7 @@ func Matrix(dir string, m, arts int) (*Inputs, error) {
 			return nil, err
 		}
 		step.PubKeys = append(step.PubKeys, layout.AddKey(k))
-		l := &intoto.Link{Type: intoto.TypeLink, Name: step.Name, Materials: intoto.Artifacts{}, Products: products,
+		l := &intoto.Link{Type: intoto.TypeLink, Name: step.Name, Materials: intoto.ArtifactSet{}, Products: products,
 			ByProducts: map[string]any{"return-value": 0}, Environment: map[string]any{}}
 		if err := writeLink(in.LinksDir, l, k, true); err != nil {
 			return nil, err
@@ -85,7 +90,7 @@ func Chain(dir string, n, arts int) (*Inputs, error) {
 	}
 	layout := newLayout()
 	keyid := layout.AddKey(k)
-	prev := intoto.Artifacts{}
+	prev := intoto.ArtifactSet{}
 	for i := range n {
 		name := fmt.Sprintf("s%05d", i)
 		s := &intoto.Step{Type: intoto.TypeStep, Name: name, Threshold: 1, PubKeys: []string{keyid},
@@ -129,16 +134,17 @@ func Rules(dir string, r, arts int) (*Inputs, error) {
 	s.ExpectedProducts = append(s.ExpectedProducts, intoto.Rule{"DISALLOW", "*"})
 	// Every product must be consumed by an ALLOW or a CREATE: keep the artifacts to the names those
 	// rules name.
-	all := artifacts("out", min(3*arts, r-1))
-	products := intoto.Artifacts{}
-	for i := 0; i < r-1 && len(products) < arts; i++ {
+	all := artifactMap("out", min(3*arts, r-1))
+	picked := map[string]intoto.Digests{}
+	for i := 0; i < r-1 && len(picked) < arts; i++ {
 		if i%3 != 2 {
 			name := fmt.Sprintf("out/file%05d", i)
-			products[name] = all[name]
+			picked[name] = all[name]
 		}
 	}
+	products := intoto.NewArtifactSet(picked)
 	layout.Steps = []*intoto.Step{s}
-	l := &intoto.Link{Type: intoto.TypeLink, Name: s.Name, Materials: intoto.Artifacts{}, Products: products,
+	l := &intoto.Link{Type: intoto.TypeLink, Name: s.Name, Materials: intoto.ArtifactSet{}, Products: products,
 		ByProducts: map[string]any{"return-value": 0}, Environment: map[string]any{}}
 	if err := writeLink(in.LinksDir, l, k, true); err != nil {
 		return nil, err
