@@ -11,7 +11,7 @@ import (
 // tokens, signing services or the network; the CLI is the only place where they meet.
 func TestEngineImports(t *testing.T) {
 	t.Parallel()
-	engine := []string{"intoto", "rules", "artifact", "envelope", "runner", "verify", "report", "layout"}
+	engine := []string{"intoto", "wire", "rules", "artifact", "envelope", "runner", "verify", "report", "layout"}
 	forbidden := []string{
 		"github.com/intoto-ci/intoto-ci/internal/ci",
 		"github.com/intoto-ci/intoto-ci/internal/identity",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // bigLinkArtifacts is how many artifacts make a link big enough (some 6 MB of JSON) that its writing
@@ -38,7 +39,7 @@ func (s *linkSigner) sealKeyLink(link *intoto.Link) (*envelope.Sealed, error) {
 	release()
 	if legacy && statement {
 		// A Statement in a legacy envelope (which the flags refuse): sealed by the generic sealer.
-		payload, err := intoto.MarshalStatement(link)
+		payload, err := wire.MarshalStatement(link)
 		if err != nil {
 			return nil, fmt.Errorf("encode link: %w", err)
 		}
@@ -51,7 +52,7 @@ func (s *linkSigner) sealKeyLink(link *intoto.Link) (*envelope.Sealed, error) {
 	if legacy {
 		// The signatures cover the canonical JSON and the file holds the JSON: each is as large as the
 		// link, so the first is signed and let go before the second is made.
-		canon, err := intoto.AppendLinkCanonical(nil, link)
+		canon, err := wire.AppendLinkCanonical(nil, link)
 		if err != nil {
 			return nil, fmt.Errorf("encode link: %w", err)
 		}
@@ -60,7 +61,7 @@ func (s *linkSigner) sealKeyLink(link *intoto.Link) (*envelope.Sealed, error) {
 			return nil, fmt.Errorf("sign link %s: %w", name, err)
 		}
 		release() // canon's pages
-		payload, err := intoto.AppendLinkJSON(nil, link)
+		payload, err := wire.AppendLinkJSON(nil, link)
 		if err != nil {
 			return nil, fmt.Errorf("encode link: %w", err)
 		}
@@ -68,9 +69,9 @@ func (s *linkSigner) sealKeyLink(link *intoto.Link) (*envelope.Sealed, error) {
 	}
 	// Room in front of the payload for the PAE header: the message signed is the buffer itself.
 	room := envelope.PAERoom(intoto.PayloadType)
-	encode := intoto.AppendLinkJSON
+	encode := wire.AppendLinkJSON
 	if statement {
-		encode = intoto.AppendStatement
+		encode = wire.AppendStatement
 	}
 	buf, err := encode(make([]byte, room), link)
 	if err != nil {
@@ -105,7 +106,7 @@ func releaser(link *intoto.Link) func() {
 func keylessPayload(link *intoto.Link) ([]byte, error) {
 	release := releaser(link)
 	release()
-	payload, err := intoto.AppendStatement(nil, link)
+	payload, err := wire.AppendStatement(nil, link)
 	release()
 	if err != nil {
 		return nil, fmt.Errorf("encode link: %w", err)

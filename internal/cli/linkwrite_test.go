@@ -24,6 +24,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 func interopKey(t *testing.T, rel string) *intoto.Key {
@@ -68,10 +69,10 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 					t.Parallel()
 					withSets := *link
 					withSets.Materials, withSets.Products = sets[0], sets[1]
-					payload, err := intoto.MarshalLink(&withSets)
+					payload, err := wire.MarshalLink(&withSets)
 					if form.format == "statement" {
 						// The Statement as LinkToStatement writes it through maps and protojson.
-						payload, err = intoto.LinkToStatement(&withSets)
+						payload, err = wire.LinkToStatement(&withSets)
 					}
 					if err != nil {
 						t.Fatal(err)
@@ -128,11 +129,11 @@ func TestWriteKeyLinkForms(t *testing.T) {
 	link := &intoto.Link{Type: intoto.TypeLink, Name: "pkg", Command: []string{}, ByProducts: map[string]any{}, Environment: map[string]any{},
 		Materials: manyArtifacts(4), Products: manyArtifacts(6)}
 
-	stmt, err := intoto.LinkToStatement(link)
+	stmt, err := wire.LinkToStatement(link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v09, err := intoto.MarshalLinkGeneric(link)
+	v09, err := json.Marshal(link)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +295,7 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 			t.Parallel()
 			withSets := *link
 			withSets.Materials, withSets.Products = sets[0], sets[1]
-			want, err := intoto.LinkToStatement(&withSets)
+			want, err := wire.LinkToStatement(&withSets)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 func signCommand() *command {
@@ -94,7 +95,7 @@ func runSign(ctx context.Context, e *env, f *signFlags, file, output string) err
 			return inputErr(fmt.Errorf("%s: %w", file, err))
 		}
 	case intoto.TypeLink:
-		if _, err := intoto.DecodeLink(data); err != nil {
+		if _, err := wire.DecodeLink(data); err != nil {
 			return inputErr(fmt.Errorf("%s: %w", file, err))
 		}
 	default:
@@ -218,10 +219,10 @@ func linkFromFile(path string) (*intoto.Link, error) {
 // decodeLinkPayload reads a signed payload that is either a v0.9 link or a Statement with a link
 // predicate.
 func decodeLinkPayload(payload []byte) (*intoto.Link, error) {
-	if intoto.IsStatement(payload) {
-		return intoto.StatementToLink(payload)
+	if wire.IsStatement(payload) {
+		return wire.StatementToLink(payload)
 	}
-	return intoto.DecodeLink(payload)
+	return wire.DecodeLink(payload)
 }
 
 func matchProductsCommand() *command {

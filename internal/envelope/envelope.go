@@ -13,6 +13,7 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // Kind is the envelope format of a signed file.
@@ -101,7 +102,7 @@ func Parse(data []byte) (*Signed, error) {
 	if len(t) == 0 || t[0] != '{' {
 		return nil, fmt.Errorf("parse envelope: %w", ErrUnknownFormat)
 	}
-	keys, vals, plain := intoto.PlainObjectMembers(data)
+	keys, vals, plain := wire.PlainObjectMembers(data)
 	top, err := splitTop(data, keys, vals, plain)
 	if err != nil {
 		return nil, fmt.Errorf("parse envelope: %w", err)
@@ -157,11 +158,11 @@ func Parse(data []byte) (*Signed, error) {
 }
 
 // ParsePlainLegacyLink reads a legacy envelope holding a link of the plain shape the peers write in
-// one pass (intoto.DecodePlainLegacyLink): the envelope as Parse returns it, with what its signatures
+// one pass (wire.DecodePlainLegacyLink): the envelope as Parse returns it, with what its signatures
 // cover already computed when the pass could, and the decoded link. ok=false for anything else, valid
 // or not: the caller then uses Parse. When ok, Parse(data) would return the same envelope.
-func ParsePlainLegacyLink(data []byte) (*Signed, *intoto.PlainLegacyLink, bool) {
-	p, ok := intoto.DecodePlainLegacyLink(data)
+func ParsePlainLegacyLink(data []byte) (*Signed, *wire.PlainLegacyLink, bool) {
+	p, ok := wire.DecodePlainLegacyLink(data)
 	if !ok {
 		return nil, nil, false
 	}
@@ -251,7 +252,7 @@ func splitTop(data []byte, keys []string, vals [][]byte, plain bool) (map[string
 // keys and vals are data's members when the caller split them already, else nil.
 func plainDSSE(data []byte, keys []string, vals [][]byte) (w dsseWire, payload []byte, ok bool) {
 	if keys == nil {
-		if keys, vals, ok = intoto.PlainObjectMembers(data); !ok {
+		if keys, vals, ok = wire.PlainObjectMembers(data); !ok {
 			return w, nil, false
 		}
 	}
@@ -313,7 +314,7 @@ func b64(s string) ([]byte, error) {
 func (s *Signed) SignedBytes() ([]byte, error) {
 	switch s.Kind {
 	case Legacy:
-		s.canonOnce.Do(func() { s.canon, s.canonErr = intoto.CanonicalJSON(s.Payload) })
+		s.canonOnce.Do(func() { s.canon, s.canonErr = wire.CanonicalJSON(s.Payload) })
 		return s.canon, s.canonErr
 	case DSSE:
 		return dsse.PAE(s.PayloadType, s.Payload), nil

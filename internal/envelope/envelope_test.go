@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 const interop = "../../testdata/interop"
@@ -263,11 +264,11 @@ func TestSignLegacyPythonTemplate(t *testing.T) {
 	if err := signed.VerifyKey(key(t, "in-toto-python/demo_files/alice.pub")); err != nil {
 		t.Error(err)
 	}
-	a, err := intoto.CanonicalJSON(s.Payload)
+	a, err := wire.CanonicalJSON(s.Payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := intoto.CanonicalJSON(signed.Payload)
+	b, err := wire.CanonicalJSON(signed.Payload)
 	if err != nil {
 		t.Fatal(err)
 	}

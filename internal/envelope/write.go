@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // Sealed is a signed envelope not yet encoded: the document and its signatures. Its file content is
@@ -94,7 +95,7 @@ func SealLegacy(signed []byte, keys ...*intoto.Key) (*Sealed, error) {
 	if len(dedupe(keys)) == 0 {
 		return nil, fmt.Errorf("sign legacy envelope: %w", errNoKeys)
 	}
-	canon, err := intoto.CanonicalJSON(signed)
+	canon, err := wire.CanonicalJSON(signed)
 	if err != nil {
 		return nil, fmt.Errorf("sign legacy envelope: %w", err)
 	}

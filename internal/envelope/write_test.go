@@ -15,6 +15,7 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // The encoders as they were before the envelope was streamed: pretty() of the generic decoding. The
@@ -279,7 +280,7 @@ func TestSealedStreamsWhatSignWrites(t *testing.T) {
 				}
 
 				// Legacy signed over a canonical form made beforehand, the document sealed after.
-				canon, err := intoto.CanonicalJSON(doc)
+				canon, err := wire.CanonicalJSON(doc)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -312,11 +313,11 @@ func checkSigned(t *testing.T, file []byte, kind Kind, doc []byte, keys []*intot
 	if s.Kind != kind {
 		t.Fatalf("kind %v, want %v", s.Kind, kind)
 	}
-	a, err := intoto.CanonicalJSON(s.Payload)
+	a, err := wire.CanonicalJSON(s.Payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := intoto.CanonicalJSON(doc)
+	b, err := wire.CanonicalJSON(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +354,7 @@ func TestSealDSSEInPlaceRoom(t *testing.T) {
 	if _, err := SignCanonical([]byte(`{}`), nil); !errors.Is(err, errNoKeys) {
 		t.Errorf("no keys: got %v", err)
 	}
-	if _, err := SealLegacy([]byte(`{"a":1.5}`), k); !errors.Is(err, intoto.ErrCanonical) {
+	if _, err := SealLegacy([]byte(`{"a":1.5}`), k); !errors.Is(err, wire.ErrCanonical) {
 		t.Errorf("a float: got %v, want ErrCanonical", err)
 	}
 }
@@ -450,7 +451,7 @@ func TestSealAndStreamDoNotCopyThePayload(t *testing.T) {
 	}
 
 	// The legacy file is streamed from the document too: only the canonical form is as large.
-	canon, err := intoto.CanonicalJSON(doc)
+	canon, err := wire.CanonicalJSON(doc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,11 +22,17 @@ type Digest struct {
 	other *Digests
 }
 
+// SHA256 returns the sha256 sum when the digest set is exactly {"sha256": 64 lowercase hex digits}
+// (the compact form); ok=false for any other set, which Digests returns.
+func (d Digest) SHA256() (sum [32]byte, ok bool) {
+	return d.sha256, d.other == nil
+}
+
 // NewDigest returns the compact form of d.
 func NewDigest(d Digests) Digest {
 	if len(d) == 1 {
 		if v, ok := d["sha256"]; ok {
-			if dg, ok := sha256Digest(v); ok {
+			if dg, ok := ParseSHA256Digest(v); ok {
 				return dg
 			}
 		}
@@ -34,8 +40,8 @@ func NewDigest(d Digests) Digest {
 	return Digest{other: &d}
 }
 
-// sha256Digest returns the canonical form of a sha256 value, if v is 64 lowercase hex digits.
-func sha256Digest[T string | []byte](v T) (Digest, bool) {
+// ParseSHA256Digest returns the compact form of {"sha256": v}, if v is 64 lowercase hex digits.
+func ParseSHA256Digest[T string | []byte](v T) (Digest, bool) {
 	var dg Digest
 	if len(v) != 64 {
 		return dg, false
@@ -258,29 +264,48 @@ func (c *Cursor) FindBytes(name []byte) (int, bool) {
 	return lo, lo < len(names) && names[lo] == string(name)
 }
 
-// artifactSetBuilder collects decoded artifacts: names into one arena, digests compact.
-type artifactSetBuilder struct {
-	arena  []byte
-	ends   []int
-	digs   []Digest
-	sorted bool
+// ArtifactSetBuilder collects decoded artifacts: names into one arena, digests compact. The zero
+// value is an empty builder.
+type ArtifactSetBuilder struct {
+	arena    []byte
+	ends     []int
+	digs     []Digest
+	unsorted bool
 }
 
-func (b *artifactSetBuilder) add(name []byte, d Digest) {
-	if n := len(b.ends); n > 0 && b.sorted {
+// Len is the number of artifacts added.
+func (b *ArtifactSetBuilder) Len() int { return len(b.ends) }
+
+// Sorted tells whether the names came in strictly increasing order so far.
+func (b *ArtifactSetBuilder) Sorted() bool { return !b.unsorted }
+
+// Expect sizes the builder for n artifacts in all, their names as long on average as those added so
+// far, rather than growing it step by step.
+func (b *ArtifactSetBuilder) Expect(n int) {
+	if len(b.ends) == 0 || n <= len(b.ends) {
+		return
+	}
+	b.digs = slices.Grow(b.digs, n-len(b.digs))
+	b.ends = slices.Grow(b.ends, n-len(b.ends))
+	b.arena = slices.Grow(b.arena, n*len(b.arena)/len(b.ends)-len(b.arena))
+}
+
+// Add adds name (copied) with its digest.
+func (b *ArtifactSetBuilder) Add(name []byte, d Digest) {
+	if n := len(b.ends); n > 0 && !b.unsorted {
 		start := 0
 		if n > 1 {
 			start = b.ends[n-2]
 		}
-		b.sorted = string(b.arena[start:b.ends[n-1]]) < string(name)
+		b.unsorted = string(b.arena[start:b.ends[n-1]]) >= string(name)
 	}
 	b.arena = append(b.arena, name...)
 	b.ends = append(b.ends, len(b.arena))
 	b.digs = append(b.digs, d)
 }
 
-// build returns the set; ok=false if a name repeats. It is the builder's last use: the set keeps the arena.
-func (b *artifactSetBuilder) build() (ArtifactSet, bool) {
+// Build returns the set; ok=false if a name repeats. It is the builder's last use: the set keeps the arena.
+func (b *ArtifactSetBuilder) Build() (ArtifactSet, bool) {
 	if len(b.ends) == 0 {
 		return ArtifactSet{}, true
 	}
@@ -294,7 +319,7 @@ func (b *artifactSetBuilder) build() (ArtifactSet, bool) {
 		start = end
 	}
 	s := ArtifactSet{names: names, digs: b.digs}
-	if !b.sorted {
+	if b.unsorted {
 		idx := make([]int, len(names))
 		for i := range idx {
 			idx[i] = i

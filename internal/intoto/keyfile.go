@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 )
 
 // Key types and signature schemes, spelled as securesystemslib and the peers spell them.
@@ -301,7 +303,7 @@ func (k *Key) computeID() (string, error) {
 		"scheme":                k.Scheme,
 		"keyval":                map[string]string{"public": k.KeyVal.Public},
 	}
-	c, err := Canonical(obj)
+	c, err := cjson.EncodeCanonical(obj)
 	if err != nil {
 		return "", fmt.Errorf("compute keyid: %w", err)
 	}

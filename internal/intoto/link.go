@@ -10,16 +10,6 @@ import (
 // ErrInvalid is wrapped by every structural validation error of a layout or link.
 var ErrInvalid = errors.New("invalid in-toto metadata")
 
-// DecodeLink decodes a v0.9 link document (the payload of an envelope, not the envelope itself).
-// Unknown fields are kept in Extra. It does not validate: call Validate.
-func DecodeLink(data []byte) (*Link, error) {
-	var l Link
-	if err := l.UnmarshalJSON(data); err != nil {
-		return nil, fmt.Errorf("decode link: %w", err)
-	}
-	return &l, nil
-}
-
 // Validate checks the link's structure: _type "link", a name, and well-formed artifact digests.
 func (l *Link) Validate() error {
 	if l.Type != TypeLink {
@@ -28,10 +18,10 @@ func (l *Link) Validate() error {
 	if l.Name == "" {
 		return fmt.Errorf("%w: link has no name", ErrInvalid)
 	}
-	if err := validateSet(l.Materials); err != nil {
+	if err := ValidateSet(l.Materials); err != nil {
 		return fmt.Errorf("%w: link %q materials: %w", ErrInvalid, l.Name, err)
 	}
-	if err := validateSet(l.Products); err != nil {
+	if err := ValidateSet(l.Products); err != nil {
 		return fmt.Errorf("%w: link %q products: %w", ErrInvalid, l.Name, err)
 	}
 	return nil
@@ -42,21 +32,9 @@ func LinkFileName(step, keyID string) string {
 	return step + "." + short(keyID) + ".link"
 }
 
-// DecodePlainLink decodes data as DecodeLink would when it is a valid link of the plain shape every
-// implementation writes (_type "link", a name, well-formed digests, ASCII strings without escapes, no
-// unknown or repeated fields), in one pass that also validates it: Validate would return nil.
-// ok=false means the caller must decode (and validate) it the general way.
-func DecodePlainLink(data []byte) (l *Link, ok bool) {
-	l, ok = fastDecodeLink(data)
-	if !ok || l.Type != TypeLink || l.Name == "" {
-		return nil, false
-	}
-	return l, true
-}
-
-// validateSet refuses an empty name or a malformed digest set: the first bad artifact in name order
-// is reported.
-func validateSet(s ArtifactSet) error {
+// ValidateSet refuses an empty name or a malformed digest set (what Validate checks of a link's
+// materials and products): the first bad artifact in name order is reported.
+func ValidateSet(s ArtifactSet) error {
 	for i, name := range s.names {
 		if name == "" {
 			return errors.New("empty artifact name")

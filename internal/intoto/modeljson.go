@@ -10,7 +10,8 @@ import (
 
 // Field names of each document type, in the order the peers write them; anything else goes to Extra.
 var (
-	linkFields       = [...]string{"_type", "name", "command", "materials", "products", "byproducts", "environment"}
+	// LinkFields are a link's members, in the order the peers write them.
+	LinkFields       = [...]string{"_type", "name", "command", "materials", "products", "byproducts", "environment"}
 	layoutFields     = []string{"_type", "expires", "readme", "keys", "steps", "inspect", "identities", "run_binding"}
 	stepFields       = []string{"_type", "name", "expected_materials", "expected_products", "pubkeys", "expected_command", "threshold", "identities"}
 	inspectionFields = []string{"_type", "name", "expected_materials", "expected_products", "run"}
@@ -79,8 +80,7 @@ func encodeObject(v any, extra map[string]json.RawMessage) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// genericLink is a link as encoding/json reads and writes it, the artifacts as maps: the general
-// path, which the scanner and the encoders from sets are checked against.
+// genericLink is a link as encoding/json reads and writes it, the artifacts as maps.
 type genericLink struct {
 	Type        string             `json:"_type"`
 	Name        string             `json:"name"`
@@ -91,19 +91,12 @@ type genericLink struct {
 	Environment map[string]any     `json:"environment"`
 }
 
-// UnmarshalJSON decodes a link and keeps unknown fields in Extra.
+// UnmarshalJSON decodes a link through encoding/json and keeps unknown fields in Extra: the general
+// path, which wire.DecodeLink takes for what its one-pass scanner does not read, and the oracle that
+// scanner is held to.
 func (l *Link) UnmarshalJSON(data []byte) error {
-	if fast, ok := fastDecodeLink(data); ok {
-		*l = *fast
-		return nil
-	}
-	return l.genericUnmarshalJSON(data)
-}
-
-// genericUnmarshalJSON is UnmarshalJSON without the fast path.
-func (l *Link) genericUnmarshalJSON(data []byte) error {
 	var g genericLink
-	extra, err := decodeObject(data, &g, linkFields[:])
+	extra, err := decodeObject(data, &g, LinkFields[:])
 	if err != nil {
 		return err
 	}
@@ -112,17 +105,10 @@ func (l *Link) genericUnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// MarshalJSON encodes a link with empty lists and objects (never null) where the peers expect them.
+// MarshalJSON encodes a link through encoding/json, with empty lists and objects (never null) where
+// the peers expect them: the general path, the oracle wire.MarshalLink is held to, and the encoder of
+// links with unknown fields.
 func (l Link) MarshalJSON() ([]byte, error) {
-	return AppendLinkJSON(nil, &l)
-}
-
-// MarshalLinkGeneric is MarshalLink through encoding/json, the artifacts as maps: the oracle the
-// encoders from sets are held to, and the encoder of links with unknown fields.
-func MarshalLinkGeneric(l *Link) ([]byte, error) { return l.genericMarshalJSON() }
-
-// genericMarshalJSON is MarshalJSON through encoding/json, the artifacts as maps.
-func (l *Link) genericMarshalJSON() ([]byte, error) {
 	a := l.alias()
 	g := genericLink{Type: a.Type, Name: a.Name, Command: a.Command, Materials: a.Materials.Map(),
 		Products: a.Products.Map(), ByProducts: a.ByProducts, Environment: a.Environment}

@@ -21,6 +21,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // The Exec backend runs the real intoto-ci-sigstore (built from this checkout) against the real
@@ -213,7 +214,7 @@ func TestExecSignLargePayload(t *testing.T) {
 		a[fmt.Sprintf("dir%02d/\"q\"\n<é>\u2028\\%06d", i%50, i)] = intoto.Digests{"sha256": fmt.Sprintf("%064x", i)}
 	}
 	set := intoto.NewArtifactSet(a)
-	payload, err := intoto.MarshalStatement(&intoto.Link{Name: "big", Materials: set, Products: set})
+	payload, err := wire.MarshalStatement(&intoto.Link{Name: "big", Materials: set, Products: set})
 	if err != nil {
 		t.Fatal(err)
 	}

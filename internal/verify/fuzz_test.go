@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // candidateSeeds are files at the edges of decodeCandidate's one-pass path.
@@ -78,7 +78,7 @@ func TestOnePassMatchesGeneral(t *testing.T) {
 			onePass++
 		}
 		if s, err := envelope.Parse([]byte(f)); err == nil && s.Kind == envelope.DSSE {
-			if _, ok := intoto.DecodePlainLinkChecked(s.Payload); ok {
+			if _, ok := wire.DecodePlainLinkChecked(s.Payload); ok {
 				onePassDSSE++
 			}
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // keptLink is a link accepted for a step: signed by an authorized functionary.
@@ -307,7 +308,7 @@ func decodeFile(file, name string, data []byte, maxJSONDepth int, onePass bool) 
 	// is checked and decoded in one pass, with the same outcome.
 	if signed.Kind != envelope.Legacy {
 		if onePass {
-			if p, ok := intoto.DecodePlainLinkChecked(payload); ok && accounted(p, maxJSONDepth) {
+			if p, ok := wire.DecodePlainLinkChecked(payload); ok && accounted(p, maxJSONDepth) {
 				c.link, c.stepName = p.Link, p.Link.Name
 				return c, nil
 			}
@@ -334,7 +335,7 @@ func decodeFile(file, name string, data []byte, maxJSONDepth int, onePass bool) 
 // accounted tells whether a link read in one pass passes the checks the general path makes of the
 // whole document: nesting within the limit and no repeated member name, the pass's Unchecked values
 // (command, byproducts or environment of an unusual shape) checked here.
-func accounted(p *intoto.PlainLink, maxJSONDepth int) bool {
+func accounted(p *wire.PlainLink, maxJSONDepth int) bool {
 	if p.Depth > maxJSONDepth {
 		return false
 	}
@@ -349,7 +350,7 @@ func accounted(p *intoto.PlainLink, maxJSONDepth int) bool {
 // decode reads the payload: a v0.9 link, a Statement v1 with a link v0.3 predicate, or a layout.
 func (c *candidate) decode(payload []byte) error {
 	// The common case, decoded and validated in one pass.
-	if l, ok := intoto.DecodePlainLink(payload); ok {
+	if l, ok := wire.DecodePlainLink(payload); ok {
 		c.link, c.stepName = l, l.Name
 		return nil
 	}
@@ -361,13 +362,13 @@ func (c *candidate) decode(payload []byte) error {
 	}
 	switch head.Type {
 	case intoto.TypeLink:
-		l, err := intoto.DecodeLink(payload)
+		l, err := wire.DecodeLink(payload)
 		if err != nil {
 			return err
 		}
 		c.link, c.stepName = l, l.Name
 	case intoto.StatementTypeV1, intoto.StatementTypeV01:
-		l, err := intoto.StatementToLink(payload)
+		l, err := wire.StatementToLink(payload)
 		if err != nil {
 			return err
 		}

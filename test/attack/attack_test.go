@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
@@ -240,7 +241,7 @@ func TestSymlinkOutsideTreeNotRecorded(t *testing.T) {
 				}
 				continue
 			}
-			l, err := intoto.DecodeLink(harness.Payload(t, path))
+			l, err := wire.DecodeLink(harness.Payload(t, path))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
@@ -174,7 +175,7 @@ func (c *chain) linkPath(t *testing.T, step, key string) string {
 // key (an authorized functionary's key: the forgery is validly signed), writing it to dst.
 func (c *chain) resign(t *testing.T, path, key, dst string, mutate func(*intoto.Link)) {
 	t.Helper()
-	l, err := intoto.DecodeLink(harness.Payload(t, path))
+	l, err := wire.DecodeLink(harness.Payload(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}

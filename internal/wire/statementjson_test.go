@@ -1,9 +1,10 @@
-package intoto
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -20,47 +21,47 @@ var unusualNames = []string{
 }
 
 // statementLinks are links whose Statements AppendStatement must write exactly as LinkToStatement.
-func statementLinks() []*Link {
+func statementLinks() []*intoto.Link {
 	h := strings.Repeat("0f", 32)
-	mats := map[string]Digests{}
-	prods := map[string]Digests{}
+	mats := map[string]intoto.Digests{}
+	prods := map[string]intoto.Digests{}
 	for i, n := range unusualNames {
-		mats[n] = Digests{"sha256": h}
+		mats[n] = intoto.Digests{"sha256": h}
 		if !utf8.ValidString(n) {
 			continue // a subject must be UTF-8: LinkToStatement refuses it (see statementRefusals)
 		}
 		switch i % 3 {
 		case 0:
-			prods[n] = Digests{"sha256": h}
+			prods[n] = intoto.Digests{"sha256": h}
 		case 1:
-			prods[n] = Digests{"sha512": strings.Repeat("ab", 64), "sha256": h, "gitCommit": strings.Repeat("01", 20)}
+			prods[n] = intoto.Digests{"sha512": strings.Repeat("ab", 64), "sha256": h, "gitCommit": strings.Repeat("01", 20)}
 		default:
-			prods[n] = Digests{"md5": strings.Repeat("9a", 16)}
+			prods[n] = intoto.Digests{"md5": strings.Repeat("9a", 16)}
 		}
 	}
-	return []*Link{
-		{Type: TypeLink, Name: "empty"},
-		{Type: TypeLink, Name: ""},
-		{Type: TypeLink, Name: "no-command", Command: []string{}, Products: NewArtifactSet(map[string]Digests{"a": {"sha256": h}})},
-		{Type: TypeLink, Name: "materials-only", Command: []string{"make"}, Materials: NewArtifactSet(map[string]Digests{"a": {"sha256": h}})},
-		{Type: TypeLink, Name: "plain", Command: []string{"make", "dist"},
-			Materials:   NewArtifactSet(map[string]Digests{"src/a.go": {"sha256": h}, "src/b.go": {"sha256": h}}),
-			Products:    NewArtifactSet(map[string]Digests{"dist/app": {"sha256": h}}),
+	return []*intoto.Link{
+		{Type: intoto.TypeLink, Name: "empty"},
+		{Type: intoto.TypeLink, Name: ""},
+		{Type: intoto.TypeLink, Name: "no-command", Command: []string{}, Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": h}})},
+		{Type: intoto.TypeLink, Name: "materials-only", Command: []string{"make"}, Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": h}})},
+		{Type: intoto.TypeLink, Name: "plain", Command: []string{"make", "dist"},
+			Materials:   intoto.NewArtifactSet(map[string]intoto.Digests{"src/a.go": {"sha256": h}, "src/b.go": {"sha256": h}}),
+			Products:    intoto.NewArtifactSet(map[string]intoto.Digests{"dist/app": {"sha256": h}}),
 			ByProducts:  map[string]any{"return-value": 0, "stdout": "", "stderr": ""},
 			Environment: map[string]any{}},
-		{Type: TypeLink, Name: "unusual <é\u2028\x01\"\xff>", Command: []string{"sh", "-c", "echo '<&>' \"\t\" \xfe"},
-			Materials: NewArtifactSet(mats), Products: NewArtifactSet(prods),
+		{Type: intoto.TypeLink, Name: "unusual <é\u2028\x01\"\xff>", Command: []string{"sh", "-c", "echo '<&>' \"\t\" \xfe"},
+			Materials: intoto.NewArtifactSet(mats), Products: intoto.NewArtifactSet(prods),
 			ByProducts: map[string]any{"return-value": 3, "stdout": "<out>\n\x00", "stderr": "é\u2029",
 				"big": int64(1) << 60, "float": 1.5e-7, "neg": -0.0, "list": []any{nil, true, "x", 1e21}},
 			Environment: map[string]any{"k\xff": map[string]any{"n": json.Number("12.50")}, "": "empty key"}},
-		{Type: TypeLink, Name: "digests", Command: []string{"x"},
-			Materials: NewArtifactSet(map[string]Digests{
+		{Type: intoto.TypeLink, Name: "digests", Command: []string{"x"},
+			Materials: intoto.NewArtifactSet(map[string]intoto.Digests{
 				"custom":  {"my-hash": "abcd", "sha256": h},
 				"upperlg": {"SHA256": "00", "Blake3": "ff"},
 				"quoted":  {`a"l\g`: "12", "\u00e9\u2028": "34", "\x01": "56"},
 				"notutf8": {"x\xff": "78", "x\xfe\xfe": "9a"},
 			}),
-			Products: NewArtifactSet(map[string]Digests{
+			Products: intoto.NewArtifactSet(map[string]intoto.Digests{
 				"custom":   {"my-hash": "abcd"},
 				"sha1":     {"sha1": strings.Repeat("ab", 20)},
 				"sha512":   {"sha512": strings.Repeat("cd", 64)},
@@ -72,21 +73,21 @@ func statementLinks() []*Link {
 }
 
 // statementRefusals are links LinkToStatement refuses; AppendStatement must refuse them too.
-func statementRefusals() []*Link {
+func statementRefusals() []*intoto.Link {
 	h := strings.Repeat("0f", 32)
-	return []*Link{
-		{Name: "upper hex", Products: NewArtifactSet(map[string]Digests{"a": {"sha256": strings.ToUpper(h)}})},
-		{Name: "empty name", Materials: NewArtifactSet(map[string]Digests{"": {"sha256": h}})},
-		{Name: "no digest", Materials: NewArtifactSet(map[string]Digests{"a": {}})},
-		{Name: "null digest", Products: NewArtifactSet(map[string]Digests{"a": nil})},
-		{Name: "empty algorithm", Products: NewArtifactSet(map[string]Digests{"a": {"": "00"}})},
-		{Name: "short sha256 subject", Products: NewArtifactSet(map[string]Digests{"a": {"sha256": "00"}})},
-		{Name: "short sha256 material", Materials: NewArtifactSet(map[string]Digests{"a": {"sha256": "00"}})},
-		{Name: "long md5", Materials: NewArtifactSet(map[string]Digests{"a": {"md5": h}})},
-		{Name: "subject not utf-8", Products: NewArtifactSet(map[string]Digests{"a\xff": {"sha256": h}})},
-		{Name: "subject algorithm not utf-8", Products: NewArtifactSet(map[string]Digests{"a": {"x\xff": "00"}})},
-		{Name: "material algorithms clash", Materials: NewArtifactSet(map[string]Digests{"a": {"x\xff": "00", "x\xfe": "11"}})},
-		{Name: "material algorithms clash with U+FFFD", Materials: NewArtifactSet(map[string]Digests{"a": {"x\xff": "00", "x\ufffd": "11"}})},
+	return []*intoto.Link{
+		{Name: "upper hex", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": strings.ToUpper(h)}})},
+		{Name: "empty name", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"": {"sha256": h}})},
+		{Name: "no digest", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {}})},
+		{Name: "null digest", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": nil})},
+		{Name: "empty algorithm", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"": "00"}})},
+		{Name: "short sha256 subject", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": "00"}})},
+		{Name: "short sha256 material", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": "00"}})},
+		{Name: "long md5", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"md5": h}})},
+		{Name: "subject not utf-8", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a\xff": {"sha256": h}})},
+		{Name: "subject algorithm not utf-8", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"x\xff": "00"}})},
+		{Name: "material algorithms clash", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"x\xff": "00", "x\xfe": "11"}})},
+		{Name: "material algorithms clash with U+FFFD", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"x\xff": "00", "x\ufffd": "11"}})},
 		{Name: "byproducts", ByProducts: map[string]any{"c": make(chan int)}},
 	}
 }
@@ -166,7 +167,7 @@ func TestAppendStatementLarge(t *testing.T) {
 		n = 10_000
 	}
 	r := rand.New(rand.NewPCG(8, 1))
-	mats, prods := make(map[string]Digests, n), make(map[string]Digests, n)
+	mats, prods := make(map[string]intoto.Digests, n), make(map[string]intoto.Digests, n)
 	alphabet := []string{"a", "b", "/", ".", "é", "\"", "\\", "\n", "<", "\u2028", "日", "\xff", "\x00", " "}
 	for i := range n {
 		var sb strings.Builder
@@ -180,7 +181,7 @@ func TestAppendStatementLarge(t *testing.T) {
 		for j := range sum {
 			sum[j] = byte(r.Uint32())
 		}
-		d := SHA256Digest(sum).Digests()
+		d := intoto.SHA256Digest(sum).Digests()
 		if i%1000 == 0 {
 			d["sha512"] = strings.Repeat("ab", 64)
 		}
@@ -189,8 +190,8 @@ func TestAppendStatementLarge(t *testing.T) {
 			prods["out/"+name] = d
 		}
 	}
-	l := &Link{Type: TypeLink, Name: "large", Command: []string{"build", "--all"},
-		ByProducts: map[string]any{"return-value": 0, "stdout": "done\n", "stderr": ""}, Materials: NewArtifactSet(mats), Products: NewArtifactSet(prods)}
+	l := &intoto.Link{Type: intoto.TypeLink, Name: "large", Command: []string{"build", "--all"},
+		ByProducts: map[string]any{"return-value": 0, "stdout": "done\n", "stderr": ""}, Materials: intoto.NewArtifactSet(mats), Products: intoto.NewArtifactSet(prods)}
 	want, err := LinkToStatement(l)
 	if err != nil {
 		t.Fatal(err)
@@ -267,9 +268,9 @@ func FuzzAppendStatement(f *testing.F) {
 	f.Add("", "\"", "\\", "x\xff", "12", "日本")
 	f.Add("s", "a", "a", "sha256", "AB", "b")
 	f.Fuzz(func(t *testing.T, step, m1, m2, alg, value, p1 string) {
-		l := &Link{Name: step, Command: []string{step, m1},
-			Materials:  NewArtifactSet(map[string]Digests{m1: {"sha256": h}, m2: {alg: value}}),
-			Products:   NewArtifactSet(map[string]Digests{p1: {alg: value, "sha512": strings.Repeat("ab", 64)}, m1: {"sha256": h}}),
+		l := &intoto.Link{Name: step, Command: []string{step, m1},
+			Materials:  intoto.NewArtifactSet(map[string]intoto.Digests{m1: {"sha256": h}, m2: {alg: value}}),
+			Products:   intoto.NewArtifactSet(map[string]intoto.Digests{p1: {alg: value, "sha512": strings.Repeat("ab", 64)}, m1: {"sha256": h}}),
 			ByProducts: map[string]any{"stdout": m2}}
 		want, werr := LinkToStatement(l)
 		got, err := AppendStatement(nil, l)
@@ -284,14 +285,14 @@ func FuzzAppendStatement(f *testing.F) {
 
 func BenchmarkAppendStatement(b *testing.B) {
 	n := 100_000
-	a := make(map[string]Digests, n)
+	a := make(map[string]intoto.Digests, n)
 	for i := range n {
 		var sum [32]byte
 		sum[0], sum[1], sum[2] = byte(i), byte(i>>8), byte(i>>16)
-		a[fmt.Sprintf("dir%03d/file%07d.txt", i%1000, i)] = SHA256Digest(sum).Digests()
+		a[fmt.Sprintf("dir%03d/file%07d.txt", i%1000, i)] = intoto.SHA256Digest(sum).Digests()
 	}
-	set := NewArtifactSet(a)
-	l := &Link{Type: TypeLink, Name: "bench", Command: []string{"make"}, Materials: set, Products: set}
+	set := intoto.NewArtifactSet(a)
+	l := &intoto.Link{Type: intoto.TypeLink, Name: "bench", Command: []string{"make"}, Materials: set, Products: set}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := AppendStatement(nil, l); err != nil {

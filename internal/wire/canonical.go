@@ -1,10 +1,11 @@
-package intoto
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"io"
 	"math"
 	"reflect"
@@ -106,18 +107,18 @@ func appendCanonical(b []byte, v any) ([]byte, error) {
 		return appendCanonicalMap(b, x)
 	case map[string]string:
 		return appendCanonicalMap(b, x)
-	case Digests:
+	case intoto.Digests:
 		return appendCanonicalMap(b, map[string]string(x))
-	case ArtifactSet:
+	case intoto.ArtifactSet:
 		return appendCanonicalMap(b, x.Map())
-	case map[string]Digests:
+	case map[string]intoto.Digests:
 		return appendCanonicalMap(b, x)
-	case *Link:
+	case *intoto.Link:
 		if x == nil {
 			return append(b, "null"...), nil
 		}
 		return AppendLinkCanonical(b, x)
-	case Link:
+	case intoto.Link:
 		return AppendLinkCanonical(b, &x)
 	case json.RawMessage:
 		inner, err := CanonicalJSON(x)

@@ -1,13 +1,42 @@
-package intoto
+package wire
 
 import (
+	"fmt"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"slices"
 	"strings"
 )
 
+// DecodeLink decodes a v0.9 link document (the payload of an envelope, not the envelope itself): in
+// one pass when it has the plain shape every implementation writes, else through encoding/json
+// (intoto.Link.UnmarshalJSON), with the same result. Unknown fields are kept in Extra. It does not
+// validate: call Validate.
+func DecodeLink(data []byte) (*intoto.Link, error) {
+	if l, ok := fastDecodeLink(data); ok {
+		return l, nil
+	}
+	var l intoto.Link
+	if err := l.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("decode link: %w", err)
+	}
+	return &l, nil
+}
+
+// DecodePlainLink decodes data as DecodeLink would when it is a valid link of the plain shape every
+// implementation writes (_type "link", a name, well-formed digests, ASCII strings without escapes, no
+// unknown or repeated fields), in one pass that also validates it: Validate would return nil.
+// ok=false means the caller must decode (and validate) it the general way.
+func DecodePlainLink(data []byte) (l *intoto.Link, ok bool) {
+	l, ok = fastDecodeLink(data)
+	if !ok || l.Type != intoto.TypeLink || l.Name == "" {
+		return nil, false
+	}
+	return l, true
+}
+
 // PlainLink is a link as DecodePlainLinkChecked reads it, or the link inside a PlainLegacyLink.
 type PlainLink struct {
-	Link *Link
+	Link *intoto.Link
 	// Level is the nesting level of the link object in the document read (1 when the link is the
 	// document). Depth is the deepest nesting of that document outside Unchecked.
 	Level, Depth int
@@ -24,7 +53,7 @@ type PlainLink struct {
 func DecodePlainLinkChecked(data []byte) (*PlainLink, bool) {
 	s := &scanner{b: data, strict: true, base: 1}
 	l, ok := fastDecodeLinkScan(s)
-	if !ok || l.Type != TypeLink || l.Name == "" {
+	if !ok || l.Type != intoto.TypeLink || l.Name == "" {
 		return nil, false
 	}
 	return &PlainLink{Link: l, Level: 1, Depth: s.deepest, Unchecked: s.unchecked}, true
@@ -83,7 +112,7 @@ func DecodePlainLegacyLink(data []byte) (*PlainLegacyLink, bool) {
 			start := s.i
 			s.out = make([]byte, 0, len(data)-start) // canonical is shorter, bar invalid UTF-8 (U+FFFD)
 			l, ok := s.linkObject()
-			if !ok || l.Type != TypeLink || l.Name == "" {
+			if !ok || l.Type != intoto.TypeLink || l.Name == "" {
 				return nil, false
 			}
 			out.Signed = data[start:s.i:s.i]

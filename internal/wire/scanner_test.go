@@ -1,8 +1,9 @@
-package intoto
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -74,8 +75,8 @@ func checkFastLink(t *testing.T, doc string) {
 	if !ok {
 		return
 	}
-	var slow Link
-	if err := slow.genericUnmarshalJSON([]byte(doc)); err != nil {
+	var slow intoto.Link
+	if err := slow.UnmarshalJSON([]byte(doc)); err != nil {
 		t.Fatalf("fast path accepted %q, generic path: %v", doc, err)
 	}
 	if !reflect.DeepEqual(*fast, slow) {
@@ -85,9 +86,9 @@ func checkFastLink(t *testing.T, doc string) {
 }
 
 // checkMarshal fails when MarshalLink(l) differs from encoding/json's encoding of l.
-func checkMarshal(t *testing.T, l *Link) {
+func checkMarshal(t *testing.T, l *intoto.Link) {
 	t.Helper()
-	want, err := l.genericMarshalJSON()
+	want, err := l.MarshalJSON()
 	if err != nil {
 		return
 	}
@@ -100,11 +101,11 @@ func checkMarshal(t *testing.T, l *Link) {
 func TestMarshalLink(t *testing.T) {
 	t.Parallel()
 	h := strings.Repeat("ab", 32)
-	for _, l := range []*Link{
-		{Type: TypeLink, Name: "a"},
-		{Type: TypeLink, Name: "a<b>", Command: []string{"x"}, Materials: NewArtifactSet(map[string]Digests{"é": {"sha256": h}, "a&": nil}),
-			Products: NewArtifactSet(map[string]Digests{"p": {"sha256": strings.ToUpper(h)}, "q": {}, "r": {"sha512": "x", "sha256": h}, "s": {"sha256": h[:10]}})},
-		{Type: TypeLink, Name: "x", Products: NewArtifactSet(map[string]Digests{"p": {"sha256": h}}), Extra: map[string]json.RawMessage{"z": []byte(`1`)}},
+	for _, l := range []*intoto.Link{
+		{Type: intoto.TypeLink, Name: "a"},
+		{Type: intoto.TypeLink, Name: "a<b>", Command: []string{"x"}, Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"é": {"sha256": h}, "a&": nil}),
+			Products: intoto.NewArtifactSet(map[string]intoto.Digests{"p": {"sha256": strings.ToUpper(h)}, "q": {}, "r": {"sha512": "x", "sha256": h}, "s": {"sha256": h[:10]}})},
+		{Type: intoto.TypeLink, Name: "x", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"p": {"sha256": h}}), Extra: map[string]json.RawMessage{"z": []byte(`1`)}},
 	} {
 		checkMarshal(t, l)
 	}
@@ -186,8 +187,8 @@ func TestDecodePlainLinkValidates(t *testing.T) {
 		if !ok {
 			continue
 		}
-		g := &Link{}
-		if err := g.genericUnmarshalJSON([]byte(d)); err != nil {
+		g := &intoto.Link{}
+		if err := g.UnmarshalJSON([]byte(d)); err != nil {
 			t.Fatalf("%q: plain ok, generic decoding: %v", d, err)
 		}
 		if err := g.Validate(); err != nil {

@@ -1,4 +1,4 @@
-package intoto
+package wire
 
 import (
 	"bytes"

@@ -1,8 +1,9 @@
-package intoto
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"strings"
 	"testing"
 )
@@ -13,20 +14,20 @@ import (
 func TestAppendLinkJSONExactSize(t *testing.T) {
 	t.Parallel()
 	h := strings.Repeat("0f", 32)
-	links := []*Link{
-		{Type: TypeLink, Name: "empty"},
-		{Type: TypeLink, Name: "plain", Command: []string{"make", "dist"},
-			Materials: NewArtifactSet(map[string]Digests{"src/a.go": {"sha256": h}, "src/b.go": {"sha256": h}}),
-			Products:  NewArtifactSet(map[string]Digests{"dist/app": {"sha256": h}})},
-		{Type: TypeLink, Name: "esc<aped>&\"", Command: []string{"echo", "é\u2028\x01"},
+	links := []*intoto.Link{
+		{Type: intoto.TypeLink, Name: "empty"},
+		{Type: intoto.TypeLink, Name: "plain", Command: []string{"make", "dist"},
+			Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"src/a.go": {"sha256": h}, "src/b.go": {"sha256": h}}),
+			Products:  intoto.NewArtifactSet(map[string]intoto.Digests{"dist/app": {"sha256": h}})},
+		{Type: intoto.TypeLink, Name: "esc<aped>&\"", Command: []string{"echo", "é\u2028\x01"},
 			ByProducts:  map[string]any{"return-value": 3, "stdout": "<out>\n", "stderr": "é"},
 			Environment: map[string]any{"k": []any{"v", 1.5, nil}},
-			Materials:   NewArtifactSet(map[string]Digests{"é": {"sha256": h}, "a&b": nil, "\x7f\"q\\": {"sha256": h}}),
-			Products: NewArtifactSet(map[string]Digests{"upper": {"sha256": strings.ToUpper(h)}, "none": {}, "two": {"sha512": "x", "sha256": h},
+			Materials:   intoto.NewArtifactSet(map[string]intoto.Digests{"é": {"sha256": h}, "a&b": nil, "\x7f\"q\\": {"sha256": h}}),
+			Products: intoto.NewArtifactSet(map[string]intoto.Digests{"upper": {"sha256": strings.ToUpper(h)}, "none": {}, "two": {"sha512": "x", "sha256": h},
 				"short": {"sha256": h[:10]}, "other": {"md5": "y<>"}})},
 	}
 	for _, l := range links {
-		want, err := l.genericMarshalJSON()
+		want, err := l.MarshalJSON()
 		if err != nil {
 			t.Fatalf("%s: encoding/json: %v", l.Name, err)
 		}
@@ -58,7 +59,7 @@ func TestAppendLinkJSONExactSize(t *testing.T) {
 // TestAppendLinkJSONExtra covers links with unknown fields, which take the generic encoder.
 func TestAppendLinkJSONExtra(t *testing.T) {
 	t.Parallel()
-	l := &Link{Type: TypeLink, Name: "x", Products: NewArtifactSet(map[string]Digests{"p": {"sha256": strings.Repeat("a", 64)}}),
+	l := &intoto.Link{Type: intoto.TypeLink, Name: "x", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"p": {"sha256": strings.Repeat("a", 64)}}),
 		Extra: map[string]json.RawMessage{"z": []byte(`{"n":1}`)}}
 	want, err := json.Marshal(l)
 	if err != nil {
@@ -75,25 +76,25 @@ func TestAppendLinkJSONExtra(t *testing.T) {
 func TestAppendLinkCanonical(t *testing.T) {
 	t.Parallel()
 	h := strings.Repeat("0f", 32)
-	links := []*Link{
-		{Type: TypeLink, Name: "empty"},
-		{Type: TypeLink, Name: "plain", Command: []string{"make", "dist"},
+	links := []*intoto.Link{
+		{Type: intoto.TypeLink, Name: "empty"},
+		{Type: intoto.TypeLink, Name: "plain", Command: []string{"make", "dist"},
 			ByProducts:  map[string]any{"return-value": 0, "stdout": "", "stderr": "", "truncated": true},
 			Environment: map[string]any{"n": 2.0, "list": []any{"a", int64(-3)}, "nested": map[string]any{"b": nil, "a": "x"}},
-			Materials:   NewArtifactSet(map[string]Digests{"src/a.go": {"sha256": h}, "src/b.go": {"sha256": h}}),
-			Products:    NewArtifactSet(map[string]Digests{"dist/app": {"sha256": h}})},
+			Materials:   intoto.NewArtifactSet(map[string]intoto.Digests{"src/a.go": {"sha256": h}, "src/b.go": {"sha256": h}}),
+			Products:    intoto.NewArtifactSet(map[string]intoto.Digests{"dist/app": {"sha256": h}})},
 		{Type: "li\"nk\\", Name: "esc<aped>&\"\xff", Command: []string{"echo", "é\u2028\x01\xfe\xfe"},
 			ByProducts: map[string]any{"stdout": "<out>\n\xff", "stderr": "é"},
-			Materials:  NewArtifactSet(map[string]Digests{"é": {"sha256": h}, "a&b": nil, "\x7f\"q\\": {"sha256": h}, "\t": {"sha256": h}}),
-			Products: NewArtifactSet(map[string]Digests{"upper": {"sha256": strings.ToUpper(h)}, "none": {}, "two": {"sha512": "x", "sha256": h},
+			Materials:  intoto.NewArtifactSet(map[string]intoto.Digests{"é": {"sha256": h}, "a&b": nil, "\x7f\"q\\": {"sha256": h}, "\t": {"sha256": h}}),
+			Products: intoto.NewArtifactSet(map[string]intoto.Digests{"upper": {"sha256": strings.ToUpper(h)}, "none": {}, "two": {"sha512": "x", "sha256": h},
 				"short": {"sha256": h[:10]}, "other": {"md5": "y<>\"\\"}})},
 		// Invalid UTF-8 in names: two of them become one name once decoded.
-		{Type: TypeLink, Name: "bad", Products: NewArtifactSet(map[string]Digests{"a\xff": {"sha256": h}, "a\xfe": {"sha256": h}, "a": {"sha256": h}})},
-		{Type: TypeLink, Name: "extra", Products: NewArtifactSet(map[string]Digests{"p": {"sha256": h}}),
+		{Type: intoto.TypeLink, Name: "bad", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a\xff": {"sha256": h}, "a\xfe": {"sha256": h}, "a": {"sha256": h}})},
+		{Type: intoto.TypeLink, Name: "extra", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"p": {"sha256": h}}),
 			Extra: map[string]json.RawMessage{"zz": []byte(`{"b":1,"a":[true]}`)}},
 	}
 	for _, l := range links {
-		raw, err := l.genericMarshalJSON()
+		raw, err := l.MarshalJSON()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,8 +111,8 @@ func TestAppendLinkCanonical(t *testing.T) {
 		}
 	}
 	for _, env := range []map[string]any{{"f": 1.5}, {"big": uint64(1 << 63)}, {"deep": []any{map[string]any{"x": 0.1}}}} {
-		l := &Link{Type: TypeLink, Name: "refused", Environment: env}
-		_, werr := CanonicalJSON(must(l.genericMarshalJSON()))
+		l := &intoto.Link{Type: intoto.TypeLink, Name: "refused", Environment: env}
+		_, werr := CanonicalJSON(must(l.MarshalJSON()))
 		_, err := AppendLinkCanonical(nil, l)
 		if werr == nil || err == nil {
 			t.Errorf("%v: CanonicalJSON %v, AppendLinkCanonical %v; want both to refuse", env, werr, err)

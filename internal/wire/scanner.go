@@ -1,9 +1,10 @@
-package intoto
+package wire
 
 import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"slices"
 	"strconv"
 	"strings"
@@ -318,11 +319,11 @@ func (s *scanner) canonValue(out []byte, depth int) ([]byte, bool) {
 // fastDecodeLink decodes a valid link with the plain shape: only the seven known fields, each at most
 // once, artifacts as plain strings with well-formed digests. ok=false sends the caller to the generic
 // decoder.
-func fastDecodeLink(data []byte) (*Link, bool) {
+func fastDecodeLink(data []byte) (*intoto.Link, bool) {
 	return fastDecodeLinkScan(&scanner{b: data})
 }
 
-func fastDecodeLinkScan(s *scanner) (*Link, bool) {
+func fastDecodeLinkScan(s *scanner) (*intoto.Link, bool) {
 	s.ws()
 	l, ok := s.linkObject()
 	if !ok {
@@ -344,7 +345,7 @@ type canonMember struct {
 // linkObject reads the link object at s.i and leaves s.i just past its closing brace: each member
 // once (linkMember), its value into the link (linkValue), and, in canon mode, the members' canonical
 // form put in order at the end.
-func (s *scanner) linkObject() (*Link, bool) {
+func (s *scanner) linkObject() (*intoto.Link, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return nil, false
 	}
@@ -354,9 +355,9 @@ func (s *scanner) linkObject() (*Link, bool) {
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		return nil, false
 	}
-	var l Link
-	var seen [len(linkFields)]bool
-	var members [len(linkFields)]canonMember
+	var l intoto.Link
+	var seen [len(intoto.LinkFields)]bool
+	var members [len(intoto.LinkFields)]canonMember
 	canonStart := len(s.out)
 	if s.canon {
 		s.out = append(s.out, '{')
@@ -370,8 +371,8 @@ func (s *scanner) linkObject() (*Link, bool) {
 			if n > 0 {
 				s.out = append(s.out, ',')
 			}
-			members[n] = canonMember{name: linkFields[f], start: len(s.out)}
-			s.out = appendPlainString(s.out, linkFields[f])
+			members[n] = canonMember{name: intoto.LinkFields[f], start: len(s.out)}
+			s.out = appendPlainString(s.out, intoto.LinkFields[f])
 			s.out = append(s.out, ':')
 		}
 		if !s.linkValue(&l, f) {
@@ -395,13 +396,13 @@ func (s *scanner) linkObject() (*Link, bool) {
 }
 
 // linkMember reads a link member's name and the colon after it, and returns the name's index in
-// linkFields; ok=false for an unknown name or one seen before.
-func (s *scanner) linkMember(seen *[len(linkFields)]bool) (int, bool) {
+// intoto.LinkFields; ok=false for an unknown name or one seen before.
+func (s *scanner) linkMember(seen *[len(intoto.LinkFields)]bool) (int, bool) {
 	k, ok := s.member()
 	if !ok {
 		return 0, false
 	}
-	for f, name := range linkFields {
+	for f, name := range intoto.LinkFields {
 		if string(k) == name {
 			if seen[f] {
 				return 0, false
@@ -413,10 +414,10 @@ func (s *scanner) linkMember(seen *[len(linkFields)]bool) (int, bool) {
 	return 0, false
 }
 
-// linkValue reads the value of the link member linkFields[f] into l.
-func (s *scanner) linkValue(l *Link, f int) bool {
+// linkValue reads the value of the link member intoto.LinkFields[f] into l.
+func (s *scanner) linkValue(l *intoto.Link, f int) bool {
 	var ok bool
-	switch linkFields[f] {
+	switch intoto.LinkFields[f] {
 	case "_type":
 		l.Type, ok = s.plainStringValue()
 	case "name":
@@ -517,20 +518,20 @@ func (s *scanner) sortCanonMembers(canonStart int, members []canonMember) {
 
 // artifactSet reads {"name": {"alg": "digest", …}, …} with plain strings, unique names and digests
 // Link.Validate accepts; null is the empty set.
-func (s *scanner) artifactSet() (ArtifactSet, bool) {
+func (s *scanner) artifactSet() (intoto.ArtifactSet, bool) {
 	if s.lit("null") {
 		if s.canon {
 			s.out = append(s.out, "null"...)
 		}
-		return ArtifactSet{}, true
+		return intoto.ArtifactSet{}, true
 	}
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
-		return ArtifactSet{}, false
+		return intoto.ArtifactSet{}, false
 	}
 	s.nest(s.base + 1)
 	start := s.i
 	s.i++
-	b := artifactSetBuilder{sorted: true}
+	b := intoto.ArtifactSetBuilder{}
 	if s.canon {
 		s.out = append(s.out, '{')
 	}
@@ -540,54 +541,51 @@ func (s *scanner) artifactSet() (ArtifactSet, bool) {
 		if s.canon {
 			s.out = append(s.out, '}')
 		}
-		return b.build()
+		return b.Build()
 	}
 	for {
 		name, ok := s.member()
 		if !ok || len(name) == 0 {
-			return ArtifactSet{}, false
+			return intoto.ArtifactSet{}, false
 		}
 		if s.canon {
-			if len(b.ends) > 0 {
+			if b.Len() > 0 {
 				s.out = append(s.out, ',')
 			}
 			s.out = append(s.out, '"')
 			s.out = append(s.out, name...)
 			s.out = append(s.out, '"', ':')
 		}
-		var d Digest
+		var d intoto.Digest
 		if d, ok = s.digestCompact(); !ok {
-			return ArtifactSet{}, false
+			return intoto.ArtifactSet{}, false
 		}
-		b.add(name, d)
-		if s.canon && !b.sorted {
+		b.Add(name, d)
+		if s.canon && !b.Sorted() {
 			s.dropCanon() // canonical JSON lists the names sorted
 		}
-		if len(b.ends) == 256 {
+		if b.Len() == 256 {
 			// Size the set for the rest of the document at the density seen so far (an
-			// overestimate when another set follows), rather than growing it step by step.
+			// overestimate when another set follows).
 			per := max(1, (s.i-start)/256)
-			n := 256 + (len(s.b)-s.i)/per
-			b.digs = slices.Grow(b.digs, n-len(b.digs))
-			b.ends = slices.Grow(b.ends, n-len(b.ends))
-			b.arena = slices.Grow(b.arena, n*len(b.arena)/256-len(b.arena))
+			b.Expect(256 + (len(s.b)-s.i)/per)
 		}
 		more, ok := s.more('}')
 		if !ok {
-			return ArtifactSet{}, false
+			return intoto.ArtifactSet{}, false
 		}
 		if !more {
 			if s.canon {
 				s.out = append(s.out, '}')
 			}
-			return b.build()
+			return b.Build()
 		}
 	}
 }
 
 // digestCompact reads a digest set: {"sha256": "<64 lowercase hex>"} directly, anything else
 // through digests.
-func (s *scanner) digestCompact() (Digest, bool) {
+func (s *scanner) digestCompact() (intoto.Digest, bool) {
 	start := s.i
 	if s.i < len(s.b) && s.b[s.i] == '{' {
 		s.i++
@@ -599,7 +597,7 @@ func (s *scanner) digestCompact() (Digest, bool) {
 				s.ws()
 				// The value is read straight off the bytes: 64 hex digits between quotes.
 				if r := s.b[s.i:]; len(r) >= 66 && r[0] == '"' && r[65] == '"' {
-					if d, ok := sha256Digest(r[1:65]); ok {
+					if d, ok := intoto.ParseSHA256Digest(r[1:65]); ok {
 						s.i += 66
 						s.ws()
 						if s.i < len(s.b) && s.b[s.i] == '}' {
@@ -620,7 +618,7 @@ func (s *scanner) digestCompact() (Digest, bool) {
 	s.i = start
 	m, ok := s.digests()
 	if !ok || len(m) == 0 {
-		return Digest{}, false
+		return intoto.Digest{}, false
 	}
 	s.nest(s.base + 2)
 	if s.canon {
@@ -629,11 +627,11 @@ func (s *scanner) digestCompact() (Digest, bool) {
 			s.dropCanon()
 		}
 	}
-	return NewDigest(m), true
+	return intoto.NewDigest(m), true
 }
 
 // digests reads {"alg": "digest", …} with plain strings, each digest lowercase hex.
-func (s *scanner) digests() (Digests, bool) {
+func (s *scanner) digests() (intoto.Digests, bool) {
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return nil, false
 	}
@@ -641,9 +639,9 @@ func (s *scanner) digests() (Digests, bool) {
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
-		return Digests{}, true
+		return intoto.Digests{}, true
 	}
-	d := Digests{}
+	d := intoto.Digests{}
 	for {
 		alg, ok := s.member()
 		if !ok {

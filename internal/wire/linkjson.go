@@ -1,8 +1,9 @@
-package intoto
+package wire
 
 import (
 	"encoding/hex"
 	"encoding/json"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"slices"
 	"unicode/utf8"
 )
@@ -11,7 +12,7 @@ import (
 const productsMember = `,"products":`
 
 // appendLinkHeadJSON writes what precedes the materials: `{"_type":…,"name":…,"command":[…],"materials":`.
-func appendLinkHeadJSON(b []byte, a *Link) []byte {
+func appendLinkHeadJSON(b []byte, a *intoto.Link) []byte {
 	b = append(b, `{"_type":`...)
 	b = appendJSONString(b, a.Type)
 	b = append(b, `,"name":`...)
@@ -27,7 +28,7 @@ func appendLinkHeadJSON(b []byte, a *Link) []byte {
 }
 
 // appendLinkTailJSON writes what follows the products: the byproducts, the environment and the closing brace.
-func appendLinkTailJSON(b []byte, a *Link) ([]byte, error) {
+func appendLinkTailJSON(b []byte, a *intoto.Link) ([]byte, error) {
 	for _, f := range []struct {
 		name string
 		v    map[string]any
@@ -43,7 +44,7 @@ func appendLinkTailJSON(b []byte, a *Link) ([]byte, error) {
 }
 
 // appendDigestsJSON writes d with sorted algorithms (null for nil); algs is scratch space.
-func appendDigestsJSON(b []byte, d Digests, algs []string) ([]byte, []string) {
+func appendDigestsJSON(b []byte, d intoto.Digests, algs []string) ([]byte, []string) {
 	if d == nil {
 		return append(b, "null"...), algs
 	}
@@ -68,21 +69,21 @@ func appendDigestsJSON(b []byte, d Digests, algs []string) ([]byte, []string) {
 
 // appendArtifactSetJSON writes s as encoding/json writes s.Map(): names sorted, each digest set's
 // algorithms sorted.
-func appendArtifactSetJSON(b []byte, s ArtifactSet) []byte {
+func appendArtifactSetJSON(b []byte, s intoto.ArtifactSet) []byte {
 	b = append(b, '{')
 	var algs []string
-	for i, name := range s.names {
+	for i, name := range s.Names() {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendJSONString(b, name)
 		b = append(b, ':')
-		if d := s.digs[i]; d.other == nil {
+		if sum, ok := s.Digest(i).SHA256(); ok {
 			b = append(b, `{"sha256":"`...)
-			b = hex.AppendEncode(b, d.sha256[:])
+			b = hex.AppendEncode(b, sum[:])
 			b = append(b, `"}`...)
 		} else {
-			b, algs = appendDigestsJSON(b, *d.other, algs)
+			b, algs = appendDigestsJSON(b, s.Digest(i).Digests(), algs)
 		}
 	}
 	return append(b, '}')
@@ -106,7 +107,7 @@ func appendJSONString(b []byte, s string) []byte {
 // MarshalLink returns the bytes of json.Marshal(l), written straight from the artifact sets
 // (without encoding/json's second pass over them, which validates and compacts what MarshalJSON
 // returns: a no-op here, and as costly as the encoding for a large link).
-func MarshalLink(l *Link) ([]byte, error) {
+func MarshalLink(l *intoto.Link) ([]byte, error) {
 	return AppendLinkJSON(nil, l)
 }
 
@@ -114,15 +115,15 @@ func MarshalLink(l *Link) ([]byte, error) {
 // written, so b grows at most once, to exactly what it needs: a link of a million artifacts is never
 // copied while it is encoded, and never holds unused capacity. Bytes reserved at the start of b (room
 // for a header, say) are kept as they are.
-func AppendLinkJSON(b []byte, l *Link) ([]byte, error) {
+func AppendLinkJSON(b []byte, l *intoto.Link) ([]byte, error) {
 	if len(l.Extra) != 0 {
-		raw, err := l.genericMarshalJSON()
+		raw, err := json.Marshal(l)
 		if err != nil {
 			return nil, err
 		}
 		return append(b, raw...), nil
 	}
-	a := l.alias()
+	a := withDefaults(l)
 	// The tail is encoded first, aside: it is the only part whose size cannot be worked out without
 	// encoding it (byproducts hold the captured output, environment anything).
 	tail, err := appendLinkTailJSON(nil, &a)
@@ -144,18 +145,18 @@ func AppendLinkJSON(b []byte, l *Link) ([]byte, error) {
 }
 
 // artifactSetJSONLen is the length of appendArtifactSetJSON's output for s.
-func artifactSetJSONLen(s ArtifactSet) int {
+func artifactSetJSONLen(s intoto.ArtifactSet) int {
 	n := len("{}")
-	if len(s.names) > 1 {
-		n += len(s.names) - 1 // commas
+	if len(s.Names()) > 1 {
+		n += len(s.Names()) - 1 // commas
 	}
 	var scratch []byte
-	for i, name := range s.names {
+	for i, name := range s.Names() {
 		n += jsonStringLen(name) + len(":")
-		if d := s.digs[i]; d.other == nil {
-			n += len(`{"sha256":""}`) + 2*len(d.sha256)
+		if _, ok := s.Digest(i).SHA256(); ok {
+			n += len(`{"sha256":""}`) + 2*32
 		} else {
-			scratch, _ = appendDigestsJSON(scratch[:0], *d.other, nil)
+			scratch, _ = appendDigestsJSON(scratch[:0], s.Digest(i).Digests(), nil)
 			n += len(scratch)
 		}
 	}
@@ -179,4 +180,25 @@ func plainJSONString(s string) bool {
 		}
 	}
 	return true
+}
+
+// isCompact tells whether d is the usual {"sha256": …} digest set, held as its 32 bytes.
+func isCompact(d intoto.Digest) bool {
+	_, ok := d.SHA256()
+	return ok
+}
+
+// withDefaults is l with empty lists and objects (never null) where the peers expect them.
+func withDefaults(l *intoto.Link) intoto.Link {
+	a := *l
+	if a.Command == nil {
+		a.Command = []string{}
+	}
+	if a.ByProducts == nil {
+		a.ByProducts = map[string]any{}
+	}
+	if a.Environment == nil {
+		a.Environment = map[string]any{}
+	}
+	return a
 }
