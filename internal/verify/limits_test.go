@@ -53,48 +53,6 @@ func TestCheckCandidateLimits(t *testing.T) {
 	}
 }
 
-// FuzzCheckJSONDepth: for valid JSON, checkJSONDepth agrees with the nesting the decoder sees.
-func FuzzCheckJSONDepth(f *testing.F) {
-	for _, s := range []string{`{}`, `[[1]]`, `{"a":"[[["}`, `{"a":"\\\"["}`, `[{"a":[{"b":[]}]}]`, `"\"`, `[`} {
-		f.Add([]byte(s), 2)
-	}
-	f.Fuzz(func(t *testing.T, data []byte, max int) {
-		if max < 0 || max > 100 {
-			return
-		}
-		err := checkJSONDepth(data, max)
-		if !json.Valid(data) {
-			return
-		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		depth, deepest := 0, 0
-		for {
-			tok, terr := dec.Token()
-			if terr != nil {
-				break
-			}
-			switch tok {
-			case json.Delim('{'), json.Delim('['):
-				depth++
-				deepest = max2(deepest, depth)
-			case json.Delim('}'), json.Delim(']'):
-				depth--
-			}
-		}
-		if (err == nil) != (deepest <= max) {
-			t.Fatalf("checkJSONDepth(%q, %d) = %v, decoder depth %d", data, max, err, deepest)
-		}
-	})
-}
-
-func max2(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-// TestReadLimited reads files around the limit, and a stream with no size to go by.
 func TestReadLimited(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

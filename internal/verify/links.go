@@ -288,7 +288,7 @@ func decodeFile(file, name string, data []byte, maxJSONDepth int, onePass bool) 
 	if err := checkJSONDepth(data, maxJSONDepth); err != nil {
 		return nil, err
 	}
-	if err := checkDuplicateKeys(data); err != nil {
+	if err := wire.CheckDuplicateKeys(data); err != nil {
 		return nil, err
 	}
 	signed, err := envelope.Parse(data)
@@ -316,7 +316,7 @@ func decodeFile(file, name string, data []byte, maxJSONDepth int, onePass bool) 
 		if err := checkJSONDepth(payload, maxJSONDepth); err != nil {
 			return nil, err
 		}
-		if err := checkDuplicateKeys(payload); err != nil {
+		if err := wire.CheckDuplicateKeys(payload); err != nil {
 			return nil, err
 		}
 	}
@@ -340,7 +340,7 @@ func accounted(p *wire.PlainLink, maxJSONDepth int) bool {
 		return false
 	}
 	for _, u := range p.Unchecked {
-		if checkJSONDepth(u, maxJSONDepth-p.Level) != nil || checkDuplicateKeys(u) != nil {
+		if checkJSONDepth(u, maxJSONDepth-p.Level) != nil || wire.CheckDuplicateKeys(u) != nil {
 			return false
 		}
 	}

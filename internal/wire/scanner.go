@@ -334,17 +334,11 @@ func (s *scanner) skip() bool {
 	for s.i < len(s.b) {
 		switch c := s.b[s.i]; c {
 		case '"':
-			s.i++
-			for s.i < len(s.b) && s.b[s.i] != '"' {
-				if s.b[s.i] == '\\' {
-					s.i++
-				}
-				s.i++
-			}
-			if s.i >= len(s.b) {
+			end, ok := stringEnd(s.b, s.i)
+			if !ok {
 				return false
 			}
-			s.i++
+			s.i = end + 1
 		case '{', '[':
 			depth++
 			s.i++
