@@ -9,33 +9,14 @@ import (
 
 // The checks a verifier makes of a whole document before any decoder reads it (repeated member
 // names, nesting), for the documents the one-pass link readers do not take. Both are thin walkers
-// over structure, which reads a document's structural bytes the way the scanner does: strings are
-// skipped whole (stringEnd), so brackets, commas and quotes inside them never count.
+// over structure, which reads a document's structural bytes with the token grammar (tokens.go):
+// strings are skipped whole (stringEnd), so brackets, commas and quotes inside them never count.
 
 // ErrDuplicateKey is wrapped by CheckDuplicateKeys's error.
 var ErrDuplicateKey = errors.New("duplicate JSON object member")
 
 // ErrTooDeep is wrapped by CheckDepth's error.
 var ErrTooDeep = errors.New("JSON nested too deep")
-
-// stringEnd returns the index of the quote that closes the string whose opening quote is b[i]: the
-// first one not escaped by an odd run of backslashes. ok is false for an unterminated string.
-func stringEnd(b []byte, i int) (end int, ok bool) {
-	for {
-		j := bytes.IndexByte(b[i+1:], '"')
-		if j < 0 {
-			return 0, false
-		}
-		i += 1 + j
-		n := 0
-		for b[i-1-n] == '\\' { // stops at the opening quote at the latest
-			n++
-		}
-		if n%2 == 0 {
-			return i, true
-		}
-	}
-}
 
 // structure calls f for each structural byte of data ('{', '[', '}', ']', ',') and for each string
 // ('"', with start and end bounding its raw contents), in order. It does not validate: it stops

@@ -12,7 +12,8 @@ import (
 // over the bytes, and report ok=false for anything else, which then takes the generic path. So their
 // results are those of the generic path whenever they answer. The link decoder can also write the
 // canonical form as it goes and account for nesting and repeated member names (see scanner.canon and
-// scanner.strict), so that one pass over a legacy envelope does what four did (plainlink.go).
+// scanner.strict), so that one pass over a legacy envelope does what four did (plainlink.go). The
+// scanner reads through the token grammar of tokens.go, as the pretty writer and the checks do.
 
 // scanner walks JSON bytes. Two modes add work to a link's decoding, for callers that read a signed
 // file in one pass:
@@ -80,16 +81,8 @@ func (s *scanner) appendCanonicalSpan(span []byte) (nesting int, ok bool) {
 	return sub.deepest, true
 }
 
-func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
+// ws skips whitespace.
+func (s *scanner) ws() { s.i = spaceEnd(s.b, s.i) }
 
 // member reads an object member's name and the colon after it, with the whitespace around both; the
 // value is next.
@@ -169,29 +162,17 @@ func plainASCII(b []byte) bool {
 	return true
 }
 
-// number reads an integer in JSON syntax that fits in 64 bits.
+// integer reads a number in JSON syntax that is an integer fitting in 64 bits.
 func (s *scanner) integer() ([]byte, bool) {
-	start := s.i
-	if s.i < len(s.b) && s.b[s.i] == '-' {
-		s.i++
-	}
-	d := s.i
-	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-		s.i++
-	}
-	if s.i == d || (s.b[d] == '0' && s.i-d > 1) {
+	end, integer, ok := numberEnd(s.b, s.i)
+	if !ok || !integer {
 		return nil, false
 	}
-	if s.i < len(s.b) {
-		switch s.b[s.i] {
-		case '.', 'e', 'E':
-			return nil, false
-		}
-	}
-	num := s.b[start:s.i]
+	num := s.b[s.i:end]
 	if _, err := strconv.ParseInt(string(num), 10, 64); err != nil {
 		return nil, false
 	}
+	s.i = end
 	return num, true
 }
 
