@@ -14,6 +14,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // unfinishedLink holds the materials recorded by `record start` until `record stop`. It is bound to the
@@ -22,9 +23,10 @@ import (
 // the same key, or the same keyless identity: the step that runs between them can read and replace the
 // file, and stop would otherwise sign whatever it then holds (issue 12).
 type unfinishedLink struct {
-	Type   string       `json:"_type"`
-	RunKey string       `json:"run_key"`
-	Link   *intoto.Link `json:"link"`
+	Type   string `json:"_type"`
+	RunKey string `json:"run_key"`
+	// Link is the link so far, written and read by package wire (one pass, not encoding/json's maps).
+	Link json.RawMessage `json:"link"`
 }
 
 const unfinishedType = "intoto-ci/unfinished-link/v1"
@@ -81,14 +83,14 @@ func recordStart(ctx context.Context, e *env, f *recordFlags, info ci.RunInfo) e
 	if err != nil {
 		return inputErr(fmt.Errorf("record materials: %w", err))
 	}
-	payload, err := json.Marshal(unfinishedLink{
-		Type:   unfinishedType,
-		RunKey: info.Key(),
-		Link: &intoto.Link{
-			Type: intoto.TypeLink, Name: f.step, Command: []string{}, Materials: materials,
-			Products: intoto.ArtifactSet{}, ByProducts: map[string]any{}, Environment: f.environment(),
-		},
+	link, err := wire.MarshalLink(&intoto.Link{
+		Type: intoto.TypeLink, Name: f.step, Command: []string{}, Materials: materials,
+		Products: intoto.ArtifactSet{}, ByProducts: map[string]any{}, Environment: f.environment(),
 	})
+	if err != nil {
+		return fmt.Errorf("encode unfinished link: %w", err)
+	}
+	payload, err := json.Marshal(unfinishedLink{Type: unfinishedType, RunKey: info.Key(), Link: link})
 	if err != nil {
 		return fmt.Errorf("encode unfinished link: %w", err)
 	}
@@ -129,11 +131,16 @@ func recordStop(ctx context.Context, e *env, f *recordFlags, info ci.RunInfo, tr
 		return err
 	}
 	var u unfinishedLink
-	if err := json.Unmarshal(payload, &u); err != nil || u.Type != unfinishedType || u.Link == nil {
+	var link *intoto.Link
+	err = json.Unmarshal(payload, &u)
+	if err == nil && len(u.Link) > 0 && string(u.Link) != "null" {
+		link, err = wire.DecodeLink(u.Link)
+	}
+	if err != nil || u.Type != unfinishedType || link == nil {
 		return &refusedError{reason: fmt.Sprintf("%s: signed, but not an unfinished link written by 'record start'", path)}
 	}
-	if u.Link.Name != f.step {
-		return &refusedError{reason: fmt.Sprintf("%s: the signed unfinished link is of step %q, not %q", path, u.Link.Name, f.step)}
+	if link.Name != f.step {
+		return &refusedError{reason: fmt.Sprintf("%s: the signed unfinished link is of step %q, not %q", path, link.Name, f.step)}
 	}
 	if u.RunKey != info.Key() {
 		return usagef("%s was started in another job (%s, this is %s): a link may only be finished by the job that saw the step",
@@ -143,12 +150,12 @@ func recordStop(ctx context.Context, e *env, f *recordFlags, info ci.RunInfo, tr
 	if err != nil {
 		return inputErr(fmt.Errorf("record products: %w", err))
 	}
-	u.Link.Products = products
+	link.Products = products
 	var out string
 	if signer.mode == "key" {
-		out, err = signer.writeLink(ctx, f.linksDir, u.Link)
+		out, err = signer.writeLink(ctx, f.linksDir, link)
 	} else {
-		out, err = signer.writeKeylessAs(ctx, f.linksDir, u.Link, started, path)
+		out, err = signer.writeKeylessAs(ctx, f.linksDir, link, started, path)
 	}
 	if err != nil {
 		return err
