@@ -204,11 +204,6 @@ func (s *ArtifactSet) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// Equal tells whether s and o hold the same names with equal digests.
-func (s ArtifactSet) Equal(o ArtifactSet) bool {
-	return slices.Equal(s.names, o.names) && slices.EqualFunc(s.digs, o.digs, Digest.Equal)
-}
-
 // Cursor looks names up in an ArtifactSet, fastest when they come in ascending order (a merge):
 // each lookup gallops forward from the previous one.
 type Cursor struct {
