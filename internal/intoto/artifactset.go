@@ -186,6 +186,12 @@ func (s ArtifactSet) Map() map[string]Digests {
 	return a
 }
 
+// Equal tells whether s and o hold the same names with equal digests (Digest.Equal). go-cmp compares
+// sets with it.
+func (s ArtifactSet) Equal(o ArtifactSet) bool {
+	return slices.Equal(s.names, o.names) && slices.EqualFunc(s.digs, o.digs, Digest.Equal)
+}
+
 // MarshalJSON writes the set as a JSON object of name → digest set, through encoding/json.
 func (s ArtifactSet) MarshalJSON() ([]byte, error) {
 	if s.Len() == 0 {

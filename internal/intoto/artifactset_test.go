@@ -52,8 +52,12 @@ func TestArtifactSet(t *testing.T) {
 		t.Errorf("JSON %s, want %s", raw, want)
 	}
 	var back ArtifactSet
-	if err := json.Unmarshal(raw, &back); err != nil || !reflect.DeepEqual(back, s) {
+	if err := json.Unmarshal(raw, &back); err != nil || !reflect.DeepEqual(back, s) || !back.Equal(s) {
 		t.Errorf("JSON round trip: %v, %v", back, err)
+	}
+	other := NewArtifactSet(map[string]Digests{"a": {"sha256": "00"}, "b": {"sha256": h}, "c": {"sha256": h}, "d": nil})
+	if s.Equal(other) || s.Equal(ArtifactSet{}) {
+		t.Error("sets with other digests or other names are Equal")
 	}
 	// The empty set is the zero value, however it is made.
 	for _, e := range []ArtifactSet{NewArtifactSet(nil), NewArtifactSet(map[string]Digests{})} {

@@ -9,8 +9,8 @@ import (
 
 // The checks a verifier makes of a whole document before any decoder reads it (repeated member
 // names, nesting), for the documents the one-pass link readers do not take. Both are thin walkers
-// over structure, which reads a document's structural bytes with the token grammar (tokens.go):
-// strings are skipped whole (stringEnd), so brackets, commas and quotes inside them never count.
+// over the token grammar (tokens.go): strings are skipped whole (stringEnd), so brackets, commas and
+// quotes inside them never count.
 
 // ErrDuplicateKey is wrapped by CheckDuplicateKeys's error.
 var ErrDuplicateKey = errors.New("duplicate JSON object member")
@@ -18,36 +18,18 @@ var ErrDuplicateKey = errors.New("duplicate JSON object member")
 // ErrTooDeep is wrapped by CheckDepth's error.
 var ErrTooDeep = errors.New("JSON nested too deep")
 
-// structure calls f for each structural byte of data ('{', '[', '}', ']', ',') and for each string
-// ('"', with start and end bounding its raw contents), in order. It does not validate: it stops
-// quietly at an unterminated string (the decoder reports malformed JSON), or at f's first error.
-func structure(data []byte, f func(c byte, start, end int) error) error {
-	for i := 0; i < len(data); i++ {
-		switch c := data[i]; c {
-		case '"':
-			end, ok := stringEnd(data, i)
-			if !ok {
-				return nil
-			}
-			if err := f('"', i+1, end); err != nil {
-				return err
-			}
-			i = end
-		case '{', '[', '}', ']', ',':
-			if err := f(c, i, i+1); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // CheckDepth refuses JSON nested deeper than max, before any decoder recurses into it. Malformed
 // JSON is left to the decoder.
 func CheckDepth(data []byte, max int) error {
 	depth := 0
-	return structure(data, func(c byte, _, _ int) error {
-		switch c {
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			end, ok := stringEnd(data, i)
+			if !ok {
+				return nil // unterminated string: the decoder reports it
+			}
+			i = end
 		case '{', '[':
 			depth++
 			if depth > max {
@@ -56,8 +38,8 @@ func CheckDepth(data []byte, max int) error {
 		case '}', ']':
 			depth--
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // CheckDuplicateKeys refuses JSON in which an object names a member twice. Decoders disagree on
@@ -71,14 +53,22 @@ func CheckDuplicateKeys(data []byte) error {
 	// depth: a link's 100k digest objects cost no allocation each.
 	var stack []jsonObject
 	expectKey := false // the next string in the innermost object is a member name
-	return structure(data, func(c byte, start, end int) error {
-		switch c {
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
 		case '"':
+			end, ok := stringEnd(data, i)
+			if !ok {
+				return nil // unterminated string: the decoder reports it
+			}
+			tok := data[i : end+1]
+			i = end
 			if !expectKey || len(stack) == 0 || stack[len(stack)-1].array {
-				return nil
+				continue
 			}
 			expectKey = false
-			return stack[len(stack)-1].add(data[start-1 : end+1])
+			if err := stack[len(stack)-1].add(tok); err != nil {
+				return err
+			}
 		case '{', '[':
 			stack = push(stack, c == '[')
 			expectKey = c == '{'
@@ -90,8 +80,8 @@ func CheckDuplicateKeys(data []byte) error {
 		case ',':
 			expectKey = len(stack) > 0 && !stack[len(stack)-1].array
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // jsonObject tracks the member names of one open container during CheckDuplicateKeys.
