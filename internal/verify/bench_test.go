@@ -11,6 +11,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/shapes"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // benchChain writes a 3-step chain (fetch creates src/*; build MATCHes them, creates obj/*; package
@@ -64,7 +65,7 @@ func benchChain(b *testing.B, n int, format string) Options {
 			ExpectedMaterials: s.matR, ExpectedProducts: s.proR, PubKeys: []string{fn.ID()}})
 		l := &intoto.Link{Type: intoto.TypeLink, Name: s.name, Materials: s.mat, Products: s.prod,
 			ByProducts: map[string]any{"return-value": 0}}
-		payload, err := json.Marshal(l)
+		payload, err := wire.MarshalLink(l)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // genParams are the inputs of the generated trees; a directory generated with other params is rebuilt.
@@ -288,7 +289,7 @@ func writeChain(dir string, n int, ks benchKeys) error {
 		l := &intoto.Link{Type: intoto.TypeLink, Name: step, Command: []string{"make", step},
 			Materials: links[step][0], Products: links[step][1],
 			ByProducts: map[string]any{"return-value": 0, "stdout": "", "stderr": ""}, Environment: map[string]any{}}
-		payload, err := json.Marshal(l)
+		payload, err := wire.MarshalLink(l)
 		if err != nil {
 			return err
 		}

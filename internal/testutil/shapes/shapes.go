@@ -14,6 +14,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // Inputs are the files of one generated case: a layout signed by Owner (legacy envelope, which every
@@ -190,7 +191,7 @@ func finish(in *Inputs, layout *intoto.Layout) error {
 
 // writeLink signs l with k (DSSE, or a legacy envelope) into dir under the usual file name.
 func writeLink(dir string, l *intoto.Link, k *intoto.Key, dsse bool) error {
-	payload, err := json.Marshal(l)
+	payload, err := wire.MarshalLink(l)
 	if err != nil {
 		return err
 	}
