@@ -17,8 +17,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 )
 
 // Key types and signature schemes, spelled as securesystemslib and the peers spell them.
@@ -297,17 +295,7 @@ func (k *Key) computeID() (string, error) {
 	if len(algs) == 0 {
 		algs = DefaultKeyIDHashAlgorithms
 	}
-	obj := map[string]any{
-		"keyid_hash_algorithms": algs,
-		"keytype":               k.KeyType,
-		"scheme":                k.Scheme,
-		"keyval":                map[string]string{"public": k.KeyVal.Public},
-	}
-	c, err := cjson.EncodeCanonical(obj)
-	if err != nil {
-		return "", fmt.Errorf("compute keyid: %w", err)
-	}
-	sum := sha256.Sum256(c)
+	sum := sha256.Sum256(appendKeyIDDocument(make([]byte, 0, 256+len(k.KeyVal.Public)), algs, k.KeyType, k.KeyVal.Public, k.Scheme))
 	return hex.EncodeToString(sum[:]), nil
 }
 
