@@ -29,7 +29,8 @@ type keptLink struct {
 	signer      string // keyid or "subject (issuer)"
 	format      string
 	link        *intoto.Link // for a sublayout: the summary link, once stage 5 ran
-	// materials and products are the link's artifacts (its maps may be nil).
+	// materials and products are the artifacts the rules read: the link's own, or for a sublayout
+	// those of its first and last steps (stage 5).
 	materials, products intoto.ArtifactSet
 	// sublayout holds the raw signed layout when the file delegates the step.
 	sublayout []byte

@@ -145,7 +145,7 @@ func refDuplicate(data []byte) bool {
 }
 
 // checkPlainLegacy fails when DecodePlainLegacyLink answers for data and the answer is not what the
-// general path gives: encoding/json's members, DecodePlainLinkCompact, CanonicalJSON, the nesting,
+// general path gives: encoding/json's members, DecodePlainLink, CanonicalJSON, the nesting,
 // no repeated member names. It returns whether it answered and whether it wrote the canonical form.
 func checkPlainLegacy(t *testing.T, data []byte) (ok, canon bool) {
 	t.Helper()
