@@ -11,7 +11,7 @@ import (
 // tokens, signing services or the network; the CLI is the only place where they meet.
 func TestEngineImports(t *testing.T) {
 	t.Parallel()
-	engine := []string{"intoto", "keys", "linkfile", "rules", "artifact", "envelope", "runner", "verify", "report", "layout", "vsa"}
+	engine := []string{"intoto", "wire", "keys", "linkfile", "rules", "artifact", "envelope", "runner", "verify", "report", "layout", "vsa"}
 	forbidden := []string{
 		"github.com/intoto-ci/intoto-ci/internal/ci",
 		"github.com/intoto-ci/intoto-ci/internal/identity",

@@ -91,7 +91,7 @@ func benchmarkRecord(b *testing.B, kind string, opts Options) {
 	b.ResetTimer()
 	cpu0 := processCPU()
 	for b.Loop() {
-		got, err := RecordSet(context.Background(), []string{"."}, opts)
+		got, err := Record(context.Background(), []string{"."}, opts)
 		if err != nil {
 			b.Fatal(err)
 		}

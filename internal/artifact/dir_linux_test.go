@@ -172,8 +172,8 @@ func TestRecordClosesDirectories(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 40 {
-			t.Errorf("recorded %d files, want 40", len(got))
+		if got.Len() != 40 {
+			t.Errorf("recorded %d files, want 40", got.Len())
 		}
 	}
 	if after := openFDs(); after != before {

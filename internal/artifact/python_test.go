@@ -12,7 +12,7 @@ import (
 )
 
 // pythonRecord runs in-toto-python's record_artifacts_as_dict (Debian's in-toto 1.3.1) or skips.
-func pythonRecord(t *testing.T, paths []string, base string, excludes, lstrip []string, follow, normalize bool) intoto.Artifacts {
+func pythonRecord(t *testing.T, paths []string, base string, excludes, lstrip []string, follow, normalize bool) map[string]intoto.Digests {
 	t.Helper()
 	py := "/usr/bin/python3"
 	if _, err := os.Stat(py); err != nil {
@@ -40,7 +40,7 @@ print(json.dumps(record_artifacts_as_dict(a["paths"], exclude_patterns=a["exclud
 	if err != nil {
 		t.Fatalf("in-toto-python: %v", err)
 	}
-	var got intoto.Artifacts
+	var got map[string]intoto.Digests
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("in-toto-python output: %v", err)
 	}

@@ -101,18 +101,9 @@ type Options struct {
 //   - An unreadable file is an error naming it, as in both peers; so is an unreadable directory, which
 //     python's os.walk would skip silently (a tree that cannot be read cannot be attested).
 //
-// Output is a map, so it does not depend on Workers or scheduling; errors are those of the first
-// failure met.
-func Record(ctx context.Context, paths []string, opts Options) (intoto.Artifacts, error) {
-	set, err := RecordSet(ctx, paths, opts)
-	if err != nil {
-		return nil, err
-	}
-	return set.Artifacts(), nil
-}
-
-// RecordSet is Record with the artifacts in compact form (what link encoding reads directly).
-func RecordSet(ctx context.Context, paths []string, opts Options) (intoto.ArtifactSet, error) {
+// Output is a set (sorted by name), so it does not depend on Workers or scheduling; errors are those
+// of the first failure met.
+func Record(ctx context.Context, paths []string, opts Options) (intoto.ArtifactSet, error) {
 	r, err := newRecorder(opts)
 	if err != nil {
 		return intoto.ArtifactSet{}, err

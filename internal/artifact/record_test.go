@@ -54,7 +54,7 @@ func writeTree(t testing.TB, dir string, files map[string]string) {
 }
 
 // names returns the recorded names, sorted.
-func names(a intoto.Artifacts) []string {
+func names(a map[string]intoto.Digests) []string {
 	var out []string
 	for n := range a {
 		out = append(out, n)
@@ -63,13 +63,14 @@ func names(a intoto.Artifacts) []string {
 	return out
 }
 
-func record(t testing.TB, paths []string, opts Options) intoto.Artifacts {
+// record returns what Record records, as a name → digests map.
+func record(t testing.TB, paths []string, opts Options) map[string]intoto.Digests {
 	t.Helper()
 	got, err := Record(context.Background(), paths, opts)
 	if err != nil {
 		t.Fatalf("Record(%q): %v", paths, err)
 	}
-	return got
+	return got.Map()
 }
 
 func TestRecordNamesAndDigests(t *testing.T) {
@@ -188,10 +189,11 @@ func TestRecordSymlinks(t *testing.T) {
 		t.Parallel()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		got, err := Record(ctx, []string{"."}, Options{BasePath: dir, FollowSymlinks: true})
+		set, err := Record(ctx, []string{"."}, Options{BasePath: dir, FollowSymlinks: true})
 		if err != nil {
 			t.Fatal(err)
 		}
+		got := set.Map()
 		for _, n := range []string{"link-dir/f", "link-dir/g/h", "real/g/sibl/o", "other/back/h"} {
 			if _, ok := got[n]; !ok {
 				t.Errorf("missing %q in %v", n, names(got))
@@ -289,7 +291,7 @@ func TestRecordAlgorithms(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{"f": "hello"})
 	got := record(t, []string{"f"}, Options{BasePath: dir, Algorithms: []string{"sha512", "sha256", "sha512"}})
-	want := intoto.Artifacts{"f": {"sha256": sum256("hello"), "sha512": sum512("hello")}}
+	want := map[string]intoto.Digests{"f": {"sha256": sum256("hello"), "sha512": sum512("hello")}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -462,7 +464,7 @@ func TestRecordRefusesUnrepresentableNames(t *testing.T) {
 			}
 			got, err := Record(context.Background(), paths, Options{BasePath: dir, LStripPaths: tc.lstrip})
 			if !errors.Is(err, intoto.ErrArtifactName) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, %v; want an ErrArtifactName naming %s", names(got), err, tc.want)
+				t.Fatalf("got %v, %v; want an ErrArtifactName naming %s", got.Names(), err, tc.want)
 			}
 		})
 	}

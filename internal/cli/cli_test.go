@@ -157,10 +157,10 @@ func TestRunReturnsCommandExitCodeAndRecordsIt(t *testing.T) {
 	if got := l.ByProducts["stdout"]; got != "to-stdout\n" {
 		t.Errorf("got recorded stdout %q, want %q", got, "to-stdout\n")
 	}
-	if _, ok := l.Products["out.txt"]; !ok {
+	if _, ok := l.Products.Lookup("out.txt"); !ok {
 		t.Errorf("products %v lack out.txt", l.Products)
 	}
-	if _, ok := l.Materials["in.txt"]; !ok {
+	if _, ok := l.Materials.Lookup("in.txt"); !ok {
 		t.Errorf("materials %v lack in.txt", l.Materials)
 	}
 }

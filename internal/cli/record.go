@@ -49,13 +49,13 @@ func recordStart(ctx context.Context, e *env, f *recordFlags) error {
 	if err != nil {
 		return err
 	}
-	materials, err := f.recorder(e).recordSet(ctx, f.materials)
+	materials, err := f.recorder(e).record(ctx, f.materials)
 	if err != nil {
 		return inputErr(fmt.Errorf("record materials: %w", err))
 	}
 	link := &intoto.Link{Type: intoto.TypeLink, Name: f.step, Command: []string{},
-		ByProducts: map[string]any{}, Environment: f.environment()}
-	path, err := signer.links.Start(ctx, f.linksDir, link, materials)
+		ByProducts: map[string]any{}, Environment: f.environment(), Materials: materials}
+	path, err := signer.links.Start(ctx, f.linksDir, link)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func recordStop(ctx context.Context, e *env, f *recordFlags, trustedRoot string)
 	if err := signer.links.Check(ctx, u, f.step, trustedRoot); err != nil {
 		return linkfileErr(err)
 	}
-	products, err := f.recorder(e).recordSet(ctx, f.products)
+	products, err := f.recorder(e).record(ctx, f.products)
 	if err != nil {
 		return inputErr(fmt.Errorf("record products: %w", err))
 	}

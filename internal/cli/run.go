@@ -8,7 +8,6 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/artifact"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
-	"github.com/intoto-ci/intoto-ci/internal/linkfile"
 	"github.com/intoto-ci/intoto-ci/internal/report"
 	"github.com/intoto-ci/intoto-ci/internal/runner"
 )
@@ -56,7 +55,7 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 		return err
 	}
 	rec := f.recorder(e)
-	materials, err := rec.recordSet(ctx, f.materials)
+	materials, err := rec.record(ctx, f.materials)
 	if err != nil {
 		return inputErr(fmt.Errorf("record materials: %w", err))
 	}
@@ -65,6 +64,7 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 		Type:        intoto.TypeLink,
 		Name:        f.step,
 		Command:     argv,
+		Materials:   materials,
 		ByProducts:  map[string]any{},
 		Environment: f.environment(),
 	}
@@ -101,12 +101,13 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 		}
 	}
 
-	products, err := rec.recordSet(ctx, f.products)
+	products, err := rec.record(ctx, f.products)
 	if err != nil {
 		return withCommandCode(code, fmt.Errorf("record products: %w", err))
 	}
 
-	path, err := signer.links.Write(ctx, f.linksDir, link, linkfile.Sets{Materials: materials, Products: products})
+	link.Products = products
+	path, err := signer.links.Write(ctx, f.linksDir, link)
 	if err != nil {
 		return withCommandCode(code, err)
 	}
@@ -150,25 +151,15 @@ func (f *recordFlags) recorder(e *env) *recorder {
 	}}
 }
 
-func (r *recorder) record(ctx context.Context, paths []string) (intoto.Artifacts, error) {
-	if len(paths) == 0 {
-		return intoto.Artifacts{}, nil
-	}
-	opts := r.opts
-	opts.Progress = r.progress.Hashing("hashing " + strings.Join(paths, " "))
-	defer r.progress.Done()
-	return artifact.Record(ctx, paths, opts)
-}
-
-// recordSet is record with the artifacts in compact form.
-func (r *recorder) recordSet(ctx context.Context, paths []string) (intoto.ArtifactSet, error) {
+// record records the artifacts at paths (none for no paths), showing progress.
+func (r *recorder) record(ctx context.Context, paths []string) (intoto.ArtifactSet, error) {
 	if len(paths) == 0 {
 		return intoto.ArtifactSet{}, nil
 	}
 	opts := r.opts
 	opts.Progress = r.progress.Hashing("hashing " + strings.Join(paths, " "))
 	defer r.progress.Done()
-	return artifact.RecordSet(ctx, paths, opts)
+	return artifact.Record(ctx, paths, opts)
 }
 
 // scrubEnv removes the named variables (ID tokens and the means to request them) from the environment

@@ -13,6 +13,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/linkfile"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 func signCommand() *command {
@@ -95,7 +96,7 @@ func runSign(ctx context.Context, e *env, f *signFlags, file, output string) err
 			return inputErr(fmt.Errorf("%s: %w", file, err))
 		}
 	case intoto.TypeLink:
-		if _, err := intoto.DecodeLink(data); err != nil {
+		if _, err := wire.DecodeLink(data); err != nil {
 			return inputErr(fmt.Errorf("%s: %w", file, err))
 		}
 	default:
@@ -210,8 +211,8 @@ func matchProductsCommand() *command {
 			return inputErr(err)
 		}
 		var onlyLink, onlyLocal, differ []string
-		for name, d := range l.Products {
-			ld, ok := local[name]
+		for name, d := range l.Products.All() {
+			ld, ok := local.Lookup(name)
 			switch {
 			case !ok:
 				onlyLink = append(onlyLink, name)
@@ -219,8 +220,8 @@ func matchProductsCommand() *command {
 				differ = append(differ, name)
 			}
 		}
-		for name := range local {
-			if _, ok := l.Products[name]; !ok {
+		for _, name := range local.Names() {
+			if _, ok := l.Products.Index(name); !ok {
 				onlyLocal = append(onlyLocal, name)
 			}
 		}

@@ -4,10 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	vsapkg "github.com/intoto-ci/intoto-ci/internal/vsa"
 	"os"
 	"path/filepath"
 	"testing"
+
+	vsapkg "github.com/intoto-ci/intoto-ci/internal/vsa"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"

@@ -2,12 +2,13 @@ package cli
 
 import (
 	"encoding/json"
-	vsapkg "github.com/intoto-ci/intoto-ci/internal/vsa"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	vsapkg "github.com/intoto-ci/intoto-ci/internal/vsa"
 
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 )

@@ -1,5 +1,6 @@
-// Package envelope reads and writes the signature wrappers of in-toto metadata: the legacy
-// {"signed", "signatures"} envelope (hex signatures over canonical JSON), DSSE (base64 signatures over
-// the pre-authentication encoding) and, for detection only, Sigstore bundles. Signatures are always
-// checked over the bytes as received, never over a re-encoded struct.
+// Package envelope is the signed-file side of in-toto metadata: Signed (a parsed legacy envelope,
+// DSSE envelope or, for detection only, Sigstore bundle), the checking of its signatures with keys,
+// and the sealing of documents with keys. Signatures are always checked over the bytes as received,
+// never over a re-encoded struct. The bytes themselves (parsing, the envelope layout, pretty
+// printing, the DSSE PAE, canonical JSON) are package wire's.
 package envelope

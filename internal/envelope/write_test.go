@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -12,10 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/secure-systems-lab/go-securesystemslib/dsse"
-
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // The encoders as they were before the envelope was streamed: pretty() of the generic decoding. The
@@ -31,20 +29,31 @@ func genericDecode(data []byte) (any, error) {
 	return v, nil
 }
 
-func genericLegacy(signed []byte, sigs []sigWire) ([]byte, error) {
+func genericLegacy(signed []byte, sigs []wire.EncodedSignature) ([]byte, error) {
 	doc, err := genericDecode(signed)
 	if err != nil {
 		return nil, err
 	}
-	return pretty(map[string]any{"signed": doc, "signatures": sigs})
+	return prettyGeneric(map[string]any{"signed": doc, "signatures": sigs})
 }
 
-func genericDSSE(payloadType string, payload []byte, sigs []sigWire) ([]byte, error) {
-	return pretty(map[string]any{
+func genericDSSE(payloadType string, payload []byte, sigs []wire.EncodedSignature) ([]byte, error) {
+	return prettyGeneric(map[string]any{
 		"payloadType": payloadType,
 		"payload":     base64.StdEncoding.EncodeToString(payload),
 		"signatures":  sigs,
 	})
+}
+
+// prettyGeneric encodes v as in-toto-python writes metadata, through encoding/json: keys sorted,
+// one-space indent, no HTML escaping, a final newline.
+func prettyGeneric(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", " ")
+	err := enc.Encode(v)
+	return b.Bytes(), err
 }
 
 // streamed returns what s.WriteTo writes, and checks the count it returns.
@@ -59,111 +68,6 @@ func streamed(t *testing.T, s *Sealed) []byte {
 		t.Fatalf("WriteTo returned %d for %d bytes written", n, b.Len())
 	}
 	return b.Bytes()
-}
-
-// prettyDocs are documents whose legacy envelope must come out exactly as the generic encoder writes it:
-// keys out of order, repeated, escaped; strings needing re-encoding; every kind of number and value.
-var prettyDocs = []string{
-	`{}`, `[]`, `0`, `"x"`, `null`, `true`, `false`,
-	`{"_type":"link","name":"build","command":["make","-j"],"materials":{},"products":{"a":{"sha256":"00"},"b\u0000":{"sha512":"ff","sha256":"aa"}},"byproducts":{"return-value":0,"stdout":"<&>\u2028é\ud800"},"environment":{}}`,
-	" \t\r\n{ \"b\" : [ 1 , -0.5e+3 , 2E9 , [ ] , { } , [ [ ] ] ] , \"a\" : { } } \n",
-	`{"a":1,"a":2,"b":{"x":1,"x":[3]},"a":3}`,
-	`{"\u0062":1,"a":2,"\u0061b":3,"é":4,"e":5,"\u00e9x":6}`,
-	`{"k<>&":"v<>&","\u003c":"\u003e","\/":"\/","\"q\\":"\b\f\n\r\t","del\u007f":"\u007f"}`,
-	"{\"bad utf8 \xff\":\"\xfe\xff\",\"ok\":\"日本語\",\"sep\":\"\u2028\u2029\"}",
-	`[{"z":{"y":{"x":[{"w":{}}]}}},-1,0.0,1e-7,123456789012345678901234567890]`,
-	`{"signatures":[{"keyid":"a","sig":"b"}],"signed":{"nested":"doc"}}`,
-}
-
-func TestWritePrettyMatchesGeneric(t *testing.T) {
-	t.Parallel()
-	docs := append([]string{}, prettyDocs...)
-	for _, rel := range []string{
-		"in-toto-python/demo_files/demo.layout.template",
-		"in-toto-python/demo_files/write-code.776a00e2.link",
-		"in-toto-golang/demo.layout",
-		"in-toto-golang/super.layout",
-		"in-toto-golang/canonical-test.link",
-		"in-toto-golang/package-dsse.2f89b927.link",
-	} {
-		s, err := Parse(fixture(t, rel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs = append(docs, string(s.Payload), string(s.Raw))
-	}
-	for _, sigs := range [][]sigWire{
-		nil, {}, {{KeyID: "k1", Sig: "00ff"}},
-		{{KeyID: "k1", Sig: "00"}, {KeyID: "<k2>\n", Sig: "é"}},
-	} {
-		for _, doc := range docs {
-			want, err := genericLegacy([]byte(doc), sigs)
-			if err != nil {
-				t.Fatalf("%q: generic: %v", doc, err)
-			}
-			got, err := encodeLegacy([]byte(doc), sigs)
-			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("%q with %d signatures: err %v, got\n%s\nwant\n%s", doc, len(sigs), err, got, want)
-			}
-			if got := streamed(t, &Sealed{kind: Legacy, doc: []byte(doc), sigs: sigs}); !bytes.Equal(got, want) {
-				t.Fatalf("%q: WriteTo differs:\n%s\nwant\n%s", doc, got, want)
-			}
-		}
-	}
-}
-
-func TestWritePrettyRefusesMalformed(t *testing.T) {
-	t.Parallel()
-	for _, doc := range []string{
-		``, ` `, `{`, `}`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{,}`, `[1,]`, `[,1]`, `[1 2]`, `{"a" 1}`, `{1:2}`,
-		`01`, `-`, `1.`, `.5`, `1e`, `1e+`, `+1`, `tru`, `nul`, `"abc`, "\"a\x01\"", `"\x"`, `"\u12"`,
-		`{} x`, `1 2`, `[` + strings.Repeat(`[`, maxPrettyDepth+5) + strings.Repeat(`]`, maxPrettyDepth+6),
-	} {
-		var b bytes.Buffer
-		if err := writePretty(bufio.NewWriter(&b), []byte(doc), 0); !errors.Is(err, errMalformed) {
-			t.Errorf("%.40q: got %v, want errMalformed", doc, err)
-		}
-	}
-}
-
-// FuzzWritePretty checks the streamed legacy encoder against the generic one on any document the
-// generic decoder takes whole (trailing data is refused by the streamed one, and by CanonicalJSON
-// before it is ever reached).
-func FuzzWritePretty(f *testing.F) {
-	for _, d := range prettyDocs {
-		f.Add([]byte(d))
-	}
-	f.Fuzz(func(t *testing.T, doc []byte) {
-		sigs := []sigWire{{KeyID: "k", Sig: "s"}}
-		got, err := encodeLegacy(doc, sigs)
-		whole := json.Valid(doc)
-		want, gerr := genericLegacy(doc, sigs)
-		switch {
-		case whole && gerr == nil:
-			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("%q: err %v, got\n%s\nwant\n%s", doc, err, got, want)
-			}
-		case err == nil:
-			t.Fatalf("%q: streamed accepted a document the generic decoder refuses (valid %v, %v)", doc, whole, gerr)
-		}
-	})
-}
-
-func TestPAEHeaderMatchesDSSE(t *testing.T) {
-	t.Parallel()
-	for _, pt := range []string{"", "t", intoto.PayloadType, strings.Repeat("x", 12345)} {
-		for _, n := range []int{0, 1, 9, 10, 99, 100, 1 << 20} {
-			payload := bytes.Repeat([]byte{'p'}, n)
-			want := dsse.PAE(pt, payload)
-			got := append(appendPAEHeader(nil, pt, n), payload...)
-			if !bytes.Equal(got, want) {
-				t.Fatalf("type %.20q, %d bytes: header %q, want %q", pt, n, got[:len(got)-n], want[:len(want)-n])
-			}
-			if h := len(got) - n; h > PAERoom(pt) {
-				t.Fatalf("type %.20q, %d bytes: header of %d bytes, room %d", pt, n, h, PAERoom(pt))
-			}
-		}
-	}
 }
 
 // sealingKeys are one key, several keys of every type, and a repeated key (signed once).
@@ -280,7 +184,7 @@ func TestSealedStreamsWhatSignWrites(t *testing.T) {
 				}
 
 				// Legacy signed over a canonical form made beforehand, the document sealed after.
-				canon, err := intoto.CanonicalJSON(doc)
+				canon, err := wire.CanonicalJSON(doc)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -313,11 +217,11 @@ func checkSigned(t *testing.T, file []byte, kind Kind, doc []byte, ks []*keys.Ke
 	if s.Kind != kind {
 		t.Fatalf("kind %v, want %v", s.Kind, kind)
 	}
-	a, err := intoto.CanonicalJSON(s.Payload)
+	a, err := wire.CanonicalJSON(s.Payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := intoto.CanonicalJSON(doc)
+	b, err := wire.CanonicalJSON(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +258,7 @@ func TestSealDSSEInPlaceRoom(t *testing.T) {
 	if _, err := SignCanonical([]byte(`{}`), nil); !errors.Is(err, errNoKeys) {
 		t.Errorf("no keys: got %v", err)
 	}
-	if _, err := SealLegacy([]byte(`{"a":1.5}`), k); !errors.Is(err, intoto.ErrCanonical) {
+	if _, err := SealLegacy([]byte(`{"a":1.5}`), k); !errors.Is(err, wire.ErrCanonical) {
 		t.Errorf("a float: got %v, want ErrCanonical", err)
 	}
 }
@@ -416,9 +320,9 @@ func TestSealedFileMatchesPeersFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sigs []sigWire
+		var sigs []wire.EncodedSignature
 		for _, sig := range s.Signatures {
-			sigs = append(sigs, sigWire{KeyID: sig.KeyID, Sig: fmt.Sprintf("%x", sig.Sig)})
+			sigs = append(sigs, wire.EncodedSignature{KeyID: sig.KeyID, Sig: fmt.Sprintf("%x", sig.Sig)})
 		}
 		got := streamed(t, &Sealed{kind: Legacy, doc: s.Payload, sigs: sigs})
 		if want := append(bytes.TrimRight(raw, "\n"), '\n'); !bytes.Equal(got, want) {
@@ -451,7 +355,7 @@ func TestSealAndStreamDoNotCopyThePayload(t *testing.T) {
 	}
 
 	// The legacy file is streamed from the document too: only the canonical form is as large.
-	canon, err := intoto.CanonicalJSON(doc)
+	canon, err := wire.CanonicalJSON(doc)
 	if err != nil {
 		t.Fatal(err)
 	}

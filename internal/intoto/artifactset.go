@@ -2,6 +2,8 @@ package intoto
 
 import (
 	"encoding/hex"
+	"encoding/json"
+	"iter"
 	"maps"
 	"slices"
 	"sort"
@@ -20,11 +22,17 @@ type Digest struct {
 	other *Digests
 }
 
+// SHA256 returns the sha256 sum when the digest set is exactly {"sha256": 64 lowercase hex digits}
+// (the compact form); ok=false for any other set, which Digests returns.
+func (d Digest) SHA256() (sum [32]byte, ok bool) {
+	return d.sha256, d.other == nil
+}
+
 // NewDigest returns the compact form of d.
 func NewDigest(d Digests) Digest {
 	if len(d) == 1 {
 		if v, ok := d["sha256"]; ok {
-			if dg, ok := sha256Digest(v); ok {
+			if dg, ok := ParseSHA256Digest(v); ok {
 				return dg
 			}
 		}
@@ -32,8 +40,8 @@ func NewDigest(d Digests) Digest {
 	return Digest{other: &d}
 }
 
-// sha256Digest returns the canonical form of a sha256 value, if v is 64 lowercase hex digits.
-func sha256Digest[T string | []byte](v T) (Digest, bool) {
+// ParseSHA256Digest returns the compact form of {"sha256": v}, if v is 64 lowercase hex digits.
+func ParseSHA256Digest[T string | []byte](v T) (Digest, bool) {
 	var dg Digest
 	if len(v) != 64 {
 		return dg, false
@@ -75,6 +83,14 @@ func (d Digest) Equal(o Digest) bool {
 	return maps.Equal(*d.other, *o.other)
 }
 
+// Agree is Digests.Agree of the two digest sets.
+func (d Digest) Agree(o Digest) bool {
+	if d.other == nil && o.other == nil {
+		return d.sha256 == o.sha256
+	}
+	return d.Digests().Agree(o.Digests())
+}
+
 // Digests returns the digest set as a map (a new one for the canonical form).
 func (d Digest) Digests() Digests {
 	if d.other != nil {
@@ -83,16 +99,20 @@ func (d Digest) Digests() Digests {
 	return Digests{"sha256": hex.EncodeToString(d.sha256[:])}
 }
 
-// ArtifactSet is a set of artifacts in compact form: names sorted (byte order) and unique, each
-// with its Digest. It is what link decoding produces for verification and what the rules read; the
-// zero value is the empty set. An ArtifactSet is never modified once built.
+// ArtifactSet is the artifact model: a set of forward-slash artifact names, sorted (byte order) and
+// unique, each with its Digest. Recording produces it, links carry it, the rules read it and the wire
+// encoders write it; the zero value is the empty set. An ArtifactSet is never modified once built.
 type ArtifactSet struct {
 	names []string
 	digs  []Digest
 }
 
-// NewArtifactSet returns the compact form of a.
-func NewArtifactSet(a Artifacts) ArtifactSet {
+// NewArtifactSet returns the set of the artifacts in a (name → digests): how tests and the generic
+// decoders build a set from a literal or a decoded map.
+func NewArtifactSet(a map[string]Digests) ArtifactSet {
+	if len(a) == 0 {
+		return ArtifactSet{}
+	}
 	names := make([]string, 0, len(a))
 	for name := range a {
 		names = append(names, name)
@@ -137,13 +157,57 @@ func (s ArtifactSet) Index(name string) (int, bool) {
 	return i, i < len(s.names) && s.names[i] == name
 }
 
-// Artifacts returns the set as the map model.
-func (s ArtifactSet) Artifacts() Artifacts {
-	a := make(Artifacts, len(s.names))
+// Lookup returns name's digest, if the set holds it.
+func (s ArtifactSet) Lookup(name string) (Digest, bool) {
+	if i, ok := s.Index(name); ok {
+		return s.digs[i], true
+	}
+	return Digest{}, false
+}
+
+// All yields the artifacts in name order.
+func (s ArtifactSet) All() iter.Seq2[string, Digest] {
+	return func(yield func(string, Digest) bool) {
+		for i, name := range s.names {
+			if !yield(name, s.digs[i]) {
+				return
+			}
+		}
+	}
+}
+
+// Map returns the set as a name → digests map: for the generic (encoding/json) encoders, which the
+// fast ones are checked against, and for tests.
+func (s ArtifactSet) Map() map[string]Digests {
+	a := make(map[string]Digests, len(s.names))
 	for i, name := range s.names {
 		a[name] = s.digs[i].Digests()
 	}
 	return a
+}
+
+// Equal tells whether s and o hold the same names with equal digests (Digest.Equal). go-cmp compares
+// sets with it.
+func (s ArtifactSet) Equal(o ArtifactSet) bool {
+	return slices.Equal(s.names, o.names) && slices.EqualFunc(s.digs, o.digs, Digest.Equal)
+}
+
+// MarshalJSON writes the set as a JSON object of name → digest set, through encoding/json.
+func (s ArtifactSet) MarshalJSON() ([]byte, error) {
+	if s.Len() == 0 {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(s.Map())
+}
+
+// UnmarshalJSON reads a JSON object of name → digest set (null is the empty set).
+func (s *ArtifactSet) UnmarshalJSON(data []byte) error {
+	var m map[string]Digests
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	*s = NewArtifactSet(m)
+	return nil
 }
 
 // Cursor looks names up in an ArtifactSet, fastest when they come in ascending order (a merge):
@@ -201,29 +265,51 @@ func (c *Cursor) FindBytes(name []byte) (int, bool) {
 	return lo, lo < len(names) && names[lo] == string(name)
 }
 
-// artifactSetBuilder collects decoded artifacts: names into one arena, digests compact.
-type artifactSetBuilder struct {
-	arena  []byte
-	ends   []int
-	digs   []Digest
-	sorted bool
+// ArtifactSetBuilder collects decoded artifacts: names into one arena, digests compact. The zero
+// value is an empty builder.
+type ArtifactSetBuilder struct {
+	arena    []byte
+	ends     []int
+	digs     []Digest
+	unsorted bool
 }
 
-func (b *artifactSetBuilder) add(name []byte, d Digest) {
-	if n := len(b.ends); n > 0 && b.sorted {
+// Len is the number of artifacts added.
+func (b *ArtifactSetBuilder) Len() int { return len(b.ends) }
+
+// Sorted tells whether the names came in strictly increasing order so far.
+func (b *ArtifactSetBuilder) Sorted() bool { return !b.unsorted }
+
+// Expect sizes the builder for n artifacts in all, their names as long on average as those added so
+// far, rather than growing it step by step.
+func (b *ArtifactSetBuilder) Expect(n int) {
+	if len(b.ends) == 0 || n <= len(b.ends) {
+		return
+	}
+	b.digs = slices.Grow(b.digs, n-len(b.digs))
+	b.ends = slices.Grow(b.ends, n-len(b.ends))
+	b.arena = slices.Grow(b.arena, n*len(b.arena)/len(b.ends)-len(b.arena))
+}
+
+// Add adds name (copied) with its digest.
+func (b *ArtifactSetBuilder) Add(name []byte, d Digest) {
+	if n := len(b.ends); n > 0 && !b.unsorted {
 		start := 0
 		if n > 1 {
 			start = b.ends[n-2]
 		}
-		b.sorted = string(b.arena[start:b.ends[n-1]]) < string(name)
+		b.unsorted = string(b.arena[start:b.ends[n-1]]) >= string(name)
 	}
 	b.arena = append(b.arena, name...)
 	b.ends = append(b.ends, len(b.arena))
 	b.digs = append(b.digs, d)
 }
 
-// build returns the set; ok=false if a name repeats. It is the builder's last use: the set keeps the arena.
-func (b *artifactSetBuilder) build() (ArtifactSet, bool) {
+// Build returns the set; ok=false if a name repeats. It is the builder's last use: the set keeps the arena.
+func (b *ArtifactSetBuilder) Build() (ArtifactSet, bool) {
+	if len(b.ends) == 0 {
+		return ArtifactSet{}, true
+	}
 	// Every name is a piece of one string over the arena, which the builder never writes again: no
 	// second copy of every name (15 MB for a link of 600k artifacts).
 	all := unsafe.String(unsafe.SliceData(b.arena), len(b.arena))
@@ -234,7 +320,7 @@ func (b *artifactSetBuilder) build() (ArtifactSet, bool) {
 		start = end
 	}
 	s := ArtifactSet{names: names, digs: b.digs}
-	if !b.sorted {
+	if b.unsorted {
 		idx := make([]int, len(names))
 		for i := range idx {
 			idx[i] = i

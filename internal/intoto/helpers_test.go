@@ -39,27 +39,11 @@ func payloadOf(t testing.TB, env []byte) []byte {
 	return b
 }
 
-var (
-	layoutFixtures = []string{
-		"in-toto-golang/demo.layout",
-		"in-toto-golang/demo.dsse.layout",
-		"in-toto-golang/dsse-only.root.layout",
-		"in-toto-golang/super.layout",
-		"in-toto-python/demo_files/demo.layout.template",
-		"in-toto-python/demo_dsse_files/demo.layout.template",
-	}
-	linkFixtures = []string{
-		"in-toto-golang/write-code.b7d643de.link",
-		"in-toto-golang/package.d3ffd108.link",
-		"in-toto-golang/foo.b7d643de.link",
-		"in-toto-golang/foo.d3ffd108.link",
-		"in-toto-golang/clone-dsse.776a00e2.link",
-		"in-toto-golang/update-version-dsse.776a00e2.link",
-		"in-toto-golang/package-dsse.2f89b927.link",
-		"in-toto-golang/canonical-test.link",
-		"in-toto-python/demo_files/write-code.776a00e2.link",
-		"in-toto-python/demo_files/package.2f89b927.link",
-		"in-toto-python/demo_dsse_files/write-code.776a00e2.link",
-		"in-toto-python/demo_dsse_files/package.2f89b927.link",
-	}
-)
+var layoutFixtures = []string{
+	"in-toto-golang/demo.layout",
+	"in-toto-golang/demo.dsse.layout",
+	"in-toto-golang/dsse-only.root.layout",
+	"in-toto-golang/super.layout",
+	"in-toto-python/demo_files/demo.layout.template",
+	"in-toto-python/demo_dsse_files/demo.layout.template",
+}

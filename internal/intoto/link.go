@@ -4,22 +4,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
 // ErrInvalid is wrapped by every structural validation error of a layout or link.
 var ErrInvalid = errors.New("invalid in-toto metadata")
-
-// DecodeLink decodes a v0.9 link document (the payload of an envelope, not the envelope itself).
-// Unknown fields are kept in Extra. It does not validate: call Validate.
-func DecodeLink(data []byte) (*Link, error) {
-	var l Link
-	if err := l.UnmarshalJSON(data); err != nil {
-		return nil, fmt.Errorf("decode link: %w", err)
-	}
-	return &l, nil
-}
 
 // Validate checks the link's structure: _type "link", a name, and well-formed artifact digests.
 func (l *Link) Validate() error {
@@ -29,10 +18,10 @@ func (l *Link) Validate() error {
 	if l.Name == "" {
 		return fmt.Errorf("%w: link has no name", ErrInvalid)
 	}
-	if err := l.Materials.validate(); err != nil {
+	if err := ValidateSet(l.Materials); err != nil {
 		return fmt.Errorf("%w: link %q materials: %w", ErrInvalid, l.Name, err)
 	}
-	if err := l.Products.validate(); err != nil {
+	if err := ValidateSet(l.Products); err != nil {
 		return fmt.Errorf("%w: link %q products: %w", ErrInvalid, l.Name, err)
 	}
 	return nil
@@ -43,60 +32,17 @@ func LinkFileName(step, keyID string) string {
 	return step + "." + short(keyID) + ".link"
 }
 
-// short is the first 8 hex digits of a keyid, as link file names use.
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}
-
-// DecodePlainLink decodes data as DecodeLink would when it is a valid link of the plain shape every
-// implementation writes (_type "link", a name, well-formed digests, ASCII strings without escapes, no
-// unknown or repeated fields), in one pass that also validates it: Validate would return nil.
-// ok=false means the caller must decode (and validate) it the general way.
-func DecodePlainLink(data []byte) (l *Link, ok bool) {
-	l, ok = fastDecodeLinkScan(&scanner{b: data, valid: true})
-	if !ok || l.Type != TypeLink || l.Name == "" {
-		return nil, false
-	}
-	return l, true
-}
-
-// DecodePlainLinkCompact is DecodePlainLink with the artifacts in compact form: the link's
-// Materials and Products are nil, and its materials and products are returned as sets.
-func DecodePlainLinkCompact(data []byte) (l *Link, materials, products ArtifactSet, ok bool) {
-	s := &scanner{b: data, valid: true, compact: true}
-	l, ok = fastDecodeLinkScan(s)
-	if !ok || l.Type != TypeLink || l.Name == "" {
-		return nil, ArtifactSet{}, ArtifactSet{}, false
-	}
-	return l, s.sets[0], s.sets[1], true
-}
-
-func (a Artifacts) validate() error {
-	// Check without sorting first: only a refusal needs the first bad name in order.
-	ok := true
-	for name, d := range a {
-		if name == "" || !d.valid() {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return nil
-	}
-	names := make([]string, 0, len(a))
-	for name := range a {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+// ValidateSet refuses an empty name or a malformed digest set (what Validate checks of a link's
+// materials and products): the first bad artifact in name order is reported.
+func ValidateSet(s ArtifactSet) error {
+	for i, name := range s.names {
 		if name == "" {
 			return errors.New("empty artifact name")
 		}
-		if err := a[name].validate(); err != nil {
-			return fmt.Errorf("artifact %q: %w", name, err)
+		if d := s.digs[i]; d.other != nil {
+			if err := d.other.validate(); err != nil {
+				return fmt.Errorf("artifact %q: %w", name, err)
+			}
 		}
 	}
 	return nil
@@ -118,24 +64,6 @@ func (d Digests) Agree(o Digests) bool {
 	return shared > 0
 }
 
-// valid tells whether validate would accept d, without allocating.
-func (d Digests) valid() bool {
-	if len(d) == 0 {
-		return false
-	}
-	for alg, v := range d {
-		if alg == "" || v == "" || len(v)%2 != 0 {
-			return false
-		}
-		for i := 0; i < len(v); i++ {
-			if c := v[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 func (d Digests) validate() error {
 	if len(d) == 0 {
 		return errors.New("no digest")
@@ -149,4 +77,12 @@ func (d Digests) validate() error {
 		}
 	}
 	return nil
+}
+
+// short is the first 8 hex digits of a keyid, as link file names use.
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }

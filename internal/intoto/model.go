@@ -30,9 +30,6 @@ const StatementTypeV01 = "https://in-toto.io/Statement/v0.1"
 // Digests maps a hash algorithm name ("sha256", "sha512", …) to a lowercase hex digest.
 type Digests map[string]string
 
-// Artifacts maps a forward-slash artifact name to its digests.
-type Artifacts map[string]Digests
-
 // Rule is one artifact rule as written in a layout, already split into words, e.g.
 // ["MATCH", "foo", "WITH", "PRODUCTS", "FROM", "build"].
 type Rule []string
@@ -43,8 +40,8 @@ type Link struct {
 	Type        string         `json:"_type"`
 	Name        string         `json:"name"`
 	Command     []string       `json:"command"`
-	Materials   Artifacts      `json:"materials"`
-	Products    Artifacts      `json:"products"`
+	Materials   ArtifactSet    `json:"materials"`
+	Products    ArtifactSet    `json:"products"`
 	ByProducts  map[string]any `json:"byproducts"`
 	Environment map[string]any `json:"environment"`
 	// Extra holds fields this package does not know, so that a decode/encode round trip keeps them.

@@ -10,7 +10,8 @@ import (
 
 // Field names of each document type, in the order the peers write them; anything else goes to Extra.
 var (
-	linkFields       = []string{"_type", "name", "command", "materials", "products", "byproducts", "environment"}
+	// LinkFields are a link's members, in the order the peers write them.
+	LinkFields       = [...]string{"_type", "name", "command", "materials", "products", "byproducts", "environment"}
 	layoutFields     = []string{"_type", "expires", "readme", "keys", "steps", "inspect", "identities", "run_binding"}
 	stepFields       = []string{"_type", "name", "expected_materials", "expected_products", "pubkeys", "expected_command", "threshold", "identities"}
 	inspectionFields = []string{"_type", "name", "expected_materials", "expected_products", "run"}
@@ -79,50 +80,46 @@ func encodeObject(v any, extra map[string]json.RawMessage) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-type linkAlias Link
-
-// UnmarshalJSON decodes a link and keeps unknown fields in Extra.
-func (l *Link) UnmarshalJSON(data []byte) error {
-	if fast, ok := fastDecodeLink(data); ok {
-		*l = *fast
-		return nil
-	}
-	return l.genericUnmarshalJSON(data)
+// genericLink is a link as encoding/json reads and writes it, the artifacts as maps.
+type genericLink struct {
+	Type        string             `json:"_type"`
+	Name        string             `json:"name"`
+	Command     []string           `json:"command"`
+	Materials   map[string]Digests `json:"materials"`
+	Products    map[string]Digests `json:"products"`
+	ByProducts  map[string]any     `json:"byproducts"`
+	Environment map[string]any     `json:"environment"`
 }
 
-// genericUnmarshalJSON is UnmarshalJSON without the fast path.
-func (l *Link) genericUnmarshalJSON(data []byte) error {
-	var a linkAlias
-	extra, err := decodeObject(data, &a, linkFields)
+// UnmarshalJSON decodes a link through encoding/json and keeps unknown fields in Extra: the general
+// path, which wire.DecodeLink takes for what its one-pass scanner does not read, and the oracle that
+// scanner is held to.
+func (l *Link) UnmarshalJSON(data []byte) error {
+	var g genericLink
+	extra, err := decodeObject(data, &g, LinkFields[:])
 	if err != nil {
 		return err
 	}
-	a.Extra = extra
-	*l = Link(a)
+	*l = Link{Type: g.Type, Name: g.Name, Command: g.Command, Materials: NewArtifactSet(g.Materials),
+		Products: NewArtifactSet(g.Products), ByProducts: g.ByProducts, Environment: g.Environment, Extra: extra}
 	return nil
 }
 
-// MarshalJSON encodes a link with empty lists and objects (never null) where the peers expect them.
+// MarshalJSON encodes a link through encoding/json, with empty lists and objects (never null) where
+// the peers expect them: the general path, the oracle wire.MarshalLink is held to, and the encoder of
+// links with unknown fields.
 func (l Link) MarshalJSON() ([]byte, error) {
 	a := l.alias()
-	if len(l.Extra) == 0 {
-		size := 256 + artifactsJSONSize(a.Materials) + artifactsJSONSize(a.Products)
-		return appendLinkJSON(make([]byte, 0, size), &a, nil)
-	}
-	return encodeObject(a, l.Extra)
+	g := genericLink{Type: a.Type, Name: a.Name, Command: a.Command, Materials: a.Materials.Map(),
+		Products: a.Products.Map(), ByProducts: a.ByProducts, Environment: a.Environment}
+	return encodeObject(g, l.Extra)
 }
 
 // alias is l with empty lists and objects (never null) where the peers expect them.
-func (l *Link) alias() linkAlias {
-	a := linkAlias(*l)
+func (l *Link) alias() Link {
+	a := *l
 	if a.Command == nil {
 		a.Command = []string{}
-	}
-	if a.Materials == nil {
-		a.Materials = Artifacts{}
-	}
-	if a.Products == nil {
-		a.Products = Artifacts{}
 	}
 	if a.ByProducts == nil {
 		a.ByProducts = map[string]any{}

@@ -21,6 +21,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/sigstack"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // The Exec backend runs the real intoto-ci-sigstore (built from this checkout) against the real
@@ -208,12 +209,12 @@ func TestHelperPathBesideExecutable(t *testing.T) {
 // and the bundle holds exactly it.
 func TestExecSignLargePayload(t *testing.T) {
 	s := sigstack.Shared(t)
-	a := intoto.Artifacts{}
+	a := map[string]intoto.Digests{}
 	for i := range 60_000 {
 		a[fmt.Sprintf("dir%02d/\"q\"\n<é>\u2028\\%06d", i%50, i)] = intoto.Digests{"sha256": fmt.Sprintf("%064x", i)}
 	}
 	set := intoto.NewArtifactSet(a)
-	payload, err := intoto.MarshalStatementSets(&intoto.Link{Name: "big"}, set, set)
+	payload, err := wire.MarshalStatement(&intoto.Link{Name: "big", Materials: set, Products: set})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -300,17 +300,7 @@ func computeID(k *intoto.Key) (string, error) {
 	if len(algs) == 0 {
 		algs = DefaultKeyIDHashAlgorithms
 	}
-	obj := map[string]any{
-		"keyid_hash_algorithms": algs,
-		"keytype":               k.KeyType,
-		"scheme":                k.Scheme,
-		"keyval":                map[string]string{"public": k.KeyVal.Public},
-	}
-	c, err := intoto.Canonical(obj)
-	if err != nil {
-		return "", fmt.Errorf("compute keyid: %w", err)
-	}
-	sum := sha256.Sum256(c)
+	sum := sha256.Sum256(appendKeyIDDocument(make([]byte, 0, 256+len(k.KeyVal.Public)), algs, k.KeyType, k.KeyVal.Public, k.Scheme))
 	return hex.EncodeToString(sum[:]), nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // IsYAML tells a YAML layout (to compile) by its file name.
@@ -136,10 +137,10 @@ func ReadEvidence(dir string, signer SignerFunc) (ev []*Evidence, skipped []stri
 
 // decodeLink reads a link payload in either form: an in-toto Statement or a plain link.
 func decodeLink(payload []byte) (*intoto.Link, error) {
-	if intoto.IsStatement(payload) {
-		return intoto.StatementToLink(payload)
+	if wire.IsStatement(payload) {
+		return wire.StatementToLink(payload)
 	}
-	return intoto.DecodeLink(payload)
+	return wire.DecodeLink(payload)
 }
 
 // KeyFile is a functionary's public key and the file it was read from.

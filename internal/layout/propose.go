@@ -191,9 +191,9 @@ func dependencyOrder(steps map[string]*stepEvidence) []string {
 	return order
 }
 
-func uses(materials, products intoto.Artifacts) bool {
-	for name, d := range materials {
-		if p, ok := products[name]; ok && d.Agree(p) {
+func uses(materials, products intoto.ArtifactSet) bool {
+	for name, d := range materials.All() {
+		if p, ok := products.Lookup(name); ok && d.Agree(p) {
 			return true
 		}
 	}
@@ -205,11 +205,10 @@ func uses(materials, products intoto.Artifacts) bool {
 func materialRules(s *stepEvidence, done []*stepEvidence, group int) []Rule {
 	from := map[string][]string{} // step → names
 	var deleted, other []string
-	for _, name := range sortedNames(s.link.Materials) {
-		d := s.link.Materials[name]
+	for name, d := range s.link.Materials.All() {
 		src := ""
 		for i := len(done) - 1; i >= 0; i-- {
-			if p, ok := done[i].link.Products[name]; ok && d.Agree(p) {
+			if p, ok := done[i].link.Products.Lookup(name); ok && d.Agree(p) {
 				src = done[i].name
 				break
 			}
@@ -246,12 +245,12 @@ func materialRules(s *stepEvidence, done []*stepEvidence, group int) []Rule {
 // productRules: CREATE what is new, MODIFY what changed, ALLOW what stayed; DISALLOW *.
 func productRules(s *stepEvidence, group int) []Rule {
 	var created, modified, kept []string
-	for _, name := range sortedNames(s.link.Products) {
-		m, ok := s.link.Materials[name]
+	for name, p := range s.link.Products.All() {
+		m, ok := s.link.Materials.Lookup(name)
 		switch {
 		case !ok:
 			created = append(created, name)
-		case !m.Agree(s.link.Products[name]):
+		case !m.Agree(p):
 			modified = append(modified, name)
 		default:
 			kept = append(kept, name)
@@ -264,7 +263,7 @@ func productRules(s *stepEvidence, group int) []Rule {
 	return append(out, rule("DISALLOW", "*"))
 }
 
-func hasName(a intoto.Artifacts, name string) bool { _, ok := a[name]; return ok }
+func hasName(a intoto.ArtifactSet, name string) bool { _, ok := a.Index(name); return ok }
 
 func rule(words ...string) Rule { return Rule{Words: words} }
 

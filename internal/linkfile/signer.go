@@ -59,21 +59,15 @@ func New(o Options) (*Signer, error) {
 // Keyed tells whether the signer signs with keys (else keylessly).
 func (s *Signer) Keyed() bool { return len(s.keys) > 0 }
 
-// Sets are the artifacts a link records.
-type Sets struct {
-	Materials, Products intoto.ArtifactSet
-}
-
-// Write signs link with the artifacts of sets (link's own are ignored) and writes it into dir under
-// its conventional name; it returns the path. Every form (v0.9 link or Statement, key or keyless) is
-// encoded straight from the sets. When keyless signing fails the link is kept unsigned (UnsignedPath)
-// for a later 'sign' in the same job, and the error says where.
-func (s *Signer) Write(ctx context.Context, dir string, link *intoto.Link, sets Sets) (string, error) {
-	pair := &[2]intoto.ArtifactSet{sets.Materials, sets.Products}
+// Write signs link (its name, command, environment, materials and products) and writes it into dir
+// under its conventional name; it returns the path. Every form (v0.9 link or Statement, key or
+// keyless) is encoded straight from the link's artifact sets. When keyless signing fails the link is
+// kept unsigned (UnsignedPath) for a later 'sign' in the same job, and the error says where.
+func (s *Signer) Write(ctx context.Context, dir string, link *intoto.Link) (string, error) {
 	if s.Keyed() {
-		return s.writeKeyLink(dir, link, pair)
+		return s.writeKeyLink(dir, link)
 	}
-	payload, err := keylessPayload(link, pair)
+	payload, err := keylessPayload(link)
 	if err != nil {
 		return "", err
 	}
@@ -82,8 +76,8 @@ func (s *Signer) Write(ctx context.Context, dir string, link *intoto.Link, sets 
 
 // writeKeylessAs is Write, keyless, for record stop: the new signature must come from the identity
 // (issuer and SAN) that signed the unfinished link at record start, else nothing is written.
-func (s *Signer) writeKeylessAs(ctx context.Context, dir string, link *intoto.Link, sets Sets, want *intoto.SignerIdentity, started string) (string, error) {
-	payload, err := keylessPayload(link, &[2]intoto.ArtifactSet{sets.Materials, sets.Products})
+func (s *Signer) writeKeylessAs(ctx context.Context, dir string, link *intoto.Link, want *intoto.SignerIdentity, started string) (string, error) {
+	payload, err := keylessPayload(link)
 	if err != nil {
 		return "", err
 	}

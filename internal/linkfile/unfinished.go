@@ -13,6 +13,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/verify"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // unfinishedLink holds the materials recorded by `record start` until `record stop`. It is bound to the
@@ -33,10 +34,12 @@ func UnfinishedPath(dir, step string) string {
 	return filepath.Join(dir, "."+step+".link-unfinished.json")
 }
 
-// Start signs link with materials (its own artifacts are ignored; it has no products yet) as the
+// Start signs link (its materials; it has no products yet, any it holds are not written) as the
 // unfinished link of its step, bound to this job, and writes it into dir; it returns the path.
-func (s *Signer) Start(ctx context.Context, dir string, link *intoto.Link, materials intoto.ArtifactSet) (string, error) {
-	doc, err := intoto.AppendLinkSetsJSON(nil, link, materials, intoto.ArtifactSet{})
+func (s *Signer) Start(ctx context.Context, dir string, link *intoto.Link) (string, error) {
+	started := *link
+	started.Products = intoto.ArtifactSet{}
+	doc, err := wire.MarshalLink(&started)
 	if err != nil {
 		return "", fmt.Errorf("encode unfinished link: %w", err)
 	}
@@ -62,9 +65,8 @@ type Unfinished struct {
 	path string
 	data []byte
 
-	link      *intoto.Link
-	materials intoto.ArtifactSet
-	started   *intoto.SignerIdentity // keyless: who signed it
+	link    *intoto.Link           // as started: its materials, no products
+	started *intoto.SignerIdentity // keyless: who signed it
 }
 
 // ReadUnfinished reads the unfinished link of step in dir, not yet checked (Signer.Check does).
@@ -90,7 +92,7 @@ func (s *Signer) Check(ctx context.Context, u *Unfinished, step, trustedRoot str
 	var w unfinishedLink
 	var l *intoto.Link
 	if err := json.Unmarshal(payload, &w); err == nil && w.Type == unfinishedType && len(w.Link) > 0 {
-		if l, err = intoto.DecodeLink(w.Link); err != nil {
+		if l, err = wire.DecodeLink(w.Link); err != nil {
 			l = nil
 		}
 	}
@@ -104,7 +106,7 @@ func (s *Signer) Check(ctx context.Context, u *Unfinished, step, trustedRoot str
 		return &JobError{msg: fmt.Sprintf("%s was started in another job (%s, this is %s): a link may only be finished by the job that saw the step",
 			u.path, w.RunKey, s.runKey)}
 	}
-	u.link, u.materials, u.started = l, intoto.NewArtifactSet(l.Materials), started
+	u.link, u.started = l, started
 	return nil
 }
 
@@ -115,13 +117,14 @@ func (s *Signer) Finish(ctx context.Context, dir string, u *Unfinished, products
 	if u.link == nil {
 		return "", fmt.Errorf("%s: finished before it was checked", u.path)
 	}
-	sets := Sets{Materials: u.materials, Products: products}
+	link := *u.link
+	link.Products = products
 	var out string
 	var err error
 	if s.Keyed() {
-		out, err = s.Write(ctx, dir, u.link, sets)
+		out, err = s.Write(ctx, dir, &link)
 	} else {
-		out, err = s.writeKeylessAs(ctx, dir, u.link, sets, u.started, u.path)
+		out, err = s.writeKeylessAs(ctx, dir, &link, u.started, u.path)
 	}
 	if err != nil {
 		return "", err

@@ -11,6 +11,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // TestUnfinishedKeyed: record start's unfinished link is finished only when record stop's key signed
@@ -30,8 +31,9 @@ func TestUnfinishedKeyed(t *testing.T) {
 	}
 	start := func(t *testing.T, dir string) {
 		t.Helper()
-		link := &intoto.Link{Type: intoto.TypeLink, Name: "build", Command: []string{}, ByProducts: map[string]any{}, Environment: map[string]any{}}
-		if _, err := signer(t, carol, "job-1").Start(ctx, dir, link, manyArtifacts(3)); err != nil {
+		link := &intoto.Link{Type: intoto.TypeLink, Name: "build", Command: []string{}, ByProducts: map[string]any{}, Environment: map[string]any{},
+			Materials: manyArtifacts(3)}
+		if _, err := signer(t, carol, "job-1").Start(ctx, dir, link); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -116,9 +118,9 @@ func TestUnfinishedKeyed(t *testing.T) {
 			if err := env.VerifyKey(carol.Public()); err != nil {
 				t.Error(err)
 			}
-			l, err := intoto.DecodeLink(env.Payload)
-			if err != nil || len(l.Materials) != manyArtifacts(3).Len() || len(l.Products) != manyArtifacts(2).Len() {
-				t.Errorf("finished link: %v, %d materials, %d products", err, len(l.Materials), len(l.Products))
+			l, err := wire.DecodeLink(env.Payload)
+			if err != nil || l.Materials.Len() != manyArtifacts(3).Len() || l.Products.Len() != manyArtifacts(2).Len() {
+				t.Errorf("finished link: %v, %d materials, %d products", err, l.Materials.Len(), l.Products.Len())
 			}
 			if _, err := os.Stat(UnfinishedPath(dir, "build")); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("the unfinished link was left behind: %v", err)

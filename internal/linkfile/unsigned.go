@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // Unsigned is a link whose keyless signature failed, kept in the job's workspace. RunKey binds it to
@@ -97,8 +98,8 @@ func checkUnsignedPayload(u *Unsigned) error {
 	if l.Name != u.Step {
 		return fmt.Errorf("the payload is a link of step %q, not %q", l.Name, u.Step)
 	}
-	for _, arts := range []intoto.Artifacts{l.Materials, l.Products} {
-		for name := range arts {
+	for _, arts := range []intoto.ArtifactSet{l.Materials, l.Products} {
+		for _, name := range arts.Names() {
 			if err := intoto.CheckArtifactName(name); err != nil {
 				return err
 			}
@@ -134,8 +135,8 @@ func (s *Signer) SignUnsigned(ctx context.Context, u *Unsigned) (string, error) 
 // DecodePayload reads a signed payload that is either a v0.9 link or a Statement with a link
 // predicate.
 func DecodePayload(payload []byte) (*intoto.Link, error) {
-	if intoto.IsStatement(payload) {
-		return intoto.StatementToLink(payload)
+	if wire.IsStatement(payload) {
+		return wire.StatementToLink(payload)
 	}
-	return intoto.DecodeLink(payload)
+	return wire.DecodeLink(payload)
 }

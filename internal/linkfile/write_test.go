@@ -25,6 +25,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/sigstore"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 func interopKey(t *testing.T, rel string) *keys.Key {
@@ -38,7 +39,7 @@ func interopKey(t *testing.T, rel string) *keys.Key {
 
 // manyArtifacts returns a set of n artifacts with a few names that need escaping in JSON.
 func manyArtifacts(n int) intoto.ArtifactSet {
-	a := intoto.Artifacts{}
+	a := map[string]intoto.Digests{}
 	for i := range n {
 		a[fmt.Sprintf("tree/d%03d/f%07d", i%997, i)] = intoto.Digests{"sha256": fmt.Sprintf("%064x", i)}
 	}
@@ -48,8 +49,8 @@ func manyArtifacts(n int) intoto.ArtifactSet {
 }
 
 // TestWriteKeyLinkSameFileAsBefore checks that the streamed link file is byte for byte the one the
-// link writer produced before streaming (SignDSSE or SignLegacy of MarshalLinkSets, SignDSSE of
-// LinkToStatement for --format statement), with one key and with several, for a small link and for
+// link writer produced before streaming (SignDSSE or SignLegacy of MarshalLink, SignDSSE of
+// LinkToStatement, the generic Statement encoder, for --format statement), with one key and with several, for a small link and for
 // one big enough to take the memory-saving path.
 func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 	t.Parallel()
@@ -67,13 +68,12 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 			for _, keys := range [][]*keys.Key{{carol}, {carol, danny}} {
 				t.Run(fmt.Sprintf("%s/%s/%s/%d keys", size, env, form.format, len(keys)), func(t *testing.T) {
 					t.Parallel()
-					payload, err := intoto.MarshalLinkSets(link, sets[0], sets[1])
+					withSets := *link
+					withSets.Materials, withSets.Products = sets[0], sets[1]
+					payload, err := wire.MarshalLink(&withSets)
 					if form.format == "statement" {
-						// The Statement as LinkToStatement wrote it from maps, before it was encoded
-						// from the sets.
-						withMaps := *link
-						withMaps.Materials, withMaps.Products = sets[0].Artifacts(), sets[1].Artifacts()
-						payload, err = intoto.LinkToStatement(&withMaps)
+						// The Statement as LinkToStatement writes it through maps and protojson.
+						payload, err = wire.LinkToStatement(&withSets)
 					}
 					if err != nil {
 						t.Fatal(err)
@@ -92,7 +92,7 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 						t.Fatal(err)
 					}
 					dir := t.TempDir()
-					path, err := s.Write(context.Background(), dir, link, Sets{sets[0], sets[1]})
+					path, err := s.Write(context.Background(), dir, &withSets)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -125,22 +125,19 @@ func TestWriteKeyLinkSameFileAsBefore(t *testing.T) {
 	}
 }
 
-// TestWriteKeyLinkStatementAndMaps covers the other key-signed forms: a Statement, and the link record
-// stop writes (from the sets now, from maps before), which must come out as SignDSSE and SignLegacy
-// write them from the map model's encoders.
-func TestWriteKeyLinkStatementAndMaps(t *testing.T) {
+// TestWriteKeyLinkForms covers every key-signed form of a link (record stop writes the same way as
+// run), which must come out as SignDSSE and SignLegacy write the generic encoders' payloads.
+func TestWriteKeyLinkForms(t *testing.T) {
 	t.Parallel()
 	carol := interopKey(t, "in-toto-golang/carol")
-	sets := [2]intoto.ArtifactSet{manyArtifacts(4), manyArtifacts(6)}
-	link := &intoto.Link{Type: intoto.TypeLink, Name: "pkg", Command: []string{}, ByProducts: map[string]any{}, Environment: map[string]any{}}
-	withMaps := *link
-	withMaps.Materials, withMaps.Products = sets[0].Artifacts(), sets[1].Artifacts()
+	link := &intoto.Link{Type: intoto.TypeLink, Name: "pkg", Command: []string{}, ByProducts: map[string]any{}, Environment: map[string]any{},
+		Materials: manyArtifacts(4), Products: manyArtifacts(6)}
 
-	stmt, err := intoto.LinkToStatement(&withMaps)
+	stmt, err := wire.LinkToStatement(link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v09, err := intoto.MarshalLink(&withMaps)
+	v09, err := json.Marshal(link)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +158,7 @@ func TestWriteKeyLinkStatementAndMaps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		path, err := s.Write(context.Background(), t.TempDir(), link, Sets{sets[0], sets[1]})
+		path, err := s.Write(context.Background(), t.TempDir(), link)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,9 +300,9 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 	for size, sets := range sizes {
 		t.Run(size, func(t *testing.T) {
 			t.Parallel()
-			withMaps := *link
-			withMaps.Materials, withMaps.Products = sets[0].Artifacts(), sets[1].Artifacts()
-			want, err := intoto.LinkToStatement(&withMaps)
+			withSets := *link
+			withSets.Materials, withSets.Products = sets[0], sets[1]
+			want, err := wire.LinkToStatement(&withSets)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -315,7 +312,7 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			path, err := s.Write(context.Background(), dir, link, Sets{sets[0], sets[1]})
+			path, err := s.Write(context.Background(), dir, &withSets)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -337,7 +334,7 @@ func TestWriteKeylessStatementFromSets(t *testing.T) {
 			errSign := errors.New("fulcio is down")
 			f = &fakeKeyless{fail: errSign}
 			s.keyless = f
-			if _, err := s.Write(context.Background(), dir, link, Sets{sets[0], sets[1]}); err == nil ||
+			if _, err := s.Write(context.Background(), dir, &withSets); err == nil ||
 				!strings.Contains(err.Error(), errSign.Error()) {
 				t.Fatalf("failed signature: err = %v", err)
 			}

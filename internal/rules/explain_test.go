@@ -13,15 +13,15 @@ import (
 func TestExplain(t *testing.T) {
 	t.Parallel()
 	sha := func(c string) intoto.Digests { return intoto.Digests{"sha256": strings.Repeat(c, 64)} }
-	pkg := &Item{Name: "package", Products: intoto.Artifacts{"app.tgz": sha("a"), "dist/lib.so": sha("b")}}
+	pkg := &Item{Name: "package", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"app.tgz": sha("a"), "dist/lib.so": sha("b")})}
 	links := map[string]*Item{"package": pkg}
-	item := &Item{Name: "untar", Materials: intoto.Artifacts{
+	item := &Item{Name: "untar", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{
 		"app.tgz":    sha("c"), // swapped after package
 		"readme":     sha("d"), // never produced by package
 		"lib.so":     sha("e"), // under a destination prefix, swapped too
 		"unrelated":  sha("f"), // no MATCH covers it
 		"from-ghost": sha("a"), // MATCH against a step with no link
-	}}
+	})}
 	rules := []intoto.Rule{
 		{"MATCH", "app.tgz", "WITH", "PRODUCTS", "FROM", "package"},
 		{"MATCH", "readme", "WITH", "PRODUCTS", "FROM", "package"},

@@ -14,9 +14,9 @@ type pythonCase struct {
 	Step      string
 	Kind      string
 	Rules     []intoto.Rule
-	Materials intoto.Artifacts
-	Products  intoto.Artifacts
-	Links     map[string]struct{ Materials, Products intoto.Artifacts }
+	Materials map[string]intoto.Digests
+	Products  map[string]intoto.Digests
+	Links     map[string]struct{ Materials, Products map[string]intoto.Digests }
 	Want      struct {
 		Queues  [][]string
 		Refused string // "", "disallow", "require" or "crash" (python raised something else)
@@ -37,10 +37,10 @@ func TestPython(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
-			item := &Item{Name: c.Step, Materials: c.Materials, Products: c.Products}
+			item := &Item{Name: c.Step, Materials: intoto.NewArtifactSet(c.Materials), Products: intoto.NewArtifactSet(c.Products)}
 			links := map[string]*Item{c.Step: item}
 			for name, l := range c.Links {
-				links[name] = &Item{Name: name, Materials: l.Materials, Products: l.Products}
+				links[name] = &Item{Name: name, Materials: intoto.NewArtifactSet(l.Materials), Products: intoto.NewArtifactSet(l.Products)}
 			}
 			kind := Materials
 			if c.Kind == "products" {

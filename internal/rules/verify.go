@@ -9,52 +9,29 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
-// Item is the evidence of one step or inspection: its name and the artifacts it reported, as maps
-// (Materials, Products) or, built by NewItem, in compact form.
+// Item is the evidence of one step or inspection: its name and the artifacts it reported.
 type Item struct {
 	Name      string
-	Materials intoto.Artifacts
-	Products  intoto.Artifacts
-	// sets, when NewItem built the item, holds its materials and products (the maps are nil).
-	sets *[2]intoto.ArtifactSet
+	Materials intoto.ArtifactSet
+	Products  intoto.ArtifactSet
 }
 
-// NewItem returns an item whose artifacts are given in compact form, which Verify reads without
-// converting them.
+// NewItem returns the item of that name with those artifacts.
 func NewItem(name string, materials, products intoto.ArtifactSet) *Item {
-	return &Item{Name: name, sets: &[2]intoto.ArtifactSet{materials, products}}
+	return &Item{Name: name, Materials: materials, Products: products}
 }
 
-// Artifacts returns the item's materials or products (nil for a nil item or an invalid kind).
-func (it *Item) Artifacts(k Kind) intoto.Artifacts {
-	if it == nil || (k != Materials && k != Products) {
-		return nil
-	}
-	if it.sets != nil {
-		return it.Set(k).Artifacts()
-	}
-	if k == Materials {
-		return it.Materials
-	}
-	return it.Products
-}
-
-// Set returns the item's materials or products in compact form (built from the maps unless NewItem
-// built the item; empty for a nil item or an invalid kind).
+// Set returns the item's materials or products (empty for a nil item or an invalid kind).
 func (it *Item) Set(k Kind) intoto.ArtifactSet {
-	if it == nil || (k != Materials && k != Products) {
+	switch {
+	case it == nil:
 		return intoto.ArtifactSet{}
+	case k == Materials:
+		return it.Materials
+	case k == Products:
+		return it.Products
 	}
-	if it.sets != nil {
-		if k == Materials {
-			return it.sets[0]
-		}
-		return it.sets[1]
-	}
-	if k == Materials {
-		return intoto.NewArtifactSet(it.Materials)
-	}
-	return intoto.NewArtifactSet(it.Products)
+	return intoto.ArtifactSet{}
 }
 
 // Options tune Verify.
@@ -178,7 +155,7 @@ func VerifyParsed(item *Item, kind Kind, parsed []*Parsed, links map[string]*Ite
 		return nil, fmt.Errorf("verify artifact rules of %q: invalid kind %d", item.Name, int(kind))
 	}
 	v := &verifier{item: item, kind: kind, links: links, trace: opts.Trace}
-	v.src = v.set(item, kind)
+	v.src = item.Set(kind)
 	return v.run(parsed)
 }
 
@@ -188,31 +165,10 @@ type verifier struct {
 	links map[string]*Item
 	trace bool
 	src   intoto.ArtifactSet
-	// sets caches the compact form of items built from maps, for this call.
-	sets map[*Item]*[2]intoto.ArtifactSet
 
 	queue    []int32  // positions in src, ascending: the queue is always sorted by name
 	consumed []string // names consumed by the current rule, Options.Trace only
 	buf      []byte
-}
-
-// set returns it's materials or products in compact form.
-func (v *verifier) set(it *Item, k Kind) intoto.ArtifactSet {
-	if it.sets != nil {
-		return it.Set(k)
-	}
-	s, ok := v.sets[it]
-	if !ok {
-		if v.sets == nil {
-			v.sets = map[*Item]*[2]intoto.ArtifactSet{}
-		}
-		s = &[2]intoto.ArtifactSet{intoto.NewArtifactSet(it.Materials), intoto.NewArtifactSet(it.Products)}
-		v.sets[it] = s
-	}
-	if k == Materials {
-		return s[0]
-	}
-	return s[1]
 }
 
 func (v *verifier) run(parsed []*Parsed) (*Trace, error) {
@@ -234,7 +190,7 @@ func (v *verifier) run(parsed []*Parsed) (*Trace, error) {
 		case Allow:
 			v.consume(p.glob, func(int32) bool { return true })
 		case Create, Delete, Modify:
-			mats, prods := v.set(v.item, Materials), v.set(v.item, Products)
+			mats, prods := v.item.Materials, v.item.Products
 			mc, pc := intoto.NewCursor(mats), intoto.NewCursor(prods)
 			typ := p.Type
 			v.consume(p.glob, func(e int32) bool {
@@ -376,7 +332,7 @@ func (v *verifier) match(p *Parsed) {
 	if dest == nil {
 		return // no link for that step: consumes nothing
 	}
-	dst := v.set(dest, p.DestKind)
+	dst := dest.Set(p.DestKind)
 	if dst.Len() == 0 {
 		return
 	}

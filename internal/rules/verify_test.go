@@ -16,12 +16,12 @@ var (
 	h3 = intoto.Digests{"sha256": "aa", "sha512": "cc"}
 )
 
-func arts(kv ...any) intoto.Artifacts {
-	a := intoto.Artifacts{}
+func arts(kv ...any) intoto.ArtifactSet {
+	a := map[string]intoto.Digests{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		a[kv[i].(string)] = kv[i+1].(intoto.Digests)
 	}
-	return a
+	return intoto.NewArtifactSet(a)
 }
 
 func rules(rs ...string) []intoto.Rule {
@@ -250,11 +250,11 @@ func TestVerifyErrors(t *testing.T) {
 
 func TestRuleErrorTruncatesNames(t *testing.T) {
 	t.Parallel()
-	a := intoto.Artifacts{}
+	a := map[string]intoto.Digests{}
 	for _, c := range "abcdefghijklmnop" {
 		a[string(c)] = h1
 	}
-	_, err := Verify(&Item{Name: "s", Products: a}, Products, rules("DISALLOW *"), nil, Options{})
+	_, err := Verify(&Item{Name: "s", Products: intoto.NewArtifactSet(a)}, Products, rules("DISALLOW *"), nil, Options{})
 	var re *RuleError
 	if !errors.As(err, &re) || len(re.Artifacts) != 16 {
 		t.Fatalf("Verify error = %v, want a *RuleError with 16 names", err)

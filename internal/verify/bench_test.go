@@ -11,6 +11,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/shapes"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // benchChain writes a 3-step chain (fetch creates src/*; build MATCHes them, creates obj/*; package
@@ -20,33 +21,33 @@ func benchChain(b *testing.B, n int, format string) Options {
 	b.Helper()
 	dir := b.TempDir()
 	owner, fn := testKey(b, "alice"), testKey(b, "bob")
-	arts := func(prefix string, from, to int) intoto.Artifacts {
-		a := make(intoto.Artifacts, to-from)
+	arts := func(prefix string, from, to int) map[string]intoto.Digests {
+		a := make(map[string]intoto.Digests, to-from)
 		for i := from; i < to; i++ {
 			name := fmt.Sprintf("%s/m%03d/file%07d.c", prefix, i%997, i)
 			a[name] = digest(name)
 		}
 		return a
 	}
-	merge := func(as ...intoto.Artifacts) intoto.Artifacts {
-		out := intoto.Artifacts{}
+	merge := func(as ...map[string]intoto.Digests) intoto.ArtifactSet {
+		out := map[string]intoto.Digests{}
 		for _, a := range as {
 			for k, v := range a {
 				out[k] = v
 			}
 		}
-		return out
+		return intoto.NewArtifactSet(out)
 	}
 	half := max(1, n/2)
-	src := arts("src", 0, n)
+	src := merge(arts("src", 0, n))
 	build := merge(arts("src", 0, half), arts("obj", 0, n-half))
 	pkg := merge(arts("src", 0, half), arts("obj", 0, n-half-n/10), arts("dist", 0, n/10))
 	steps := []struct {
 		name       string
-		mat, prod  intoto.Artifacts
+		mat, prod  intoto.ArtifactSet
 		matR, proR []intoto.Rule
 	}{
-		{"fetch", intoto.Artifacts{}, src, []intoto.Rule{{"DISALLOW", "*"}},
+		{"fetch", intoto.ArtifactSet{}, src, []intoto.Rule{{"DISALLOW", "*"}},
 			[]intoto.Rule{{"CREATE", "src/*"}, {"DISALLOW", "*"}}},
 		{"build", src, build, []intoto.Rule{{"MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "fetch"}, {"DISALLOW", "*"}},
 			[]intoto.Rule{{"MATCH", "src/*", "WITH", "PRODUCTS", "FROM", "fetch"}, {"CREATE", "obj/*"}, {"DISALLOW", "*"}}},
@@ -64,7 +65,7 @@ func benchChain(b *testing.B, n int, format string) Options {
 			ExpectedMaterials: s.matR, ExpectedProducts: s.proR, PubKeys: []string{fn.ID()}})
 		l := &intoto.Link{Type: intoto.TypeLink, Name: s.name, Materials: s.mat, Products: s.prod,
 			ByProducts: map[string]any{"return-value": 0}}
-		payload, err := json.Marshal(l)
+		payload, err := wire.MarshalLink(l)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -126,12 +126,12 @@ func digest(content string) intoto.Digests {
 	return intoto.Digests{"sha256": hex.EncodeToString(sum[:])}
 }
 
-func artifacts(m map[string]string) intoto.Artifacts {
-	a := intoto.Artifacts{}
+func artifacts(m map[string]string) intoto.ArtifactSet {
+	a := map[string]intoto.Digests{}
 	for name, content := range m {
 		a[name] = digest(content)
 	}
-	return a
+	return intoto.NewArtifactSet(a)
 }
 
 // buildLayout fills defaults into a layout body, turns key names into keyids and adds the keys.

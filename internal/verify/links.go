@@ -20,6 +20,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // keptLink is a link accepted for a step: signed by an authorized functionary.
@@ -29,7 +30,8 @@ type keptLink struct {
 	signer      string // keyid or "subject (issuer)"
 	format      string
 	link        *intoto.Link // for a sublayout: the summary link, once stage 5 ran
-	// materials and products are the link's artifacts (its maps may be nil).
+	// materials and products are the artifacts the rules read: the link's own, or for a sublayout
+	// those of its first and last steps (stage 5).
 	materials, products intoto.ArtifactSet
 	// sublayout holds the raw signed layout when the file delegates the step.
 	sublayout []byte
@@ -53,9 +55,6 @@ type candidate struct {
 	stepName string
 	link     *intoto.Link
 	isLayout bool
-	// materials and products are the link's artifacts; link.Materials and link.Products are nil
-	// when the link was decoded into this compact form only.
-	materials, products intoto.ArtifactSet
 
 	// Work done ahead by the reading goroutines for a file of a step of the layout (checkAhead), if
 	// done: the sha256 of data; signed.VerifyKey's answer for each keyid of the step's functionaries
@@ -296,14 +295,13 @@ func decodeFile(file, name string, data []byte, maxJSONDepth int, onePass bool) 
 	// a nesting over the limit included, takes the general path, which also explains refusals.
 	if onePass {
 		if signed, p, ok := envelope.ParsePlainLegacyLink(data); ok && accounted(&p.PlainLink, maxJSONDepth) {
-			return &candidate{file: file, data: data, signed: signed, stepName: p.Link.Name, link: p.Link,
-				materials: p.Materials, products: p.Products}, nil
+			return &candidate{file: file, data: data, signed: signed, stepName: p.Link.Name, link: p.Link}, nil
 		}
 	}
 	if err := checkJSONDepth(data, maxJSONDepth); err != nil {
 		return nil, err
 	}
-	if err := checkDuplicateKeys(data); err != nil {
+	if err := wire.CheckDuplicateKeys(data); err != nil {
 		return nil, err
 	}
 	signed, err := envelope.Parse(data)
@@ -323,15 +321,15 @@ func decodeFile(file, name string, data []byte, maxJSONDepth int, onePass bool) 
 	// is checked and decoded in one pass, with the same outcome.
 	if signed.Kind != envelope.Legacy {
 		if onePass {
-			if p, ok := intoto.DecodePlainLinkChecked(payload); ok && accounted(p, maxJSONDepth) {
-				c.link, c.stepName, c.materials, c.products = p.Link, p.Link.Name, p.Materials, p.Products
+			if p, ok := wire.DecodePlainLinkChecked(payload); ok && accounted(p, maxJSONDepth) {
+				c.link, c.stepName = p.Link, p.Link.Name
 				return c, nil
 			}
 		}
 		if err := checkJSONDepth(payload, maxJSONDepth); err != nil {
 			return nil, err
 		}
-		if err := checkDuplicateKeys(payload); err != nil {
+		if err := wire.CheckDuplicateKeys(payload); err != nil {
 			return nil, err
 		}
 	}
@@ -350,12 +348,12 @@ func decodeFile(file, name string, data []byte, maxJSONDepth int, onePass bool) 
 // accounted tells whether a link read in one pass passes the checks the general path makes of the
 // whole document: nesting within the limit and no repeated member name, the pass's Unchecked values
 // (command, byproducts or environment of an unusual shape) checked here.
-func accounted(p *intoto.PlainLink, maxJSONDepth int) bool {
+func accounted(p *wire.PlainLink, maxJSONDepth int) bool {
 	if p.Depth > maxJSONDepth {
 		return false
 	}
 	for _, u := range p.Unchecked {
-		if checkJSONDepth(u, maxJSONDepth-p.Level) != nil || checkDuplicateKeys(u) != nil {
+		if checkJSONDepth(u, maxJSONDepth-p.Level) != nil || wire.CheckDuplicateKeys(u) != nil {
 			return false
 		}
 	}
@@ -365,8 +363,8 @@ func accounted(p *intoto.PlainLink, maxJSONDepth int) bool {
 // decode reads the payload: a v0.9 link, a Statement v1 with a link v0.3 predicate, or a layout.
 func (c *candidate) decode(payload []byte) error {
 	// The common case, decoded and validated in one pass.
-	if l, m, p, ok := intoto.DecodePlainLinkCompact(payload); ok {
-		c.link, c.stepName, c.materials, c.products = l, l.Name, m, p
+	if l, ok := wire.DecodePlainLink(payload); ok {
+		c.link, c.stepName = l, l.Name
 		return nil
 	}
 	var head struct {
@@ -377,13 +375,13 @@ func (c *candidate) decode(payload []byte) error {
 	}
 	switch head.Type {
 	case intoto.TypeLink:
-		l, err := intoto.DecodeLink(payload)
+		l, err := wire.DecodeLink(payload)
 		if err != nil {
 			return err
 		}
 		c.link, c.stepName = l, l.Name
 	case intoto.StatementTypeV1, intoto.StatementTypeV01:
-		l, err := intoto.StatementToLink(payload)
+		l, err := wire.StatementToLink(payload)
 		if err != nil {
 			return err
 		}
@@ -394,11 +392,7 @@ func (c *candidate) decode(payload []byte) error {
 	default:
 		return fmt.Errorf("payload _type %q is neither a link nor a layout", head.Type)
 	}
-	if err := c.link.Validate(); err != nil {
-		return err
-	}
-	c.materials, c.products = intoto.NewArtifactSet(c.link.Materials), intoto.NewArtifactSet(c.link.Products)
-	return nil
+	return c.link.Validate()
 }
 
 // sublayoutStepName extracts <step> from <step>.<id>.link or <step>.<id>.link.sigstore.json.
@@ -563,7 +557,10 @@ func (v *verification) authorizeKeyless(ctx context.Context, step *intoto.Step, 
 func (v *verification) newKept(c *candidate, functionary, signer string, key *intoto.Key, id *intoto.Identity) *keptLink {
 	k := &keptLink{
 		file: c.file, functionary: functionary, signer: signer, format: c.signed.Kind.String(),
-		link: c.link, materials: c.materials, products: c.products, key: key, identity: id,
+		link: c.link, key: key, identity: id,
+	}
+	if c.link != nil {
+		k.materials, k.products = c.link.Materials, c.link.Products
 	}
 	_, k.id8 = splitLinkName(filepath.Base(c.file))
 	if c.isLayout {

@@ -19,8 +19,8 @@ func TestRequireProduct(t *testing.T) {
 				{Name: "scan", Kind: KindInspection},
 			},
 			Evidence: map[string]*Evidence{
-				"build": {Products: intoto.NewArtifactSet(intoto.Artifacts{"app": {"sha256": hexA}})},
-				"image": {Products: intoto.NewArtifactSet(intoto.Artifacts{"manifest.json": {"sha256": hexB}})},
+				"build": {Products: intoto.NewArtifactSet(map[string]intoto.Digests{"app": {"sha256": hexA}})},
+				"image": {Products: intoto.NewArtifactSet(map[string]intoto.Digests{"manifest.json": {"sha256": hexB}})},
 			}}
 	}
 	res := newResult()

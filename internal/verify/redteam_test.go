@@ -579,8 +579,8 @@ func TestRedTeamEnvelope(t *testing.T) {
 			return
 		}
 		t.Logf("verified on the honest payload")
-		if got := res.Evidence["build"].Products.Artifacts()["app"]["sha256"]; got != digest("BINARY")["sha256"] {
-			t.Fatalf("FALSE ACCEPT: verified on products %v that no signature covers", res.Evidence["build"].Products.Artifacts())
+		if got := res.Evidence["build"].Products.Map()["app"]["sha256"]; got != digest("BINARY")["sha256"] {
+			t.Fatalf("FALSE ACCEPT: verified on products %v that no signature covers", res.Evidence["build"].Products.Map())
 		}
 	}
 

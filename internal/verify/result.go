@@ -31,18 +31,17 @@ type Result struct {
 	boundKeyed int
 }
 
-// Evidence is the link the rules were applied to for one step or inspection, with its artifacts in
-// compact form. Links are decoded into the compact form only, so Link.Materials and Link.Products
-// may be nil: read Materials and Products.
+// Evidence is the link the rules were applied to for one step or inspection, and the artifacts they
+// read: the link's own, or for a sublayout those of its first and last steps.
 type Evidence struct {
 	Link      *intoto.Link
 	Materials intoto.ArtifactSet
 	Products  intoto.ArtifactSet
 }
 
-// newEvidence returns l's evidence, converting its artifact maps.
+// newEvidence returns l's evidence.
 func newEvidence(l *intoto.Link) *Evidence {
-	return &Evidence{Link: l, Materials: intoto.NewArtifactSet(l.Materials), Products: intoto.NewArtifactSet(l.Products)}
+	return &Evidence{Link: l, Materials: l.Materials, Products: l.Products}
 }
 
 // LayoutInfo identifies the verified layout.

@@ -11,6 +11,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // ErrLayoutSignature is the sentinel of a refusal at the layout signature stage.
@@ -108,7 +109,7 @@ func (v *verification) verifyLayoutSignatures(ctx context.Context, data []byte) 
 		return nil, f, nil
 	}
 	if signed.Kind != envelope.Legacy { // a legacy payload is part of data, checked already
-		if err := checkDuplicateKeys(payload); err != nil {
+		if err := wire.CheckDuplicateKeys(payload); err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
 		}
 	}

@@ -120,6 +120,6 @@ func (v *verification) reduce() {
 			continue
 		}
 		v.reduced[s.Name] = newEvidence(&intoto.Link{Type: intoto.TypeLink, Name: s.Name,
-			Materials: intoto.Artifacts{}, Products: intoto.Artifacts{}})
+			Materials: intoto.ArtifactSet{}, Products: intoto.ArtifactSet{}})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // DefaultInspectionTimeout bounds one inspection command when Options.InspectionTimeout is zero.
@@ -221,7 +222,7 @@ func verifyLayout(ctx context.Context, opts Options, depth int) (*Result, map[st
 	if err := checkJSONDepth(data, opts.Limits.MaxJSONDepth); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
 	}
-	if err := checkDuplicateKeys(data); err != nil {
+	if err := wire.CheckDuplicateKeys(data); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrLayoutInvalid, err)
 	}
 

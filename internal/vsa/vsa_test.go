@@ -19,8 +19,8 @@ func digest(s string) intoto.Digests { return intoto.Digests{"sha256": strings.R
 // passed is a verified result of steps in order, each with its materials and products.
 func passed(steps ...struct {
 	name       string
-	materials  intoto.Artifacts
-	products   intoto.Artifacts
+	materials  map[string]intoto.Digests
+	products   map[string]intoto.Digests
 	linkDigest string
 }) *verify.Result {
 	res := &verify.Result{Verified: true, Evidence: map[string]*verify.Evidence{}}
@@ -35,18 +35,18 @@ func passed(steps ...struct {
 
 type step = struct {
 	name       string
-	materials  intoto.Artifacts
-	products   intoto.Artifacts
+	materials  map[string]intoto.Digests
+	products   map[string]intoto.Digests
 	linkDigest string
 }
 
 // A chain: fetch makes src.c; build turns src.c into app and passes README through; package makes app.tgz.
 func chain() *verify.Result {
 	return passed(
-		step{"fetch", nil, intoto.Artifacts{"src.c": digest("1"), "README": digest("2")}, "a"},
-		step{"build", intoto.Artifacts{"src.c": digest("1"), "README": digest("2")},
-			intoto.Artifacts{"app": digest("3"), "README": digest("2"), "build.log": digest("4")}, "b"},
-		step{"package", intoto.Artifacts{"app": digest("3")}, intoto.Artifacts{"app.tgz": digest("5")}, "c"},
+		step{"fetch", nil, map[string]intoto.Digests{"src.c": digest("1"), "README": digest("2")}, "a"},
+		step{"build", map[string]intoto.Digests{"src.c": digest("1"), "README": digest("2")},
+			map[string]intoto.Digests{"app": digest("3"), "README": digest("2"), "build.log": digest("4")}, "b"},
+		step{"package", map[string]intoto.Digests{"app": digest("3")}, map[string]intoto.Digests{"app.tgz": digest("5")}, "c"},
 	)
 }
 
@@ -91,8 +91,8 @@ func TestSubjects(t *testing.T) {
 func TestSubjectsRefusesTwoDigestsForOneName(t *testing.T) {
 	t.Parallel()
 	res := passed(
-		step{"a", nil, intoto.Artifacts{"out": digest("1")}, "a"},
-		step{"b", nil, intoto.Artifacts{"out": digest("2")}, "b"},
+		step{"a", nil, map[string]intoto.Digests{"out": digest("1")}, "a"},
+		step{"b", nil, map[string]intoto.Digests{"out": digest("2")}, "b"},
 	)
 	_, err := Subjects(res, []string{"out"})
 	var se *SubjectError

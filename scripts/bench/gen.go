@@ -16,6 +16,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // genParams are the inputs of the generated trees; a directory generated with other params is rebuilt.
@@ -251,8 +252,8 @@ func digestOf(name string) intoto.Digests {
 	return intoto.Digests{"sha256": hex.EncodeToString(s[:])}
 }
 
-func artifactsOf(prefix string, from, to int) intoto.Artifacts {
-	a := make(intoto.Artifacts, to-from)
+func artifactsOf(prefix string, from, to int) map[string]intoto.Digests {
+	a := make(map[string]intoto.Digests, to-from)
 	for i := from; i < to; i++ {
 		name := fmt.Sprintf("%s/m%03d/file%07d.c", prefix, i%997, i)
 		a[name] = digestOf(name)
@@ -260,14 +261,14 @@ func artifactsOf(prefix string, from, to int) intoto.Artifacts {
 	return a
 }
 
-func merge(as ...intoto.Artifacts) intoto.Artifacts {
-	out := intoto.Artifacts{}
+func merge(as ...map[string]intoto.Digests) intoto.ArtifactSet {
+	out := map[string]intoto.Digests{}
 	for _, a := range as {
 		for k, v := range a {
 			out[k] = v
 		}
 	}
-	return out
+	return intoto.NewArtifactSet(out)
 }
 
 // writeChain writes DIR/root.layout (legacy envelope, signed by the owner) and DIR/links/*.link
@@ -277,10 +278,10 @@ func writeChain(dir string, n int, ks benchKeys) error {
 		return err
 	}
 	half := max(1, n/2)
-	src := artifactsOf("src", 0, n)
+	src := merge(artifactsOf("src", 0, n))
 	build := merge(artifactsOf("src", 0, half), artifactsOf("obj", 0, n-half))
 	pkg := merge(artifactsOf("src", 0, half), artifactsOf("obj", 0, n-half-n/10), artifactsOf("dist", 0, n/10))
-	links := map[string][2]intoto.Artifacts{
+	links := map[string][2]intoto.ArtifactSet{
 		"fetch":   {{}, src},
 		"build":   {src, build},
 		"package": {build, pkg},
@@ -289,7 +290,7 @@ func writeChain(dir string, n int, ks benchKeys) error {
 		l := &intoto.Link{Type: intoto.TypeLink, Name: step, Command: []string{"make", step},
 			Materials: links[step][0], Products: links[step][1],
 			ByProducts: map[string]any{"return-value": 0, "stdout": "", "stderr": ""}, Environment: map[string]any{}}
-		payload, err := json.Marshal(l)
+		payload, err := wire.MarshalLink(l)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
@@ -188,7 +189,7 @@ func TestHostileArtifactNames(t *testing.T) {
 	for _, name := range hostile {
 		harness.WriteFile(t, c.linkPath(t, "build", "bob"), honest)
 		c.resign(t, c.linkPath(t, "build", "bob"), "bob", c.linkPath(t, "build", "bob"), func(l *intoto.Link) {
-			l.Products[name] = digest("evil")
+			l.Products = withArtifact(l.Products, name, digest("evil"))
 		})
 		rep := c.refused(t, "names", "build", nil)
 		if strings.Join(rep.Failure.Artifacts, "\n") != name || !strings.Contains(rep.Failure.Reason, strconv.Quote(name)) {
@@ -200,7 +201,7 @@ func TestHostileArtifactNames(t *testing.T) {
 	for _, name := range hostile[:3] {
 		harness.WriteFile(t, c.linkPath(t, "package", "dave"), honestPack)
 		c.resign(t, c.linkPath(t, "package", "dave"), "dave", c.linkPath(t, "package", "dave"), func(l *intoto.Link) {
-			l.Materials[name] = digest("evil")
+			l.Materials = withArtifact(l.Materials, name, digest("evil"))
 		})
 		harness.WriteFile(t, c.linkPath(t, "build", "bob"), honest)
 		c.refused(t, "names", "package", []string{name})
@@ -240,11 +241,12 @@ func TestSymlinkOutsideTreeNotRecorded(t *testing.T) {
 				}
 				continue
 			}
-			l, err := intoto.DecodeLink(harness.Payload(t, path))
+			l, err := wire.DecodeLink(harness.Payload(t, path))
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, arts := range []intoto.Artifacts{l.Materials, l.Products} {
+			for _, set := range []intoto.ArtifactSet{l.Materials, l.Products} {
+				arts := set.Map()
 				if _, ok := arts["in.txt"]; !ok && len(what) > 1 {
 					t.Errorf("follow=%v %v: in.txt not recorded: %v", follow, what, arts)
 				}
@@ -354,7 +356,7 @@ func TestSublayoutSwapped(t *testing.T) {
 		c, subDir, sub := setup(t)
 		signSub(t, c, sub, "dave")
 		link := filepath.Join(subDir, intoto.LinkFileName("tar", c.key["bob"].ID()))
-		c.resign(t, link, "carol", link, func(l *intoto.Link) { l.Products["app.tar"] = digest("evil tarball") })
+		c.resign(t, link, "carol", link, func(l *intoto.Link) { l.Products = withArtifact(l.Products, "app.tar", digest("evil tarball")) })
 		c.refused(t, "sublayout", "package", nil)
 	})
 	t.Run("inner links swapped for another delegation's", func(t *testing.T) {

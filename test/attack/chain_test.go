@@ -12,6 +12,7 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
@@ -175,7 +176,7 @@ func (c *chain) linkPath(t *testing.T, step, key string) string {
 // key (an authorized functionary's key: the forgery is validly signed), writing it to dst.
 func (c *chain) resign(t *testing.T, path, key, dst string, mutate func(*intoto.Link)) {
 	t.Helper()
-	l, err := intoto.DecodeLink(harness.Payload(t, path))
+	l, err := wire.DecodeLink(harness.Payload(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,4 +194,12 @@ func (c *chain) resign(t *testing.T, path, key, dst string, mutate func(*intoto.
 func digest(content string) intoto.Digests {
 	sum := sha256.Sum256([]byte(content))
 	return intoto.Digests{"sha256": hex.EncodeToString(sum[:])}
+}
+
+// withArtifact returns s with name's digest set to d (added or replaced): how a tampering test
+// changes a link's artifacts before re-signing it.
+func withArtifact(s intoto.ArtifactSet, name string, d intoto.Digests) intoto.ArtifactSet {
+	m := s.Map()
+	m[name] = d
+	return intoto.NewArtifactSet(m)
 }

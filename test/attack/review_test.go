@@ -14,6 +14,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/testutil/oidc"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
@@ -52,7 +53,7 @@ func TestWrappedCommandSeesNoHiddenVariable(t *testing.T) {
 			if len(links) != 1 {
 				t.Fatalf("links: %v", links)
 			}
-			l, err := intoto.DecodeLink(harness.Payload(t, links[0]))
+			l, err := wire.DecodeLink(harness.Payload(t, links[0]))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -352,7 +353,7 @@ func TestVSASubjectsAreNamed(t *testing.T) {
 	c.honest(t)
 	backdoor := "BACKDOOR\n"
 	c.resign(t, c.linkPath(t, "build", "bob"), "bob", c.linkPath(t, "build", "bob"), func(l *intoto.Link) {
-		l.Products["src/evil"] = digest(backdoor)
+		l.Products = withArtifact(l.Products, "src/evil", digest(backdoor))
 	})
 	subjects := func(vsa string) []string {
 		var stmt struct {

@@ -283,10 +283,10 @@ func describe(c *genCase) string {
 	return b.String()
 }
 
-func artNames(a intoto.Artifacts) string {
+func artNames(a intoto.ArtifactSet) string {
 	var parts []string
-	for n, d := range a {
-		parts = append(parts, n+"="+d["sha256"][:1])
+	for n, d := range a.All() {
+		parts = append(parts, n+"="+d.Digests()["sha256"][:1])
 	}
 	return strings.Join(sortStrings(parts), ",")
 }

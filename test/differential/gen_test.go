@@ -66,9 +66,9 @@ func generate(seed, i uint64, keyIDs []string, hostileOdds int) *genCase {
 				continue // a functionary who never ran the step
 			}
 			l := &intoto.Link{Type: intoto.TypeLink, Name: name, Command: []string{"true"},
-				Materials: clone(mats), Products: clone(prods), ByProducts: map[string]any{}, Environment: map[string]any{}}
+				Materials: intoto.NewArtifactSet(clone(mats)), Products: intoto.NewArtifactSet(clone(prods)), ByProducts: map[string]any{}, Environment: map[string]any{}}
 			if f > 0 && g.r.IntN(4) == 0 {
-				l.Products = g.artifacts(world, 4, hostileOdds) // a second functionary that saw something else
+				l.Products = intoto.NewArtifactSet(g.artifacts(world, 4, hostileOdds)) // a second functionary that saw something else
 			}
 			links[f] = l
 		}
@@ -77,8 +77,8 @@ func generate(seed, i uint64, keyIDs []string, hostileOdds int) *genCase {
 	return g.c
 }
 
-func clone(a intoto.Artifacts) intoto.Artifacts {
-	out := intoto.Artifacts{}
+func clone(a map[string]intoto.Digests) map[string]intoto.Digests {
+	out := map[string]intoto.Digests{}
 	for k, v := range a {
 		out[k] = intoto.Digests{"sha256": v["sha256"]}
 	}
@@ -87,8 +87,8 @@ func clone(a intoto.Artifacts) intoto.Artifacts {
 
 // artifacts draws up to max names: from the world with its digest (mostly) or with another digest;
 // one name in hostileOdds is a hostile one.
-func (g *gen) artifacts(world intoto.Artifacts, max, hostileOdds int) intoto.Artifacts {
-	out := intoto.Artifacts{}
+func (g *gen) artifacts(world map[string]intoto.Digests, max, hostileOdds int) map[string]intoto.Digests {
+	out := map[string]intoto.Digests{}
 	for range g.r.IntN(max + 1) {
 		name := names[g.r.IntN(len(names))]
 		if g.r.IntN(hostileOdds) == 0 {

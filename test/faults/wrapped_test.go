@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 	"github.com/intoto-ci/intoto-ci/test/attack/harness"
 )
 
@@ -39,7 +40,7 @@ func readLink(t *testing.T, links string) *intoto.Link {
 	if len(m) != 1 {
 		t.Fatalf("got links %v, want one", m)
 	}
-	l, err := intoto.DecodeLink(harness.Payload(t, m[0]))
+	l, err := wire.DecodeLink(harness.Payload(t, m[0]))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
+	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 // Inputs are the files of one generated case: a layout signed by Owner (legacy envelope, which every
@@ -35,8 +36,13 @@ func Key(name string) (*keys.Key, error) {
 }
 
 // artifacts returns n artifacts named prefix/fileNNNNN with digests derived from their names.
-func artifacts(prefix string, n int) intoto.Artifacts {
-	a := make(intoto.Artifacts, n)
+func artifacts(prefix string, n int) intoto.ArtifactSet {
+	return intoto.NewArtifactSet(artifactMap(prefix, n))
+}
+
+// artifactMap is artifacts as a name → digests map.
+func artifactMap(prefix string, n int) map[string]intoto.Digests {
+	a := make(map[string]intoto.Digests, n)
 	for i := range n {
 		name := fmt.Sprintf("%s/file%05d", prefix, i)
 		s := sha256.Sum256([]byte(name))
@@ -64,7 +70,7 @@ func Matrix(dir string, m, arts int) (*Inputs, error) {
 			return nil, err
 		}
 		step.PubKeys = append(step.PubKeys, layout.AddKey(k.Record()))
-		l := &intoto.Link{Type: intoto.TypeLink, Name: step.Name, Materials: intoto.Artifacts{}, Products: products,
+		l := &intoto.Link{Type: intoto.TypeLink, Name: step.Name, Materials: intoto.ArtifactSet{}, Products: products,
 			ByProducts: map[string]any{"return-value": 0}, Environment: map[string]any{}}
 		if err := writeLink(in.LinksDir, l, k, true); err != nil {
 			return nil, err
@@ -86,7 +92,7 @@ func Chain(dir string, n, arts int) (*Inputs, error) {
 	}
 	layout := newLayout()
 	keyid := layout.AddKey(k.Record())
-	prev := intoto.Artifacts{}
+	prev := intoto.ArtifactSet{}
 	for i := range n {
 		name := fmt.Sprintf("s%05d", i)
 		s := &intoto.Step{Type: intoto.TypeStep, Name: name, Threshold: 1, PubKeys: []string{keyid},
@@ -130,16 +136,17 @@ func Rules(dir string, r, arts int) (*Inputs, error) {
 	s.ExpectedProducts = append(s.ExpectedProducts, intoto.Rule{"DISALLOW", "*"})
 	// Every product must be consumed by an ALLOW or a CREATE: keep the artifacts to the names those
 	// rules name.
-	all := artifacts("out", min(3*arts, r-1))
-	products := intoto.Artifacts{}
-	for i := 0; i < r-1 && len(products) < arts; i++ {
+	all := artifactMap("out", min(3*arts, r-1))
+	picked := map[string]intoto.Digests{}
+	for i := 0; i < r-1 && len(picked) < arts; i++ {
 		if i%3 != 2 {
 			name := fmt.Sprintf("out/file%05d", i)
-			products[name] = all[name]
+			picked[name] = all[name]
 		}
 	}
+	products := intoto.NewArtifactSet(picked)
 	layout.Steps = []*intoto.Step{s}
-	l := &intoto.Link{Type: intoto.TypeLink, Name: s.Name, Materials: intoto.Artifacts{}, Products: products,
+	l := &intoto.Link{Type: intoto.TypeLink, Name: s.Name, Materials: intoto.ArtifactSet{}, Products: products,
 		ByProducts: map[string]any{"return-value": 0}, Environment: map[string]any{}}
 	if err := writeLink(in.LinksDir, l, k, true); err != nil {
 		return nil, err
@@ -185,7 +192,7 @@ func finish(in *Inputs, layout *intoto.Layout) error {
 
 // writeLink signs l with k (DSSE, or a legacy envelope) into dir under the usual file name.
 func writeLink(dir string, l *intoto.Link, k *keys.Key, dsse bool) error {
-	payload, err := json.Marshal(l)
+	payload, err := wire.MarshalLink(l)
 	if err != nil {
 		return err
 	}

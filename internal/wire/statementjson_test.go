@@ -1,9 +1,10 @@
-package intoto
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -19,94 +20,93 @@ var unusualNames = []string{
 	"bad\xff", "bad\xc3", "\xed\xa0\x80surrogate", "a\xfe\xffb", " ", "-", "/", "zz\u0085",
 }
 
-// statementLinks are links whose Statements AppendStatementSets must write exactly as LinkToStatement.
-func statementLinks() []*Link {
+// statementLinks are links whose Statements AppendStatement must write exactly as LinkToStatement.
+func statementLinks() []*intoto.Link {
 	h := strings.Repeat("0f", 32)
-	mats := Artifacts{}
-	prods := Artifacts{}
+	mats := map[string]intoto.Digests{}
+	prods := map[string]intoto.Digests{}
 	for i, n := range unusualNames {
-		mats[n] = Digests{"sha256": h}
+		mats[n] = intoto.Digests{"sha256": h}
 		if !utf8.ValidString(n) {
 			continue // a subject must be UTF-8: LinkToStatement refuses it (see statementRefusals)
 		}
 		switch i % 3 {
 		case 0:
-			prods[n] = Digests{"sha256": h}
+			prods[n] = intoto.Digests{"sha256": h}
 		case 1:
-			prods[n] = Digests{"sha512": strings.Repeat("ab", 64), "sha256": h, "gitCommit": strings.Repeat("01", 20)}
+			prods[n] = intoto.Digests{"sha512": strings.Repeat("ab", 64), "sha256": h, "gitCommit": strings.Repeat("01", 20)}
 		default:
-			prods[n] = Digests{"md5": strings.Repeat("9a", 16)}
+			prods[n] = intoto.Digests{"md5": strings.Repeat("9a", 16)}
 		}
 	}
-	return []*Link{
-		{Type: TypeLink, Name: "empty"},
-		{Type: TypeLink, Name: ""},
-		{Type: TypeLink, Name: "no-command", Command: []string{}, Products: Artifacts{"a": {"sha256": h}}},
-		{Type: TypeLink, Name: "materials-only", Command: []string{"make"}, Materials: Artifacts{"a": {"sha256": h}}},
-		{Type: TypeLink, Name: "plain", Command: []string{"make", "dist"},
-			Materials:   Artifacts{"src/a.go": {"sha256": h}, "src/b.go": {"sha256": h}},
-			Products:    Artifacts{"dist/app": {"sha256": h}},
+	return []*intoto.Link{
+		{Type: intoto.TypeLink, Name: "empty"},
+		{Type: intoto.TypeLink, Name: ""},
+		{Type: intoto.TypeLink, Name: "no-command", Command: []string{}, Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": h}})},
+		{Type: intoto.TypeLink, Name: "materials-only", Command: []string{"make"}, Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": h}})},
+		{Type: intoto.TypeLink, Name: "plain", Command: []string{"make", "dist"},
+			Materials:   intoto.NewArtifactSet(map[string]intoto.Digests{"src/a.go": {"sha256": h}, "src/b.go": {"sha256": h}}),
+			Products:    intoto.NewArtifactSet(map[string]intoto.Digests{"dist/app": {"sha256": h}}),
 			ByProducts:  map[string]any{"return-value": 0, "stdout": "", "stderr": ""},
 			Environment: map[string]any{}},
-		{Type: TypeLink, Name: "unusual <é\u2028\x01\"\xff>", Command: []string{"sh", "-c", "echo '<&>' \"\t\" \xfe"},
-			Materials: mats, Products: prods,
+		{Type: intoto.TypeLink, Name: "unusual <é\u2028\x01\"\xff>", Command: []string{"sh", "-c", "echo '<&>' \"\t\" \xfe"},
+			Materials: intoto.NewArtifactSet(mats), Products: intoto.NewArtifactSet(prods),
 			ByProducts: map[string]any{"return-value": 3, "stdout": "<out>\n\x00", "stderr": "é\u2029",
 				"big": int64(1) << 60, "float": 1.5e-7, "neg": -0.0, "list": []any{nil, true, "x", 1e21}},
 			Environment: map[string]any{"k\xff": map[string]any{"n": json.Number("12.50")}, "": "empty key"}},
-		{Type: TypeLink, Name: "digests", Command: []string{"x"},
-			Materials: Artifacts{
+		{Type: intoto.TypeLink, Name: "digests", Command: []string{"x"},
+			Materials: intoto.NewArtifactSet(map[string]intoto.Digests{
 				"custom":  {"my-hash": "abcd", "sha256": h},
 				"upperlg": {"SHA256": "00", "Blake3": "ff"},
 				"quoted":  {`a"l\g`: "12", "\u00e9\u2028": "34", "\x01": "56"},
 				"notutf8": {"x\xff": "78", "x\xfe\xfe": "9a"},
-			},
-			Products: Artifacts{
+			}),
+			Products: intoto.NewArtifactSet(map[string]intoto.Digests{
 				"custom":   {"my-hash": "abcd"},
 				"sha1":     {"sha1": strings.Repeat("ab", 20)},
 				"sha512":   {"sha512": strings.Repeat("cd", 64)},
 				"dirhash":  {"dirHash": h},
 				"unicode":  {"é-hash": "00", "日本": "11"},
 				"multiple": {"sha256": h, "sha384": strings.Repeat("ef", 48), "sha3_256": h},
-			}},
+			})},
 	}
 }
 
-// statementRefusals are links LinkToStatement refuses; AppendStatementSets must refuse them too.
-func statementRefusals() []*Link {
+// statementRefusals are links LinkToStatement refuses; AppendStatement must refuse them too.
+func statementRefusals() []*intoto.Link {
 	h := strings.Repeat("0f", 32)
-	return []*Link{
-		{Name: "upper hex", Products: Artifacts{"a": {"sha256": strings.ToUpper(h)}}},
-		{Name: "empty name", Materials: Artifacts{"": {"sha256": h}}},
-		{Name: "no digest", Materials: Artifacts{"a": {}}},
-		{Name: "null digest", Products: Artifacts{"a": nil}},
-		{Name: "empty algorithm", Products: Artifacts{"a": {"": "00"}}},
-		{Name: "short sha256 subject", Products: Artifacts{"a": {"sha256": "00"}}},
-		{Name: "short sha256 material", Materials: Artifacts{"a": {"sha256": "00"}}},
-		{Name: "long md5", Materials: Artifacts{"a": {"md5": h}}},
-		{Name: "subject not utf-8", Products: Artifacts{"a\xff": {"sha256": h}}},
-		{Name: "subject algorithm not utf-8", Products: Artifacts{"a": {"x\xff": "00"}}},
-		{Name: "material algorithms clash", Materials: Artifacts{"a": {"x\xff": "00", "x\xfe": "11"}}},
-		{Name: "material algorithms clash with U+FFFD", Materials: Artifacts{"a": {"x\xff": "00", "x\ufffd": "11"}}},
+	return []*intoto.Link{
+		{Name: "upper hex", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": strings.ToUpper(h)}})},
+		{Name: "empty name", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"": {"sha256": h}})},
+		{Name: "no digest", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {}})},
+		{Name: "null digest", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": nil})},
+		{Name: "empty algorithm", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"": "00"}})},
+		{Name: "short sha256 subject", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": "00"}})},
+		{Name: "short sha256 material", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": "00"}})},
+		{Name: "long md5", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"md5": h}})},
+		{Name: "subject not utf-8", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a\xff": {"sha256": h}})},
+		{Name: "subject algorithm not utf-8", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"x\xff": "00"}})},
+		{Name: "material algorithms clash", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"x\xff": "00", "x\xfe": "11"}})},
+		{Name: "material algorithms clash with U+FFFD", Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"x\xff": "00", "x\ufffd": "11"}})},
 		{Name: "byproducts", ByProducts: map[string]any{"c": make(chan int)}},
 	}
 }
 
-// TestAppendStatementSetsMatchesLinkToStatement holds the encoder to LinkToStatement's bytes, after
+// TestAppendStatementMatchesLinkToStatement holds the encoder to LinkToStatement's bytes, after
 // whatever b holds, with one allocation of exactly the size needed.
-func TestAppendStatementSetsMatchesLinkToStatement(t *testing.T) {
+func TestAppendStatementMatchesLinkToStatement(t *testing.T) {
 	t.Parallel()
 	for _, l := range statementLinks() {
 		want, err := LinkToStatement(l)
 		if err != nil {
 			t.Fatalf("%q: LinkToStatement: %v", l.Name, err)
 		}
-		m, p := NewArtifactSet(l.Materials), NewArtifactSet(l.Products)
 		for _, prefix := range [][]byte{nil, []byte("0123456789"), make([]byte, 3, 5)} {
 			in := prefix
 			if in != nil {
 				in = in[:len(in):len(in)] // no spare room: the function must grow it, once
 			}
-			got, err := AppendStatementSets(in, l, m, p)
+			got, err := AppendStatement(in, l)
 			if err != nil {
 				t.Fatalf("%q: %v", l.Name, err)
 			}
@@ -118,32 +118,26 @@ func TestAppendStatementSetsMatchesLinkToStatement(t *testing.T) {
 			}
 		}
 		big := make([]byte, 4, 4+len(want))
-		got, err := AppendStatementSets(big, l, m, p)
+		got, err := AppendStatement(big, l)
 		if err != nil || &got[0] != &big[0] || !bytes.Equal(got[4:], want) {
 			t.Errorf("%q: with room enough the result is not b's array (err %v)", l.Name, err)
 		}
-		if got, err := MarshalStatementSets(l, m, p); err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%q: MarshalStatementSets differs (err %v)", l.Name, err)
-		}
-		// The link's own artifacts are ignored: the sets are what is written.
-		c := *l
-		c.Materials, c.Products = Artifacts{"ignored": {"sha256": "zz"}}, nil
-		if got, err := AppendStatementSets(nil, &c, m, p); err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%q: the link's own artifacts were used (err %v)", l.Name, err)
+		if got, err := MarshalStatement(l); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%q: MarshalStatement differs (err %v)", l.Name, err)
 		}
 	}
 }
 
-func TestAppendStatementSetsRefusals(t *testing.T) {
+func TestAppendStatementRefusals(t *testing.T) {
 	t.Parallel()
 	for _, l := range statementRefusals() {
 		_, werr := LinkToStatement(l)
 		if werr == nil {
 			t.Fatalf("%s: LinkToStatement accepted it: the case is not a refusal", l.Name)
 		}
-		got, err := AppendStatementSets(nil, l, NewArtifactSet(l.Materials), NewArtifactSet(l.Products))
+		got, err := AppendStatement(nil, l)
 		if err == nil {
-			t.Errorf("%s: AppendStatementSets = %q, want an error like %v", l.Name, got, werr)
+			t.Errorf("%s: AppendStatement = %q, want an error like %v", l.Name, got, werr)
 			continue
 		}
 		if !strings.HasPrefix(err.Error(), "link to statement: ") {
@@ -157,7 +151,7 @@ func TestAppendStatementSetsRefusals(t *testing.T) {
 				continue
 			}
 			_, werr := LinkToStatement(l)
-			_, err := AppendStatementSets(nil, l, NewArtifactSet(l.Materials), NewArtifactSet(l.Products))
+			_, err := AppendStatement(nil, l)
 			if err == nil || err.Error() != werr.Error() {
 				t.Errorf("%s: error %v, want %v", name, err, werr)
 			}
@@ -165,15 +159,15 @@ func TestAppendStatementSetsRefusals(t *testing.T) {
 	}
 }
 
-// TestAppendStatementSetsLarge compares both encoders on sets of many random names and digests.
-func TestAppendStatementSetsLarge(t *testing.T) {
+// TestAppendStatementLarge compares both encoders on sets of many random names and digests.
+func TestAppendStatementLarge(t *testing.T) {
 	t.Parallel()
 	n := 100_000
 	if testing.Short() {
 		n = 10_000
 	}
 	r := rand.New(rand.NewPCG(8, 1))
-	mats, prods := make(Artifacts, n), make(Artifacts, n)
+	mats, prods := make(map[string]intoto.Digests, n), make(map[string]intoto.Digests, n)
 	alphabet := []string{"a", "b", "/", ".", "é", "\"", "\\", "\n", "<", "\u2028", "日", "\xff", "\x00", " "}
 	for i := range n {
 		var sb strings.Builder
@@ -187,7 +181,7 @@ func TestAppendStatementSetsLarge(t *testing.T) {
 		for j := range sum {
 			sum[j] = byte(r.Uint32())
 		}
-		d := SHA256Digest(sum).Digests()
+		d := intoto.SHA256Digest(sum).Digests()
 		if i%1000 == 0 {
 			d["sha512"] = strings.Repeat("ab", 64)
 		}
@@ -196,13 +190,13 @@ func TestAppendStatementSetsLarge(t *testing.T) {
 			prods["out/"+name] = d
 		}
 	}
-	l := &Link{Type: TypeLink, Name: "large", Command: []string{"build", "--all"},
-		ByProducts: map[string]any{"return-value": 0, "stdout": "done\n", "stderr": ""}, Materials: mats, Products: prods}
+	l := &intoto.Link{Type: intoto.TypeLink, Name: "large", Command: []string{"build", "--all"},
+		ByProducts: map[string]any{"return-value": 0, "stdout": "done\n", "stderr": ""}, Materials: intoto.NewArtifactSet(mats), Products: intoto.NewArtifactSet(prods)}
 	want, err := LinkToStatement(l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := AppendStatementSets(nil, l, NewArtifactSet(mats), NewArtifactSet(prods))
+	got, err := AppendStatement(nil, l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,21 +259,21 @@ func FuzzAppendStatementString(f *testing.F) {
 	})
 }
 
-// FuzzAppendStatementSets checks the encoder against LinkToStatement on links of fuzzed names, digest
+// FuzzAppendStatement checks the encoder against LinkToStatement on links of fuzzed names, digest
 // algorithms and values: the same bytes, or both refuse.
-func FuzzAppendStatementSets(f *testing.F) {
+func FuzzAppendStatement(f *testing.F) {
 	h := strings.Repeat("0f", 32)
 	f.Add("step", "a", "b", "sha256", h, "out")
 	f.Add("é\u2028", "x\xff", "<&>", "md5", "00", "\x00")
 	f.Add("", "\"", "\\", "x\xff", "12", "日本")
 	f.Add("s", "a", "a", "sha256", "AB", "b")
 	f.Fuzz(func(t *testing.T, step, m1, m2, alg, value, p1 string) {
-		l := &Link{Name: step, Command: []string{step, m1},
-			Materials:  Artifacts{m1: {"sha256": h}, m2: {alg: value}},
-			Products:   Artifacts{p1: {alg: value, "sha512": strings.Repeat("ab", 64)}, m1: {"sha256": h}},
+		l := &intoto.Link{Name: step, Command: []string{step, m1},
+			Materials:  intoto.NewArtifactSet(map[string]intoto.Digests{m1: {"sha256": h}, m2: {alg: value}}),
+			Products:   intoto.NewArtifactSet(map[string]intoto.Digests{p1: {alg: value, "sha512": strings.Repeat("ab", 64)}, m1: {"sha256": h}}),
 			ByProducts: map[string]any{"stdout": m2}}
 		want, werr := LinkToStatement(l)
-		got, err := AppendStatementSets(nil, l, NewArtifactSet(l.Materials), NewArtifactSet(l.Products))
+		got, err := AppendStatement(nil, l)
 		if (err == nil) != (werr == nil) {
 			t.Fatalf("error %v, LinkToStatement's %v", err, werr)
 		}
@@ -289,19 +283,19 @@ func FuzzAppendStatementSets(f *testing.F) {
 	})
 }
 
-func BenchmarkAppendStatementSets(b *testing.B) {
+func BenchmarkAppendStatement(b *testing.B) {
 	n := 100_000
-	a := make(Artifacts, n)
+	a := make(map[string]intoto.Digests, n)
 	for i := range n {
 		var sum [32]byte
 		sum[0], sum[1], sum[2] = byte(i), byte(i>>8), byte(i>>16)
-		a[fmt.Sprintf("dir%03d/file%07d.txt", i%1000, i)] = SHA256Digest(sum).Digests()
+		a[fmt.Sprintf("dir%03d/file%07d.txt", i%1000, i)] = intoto.SHA256Digest(sum).Digests()
 	}
-	l := &Link{Type: TypeLink, Name: "bench", Command: []string{"make"}}
-	set := NewArtifactSet(a)
+	set := intoto.NewArtifactSet(a)
+	l := &intoto.Link{Type: intoto.TypeLink, Name: "bench", Command: []string{"make"}, Materials: set, Products: set}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := AppendStatementSets(nil, l, set, set); err != nil {
+		if _, err := AppendStatement(nil, l); err != nil {
 			b.Fatal(err)
 		}
 	}

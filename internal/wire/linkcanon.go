@@ -1,20 +1,22 @@
-package intoto
+package wire
 
 import (
 	"encoding/hex"
 	"encoding/json"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"unicode/utf8"
 )
 
-// AppendLinkSetsCanonical appends CanonicalJSON(MarshalLinkSets(l, materials, products)) to b, encoded
-// from the sets rather than by decoding the link's JSON (which, its members not being in canonical
-// order, would go through generic maps: several times the link's size for a large one). As
-// AppendLinkSetsJSON, it works out the size first and grows b at most once.
-func AppendLinkSetsCanonical(b []byte, l *Link, materials, products ArtifactSet) ([]byte, error) {
+// AppendLinkCanonical appends CanonicalJSON(MarshalLink(l)) to b, encoded from the artifact sets
+// rather than by decoding the link's JSON (which, its members not being in canonical order, would go
+// through generic maps: several times the link's size for a large one). As AppendLinkJSON, it works
+// out the size first and grows b at most once.
+func AppendLinkCanonical(b []byte, l *intoto.Link) ([]byte, error) {
+	materials, products := l.Materials, l.Products
 	if len(l.Extra) != 0 || !validUTF8Names(materials) || !validUTF8Names(products) {
 		// Unknown fields, or names that JSON turns into others (an invalid byte becomes U+FFFD, which
 		// can change their order or make two one): the general way.
-		raw, err := MarshalLinkSets(l, materials, products)
+		raw, err := MarshalLink(l)
 		if err != nil {
 			return nil, err
 		}
@@ -24,7 +26,7 @@ func AppendLinkSetsCanonical(b []byte, l *Link, materials, products ArtifactSet)
 		}
 		return append(b, canon...), nil
 	}
-	a := l.alias()
+	a := withDefaults(l)
 	// byproducts and environment hold anything: they take the way the whole link took before, their
 	// JSON made canonical, so that numbers and odd values come out (or are refused) exactly as then.
 	var parts [2][]byte
@@ -66,8 +68,8 @@ func AppendLinkSetsCanonical(b []byte, l *Link, materials, products ArtifactSet)
 	return append(b, '}'), nil
 }
 
-func validUTF8Names(s ArtifactSet) bool {
-	for _, name := range s.names {
+func validUTF8Names(s intoto.ArtifactSet) bool {
+	for _, name := range s.Names() {
 		if !utf8.ValidString(name) {
 			return false
 		}
@@ -102,43 +104,44 @@ func canonicalStringLen(s string) int {
 
 // appendCanonicalSet writes s in canonical JSON. Its names are sorted bytewise and, being valid
 // UTF-8, are their own decoded form: canonical order is theirs.
-func appendCanonicalSet(b []byte, s ArtifactSet) []byte {
+func appendCanonicalSet(b []byte, s intoto.ArtifactSet) []byte {
 	b = append(b, '{')
-	for i, name := range s.names {
+	for i, name := range s.Names() {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendCanonicalString(b, name)
 		b = append(b, ':')
-		b = appendCanonicalDigest(b, s.digs[i])
+		b = appendCanonicalDigest(b, s.Digest(i))
 	}
 	return append(b, '}')
 }
 
-func appendCanonicalDigest(b []byte, d Digest) []byte {
-	switch {
-	case d.other == nil:
+func appendCanonicalDigest(b []byte, d intoto.Digest) []byte {
+	if sum, ok := d.SHA256(); ok {
 		b = append(b, `{"sha256":"`...)
-		b = hex.AppendEncode(b, d.sha256[:])
+		b = hex.AppendEncode(b, sum[:])
 		return append(b, `"}`...)
-	case *d.other == nil:
+	}
+	m := d.Digests()
+	if m == nil {
 		return append(b, "null"...) // a null digest set
 	}
 	// Strings only: appendCanonicalMap cannot fail on them.
-	b, _ = appendCanonicalMap(b, map[string]string(*d.other))
+	b, _ = appendCanonicalMap(b, map[string]string(m))
 	return b
 }
 
-func canonicalSetLen(s ArtifactSet) int {
+func canonicalSetLen(s intoto.ArtifactSet) int {
 	n := len("{}")
-	if len(s.names) > 1 {
-		n += len(s.names) - 1
+	if len(s.Names()) > 1 {
+		n += len(s.Names()) - 1
 	}
 	var scratch []byte
-	for i, name := range s.names {
+	for i, name := range s.Names() {
 		n += canonicalStringLen(name) + len(":")
-		if d := s.digs[i]; d.other == nil {
-			n += len(`{"sha256":""}`) + 2*len(d.sha256)
+		if d := s.Digest(i); isCompact(d) {
+			n += len(`{"sha256":""}`) + 2*32
 		} else {
 			scratch = appendCanonicalDigest(scratch[:0], d)
 			n += len(scratch)

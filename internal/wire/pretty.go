@@ -1,4 +1,4 @@
-package envelope
+package wire
 
 import (
 	"bufio"
@@ -38,61 +38,20 @@ type prettyWriter struct {
 	scratch []byte
 }
 
-// at returns b[i], or 0 (never valid where a token is expected) past the end.
-func (p *prettyWriter) at(i int) byte {
-	if i < len(p.b) {
-		return p.b[i]
-	}
-	return 0
-}
+// at returns b[i], or 0 past the end.
+func (p *prettyWriter) at(i int) byte { return at(p.b, i) }
 
 // ws skips JSON whitespace from i.
-func (p *prettyWriter) ws(i int) int {
-	for i < len(p.b) {
-		switch p.b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
+func (p *prettyWriter) ws(i int) int { return spaceEnd(p.b, i) }
 
-// str scans the string starting at b[i] (a quote), checking its escapes, and returns the index after
-// it; plain reports that its bytes are its value and pretty writes them unchanged (printable ASCII, no
-// escapes).
+// str checks the string token starting at b[i] (stringToken) and returns the index after it; plain
+// reports that pretty writes its bytes unchanged.
 func (p *prettyWriter) str(i int) (end int, plain bool, err error) {
-	if p.at(i) != '"' {
+	end, plain, ok := stringToken(p.b, i)
+	if !ok {
 		return 0, false, errMalformed
 	}
-	plain = true
-	for j := i + 1; j < len(p.b); j++ {
-		switch c := p.b[j]; {
-		case c == '"':
-			return j + 1, plain, nil
-		case c == '\\':
-			plain = false
-			j++
-			switch p.at(j) {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				for k := j + 1; k <= j+4; k++ {
-					if c := p.at(k); (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
-						return 0, false, errMalformed
-					}
-				}
-				j += 4
-			default:
-				return 0, false, errMalformed
-			}
-		case c < 0x20:
-			return 0, false, errMalformed
-		case c >= 0x80:
-			plain = false
-		}
-	}
-	return 0, false, errMalformed
+	return end, plain, nil
 }
 
 // decodeStr returns the value of the string token b[i:end] as encoding/json decodes it.
@@ -132,51 +91,20 @@ func (p *prettyWriter) writeStrValue(v []byte) error {
 
 // number scans the number starting at b[i] (JSON's grammar) and returns the index after it.
 func (p *prettyWriter) number(i int) (int, error) {
-	digits := func(j int) (int, bool) {
-		k := j
-		for c := p.at(k); c >= '0' && c <= '9'; c = p.at(k) {
-			k++
-		}
-		return k, k > j
-	}
-	j := i
-	if p.at(j) == '-' {
-		j++
-	}
-	switch c := p.at(j); {
-	case c == '0':
-		j++
-	case c >= '1' && c <= '9':
-		j, _ = digits(j)
-	default:
+	end, _, ok := numberEnd(p.b, i)
+	if !ok {
 		return 0, errMalformed
 	}
-	var ok bool
-	if p.at(j) == '.' {
-		if j, ok = digits(j + 1); !ok {
-			return 0, errMalformed
-		}
-	}
-	if c := p.at(j); c == 'e' || c == 'E' {
-		j++
-		if c := p.at(j); c == '+' || c == '-' {
-			j++
-		}
-		if j, ok = digits(j); !ok {
-			return 0, errMalformed
-		}
-	}
-	return j, nil
+	return end, nil
 }
 
 // literal scans true, false or null at b[i].
 func (p *prettyWriter) literal(i int) (int, error) {
-	for _, lit := range []string{"true", "false", "null"} {
-		if bytes.HasPrefix(p.b[i:], []byte(lit)) {
-			return i + len(lit), nil
-		}
+	end, ok := literalEnd(p.b, i)
+	if !ok {
+		return 0, errMalformed
 	}
-	return 0, errMalformed
+	return end, nil
 }
 
 // scalar scans the string, number or literal at b[i] and writes it unless skip.

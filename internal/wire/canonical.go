@@ -1,10 +1,11 @@
-package intoto
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"io"
 	"math"
 	"reflect"
@@ -42,7 +43,7 @@ func genericCanonicalJSON(raw []byte) ([]byte, error) {
 }
 
 // Canonical encodes v in OLPC canonical JSON. It understands the generic values a JSON decoder produces
-// (map[string]any, []any, string, json.Number, bool, nil), Go integers, this package's Artifacts and
+// (map[string]any, []any, string, json.Number, bool, nil), Go integers, this package's ArtifactSet and
 // Digests and string slices/maps directly; any other value (a struct) goes through encoding/json first,
 // so its JSON field names and MarshalJSON methods apply.
 func Canonical(v any) ([]byte, error) {
@@ -106,19 +107,19 @@ func appendCanonical(b []byte, v any) ([]byte, error) {
 		return appendCanonicalMap(b, x)
 	case map[string]string:
 		return appendCanonicalMap(b, x)
-	case Digests:
+	case intoto.Digests:
 		return appendCanonicalMap(b, map[string]string(x))
-	case Artifacts:
+	case intoto.ArtifactSet:
+		return appendCanonicalMap(b, x.Map())
+	case map[string]intoto.Digests:
 		return appendCanonicalMap(b, x)
-	case map[string]Digests:
-		return appendCanonicalMap(b, x)
-	case *Link:
+	case *intoto.Link:
 		if x == nil {
 			return append(b, "null"...), nil
 		}
-		return appendCanonicalMap(b, x.fields())
-	case Link:
-		return appendCanonicalMap(b, x.fields())
+		return AppendLinkCanonical(b, x)
+	case intoto.Link:
+		return AppendLinkCanonical(b, &x)
 	case json.RawMessage:
 		inner, err := CanonicalJSON(x)
 		if err != nil {
@@ -197,36 +198,4 @@ func appendCanonicalString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// fields is the link as a generic object, for the fast canonical path (no marshal/re-decode round trip).
-func (l *Link) fields() map[string]any {
-	m := make(map[string]any, 7+len(l.Extra))
-	for k, v := range l.Extra {
-		m[k] = v
-	}
-	cmd := l.Command
-	if cmd == nil {
-		cmd = []string{}
-	}
-	orEmpty := func(a Artifacts) Artifacts {
-		if a == nil {
-			return Artifacts{}
-		}
-		return a
-	}
-	anyOrEmpty := func(a map[string]any) map[string]any {
-		if a == nil {
-			return map[string]any{}
-		}
-		return a
-	}
-	m["_type"] = l.Type
-	m["name"] = l.Name
-	m["command"] = cmd
-	m["materials"] = orEmpty(l.Materials)
-	m["products"] = orEmpty(l.Products)
-	m["byproducts"] = anyOrEmpty(l.ByProducts)
-	m["environment"] = anyOrEmpty(l.Environment)
-	return m
 }

@@ -1,12 +1,12 @@
-package intoto
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"maps"
-	"slices"
 
 	attv1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -27,9 +27,9 @@ type linkPredicate struct {
 }
 
 type resourceDescriptor struct {
-	Name   string  `json:"name,omitempty"`
-	URI    string  `json:"uri,omitempty"`
-	Digest Digests `json:"digest,omitempty"`
+	Name   string         `json:"name,omitempty"`
+	URI    string         `json:"uri,omitempty"`
+	Digest intoto.Digests `json:"digest,omitempty"`
 }
 
 // LinkToStatement converts a link to an in-toto Statement v1 with the link v0.3 predicate: products
@@ -37,11 +37,11 @@ type resourceDescriptor struct {
 // byproducts and environment go to the predicate. A link without products yields an empty subject,
 // which the attestation spec's validator refuses but the link predicate needs for steps that produce
 // nothing. The output is compact JSON with sorted keys (stable bytes, unlike protojson's own output).
-func LinkToStatement(l *Link) ([]byte, error) {
-	if err := l.Materials.validate(); err != nil {
+func LinkToStatement(l *intoto.Link) ([]byte, error) {
+	if err := intoto.ValidateSet(l.Materials); err != nil {
 		return nil, fmt.Errorf("link to statement: materials: %w", err)
 	}
-	if err := l.Products.validate(); err != nil {
+	if err := intoto.ValidateSet(l.Products); err != nil {
 		return nil, fmt.Errorf("link to statement: products: %w", err)
 	}
 	pred := linkPredicate{
@@ -61,7 +61,7 @@ func LinkToStatement(l *Link) ([]byte, error) {
 	}
 	st := &attv1.Statement{
 		Type:          attv1.StatementTypeUri,
-		PredicateType: LinkPredicateV03,
+		PredicateType: intoto.LinkPredicateV03,
 		Predicate:     ps,
 	}
 	for _, d := range descriptors(l.Products) {
@@ -85,15 +85,10 @@ func LinkToStatement(l *Link) ([]byte, error) {
 	return stableJSON(raw)
 }
 
-func descriptors(a Artifacts) []resourceDescriptor {
-	names := make([]string, 0, len(a))
-	for n := range a {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	out := make([]resourceDescriptor, 0, len(names))
-	for _, n := range names {
-		out = append(out, resourceDescriptor{Name: n, Digest: a[n]})
+func descriptors(a intoto.ArtifactSet) []resourceDescriptor {
+	out := make([]resourceDescriptor, 0, a.Len())
+	for name, d := range a.All() {
+		out = append(out, resourceDescriptor{Name: name, Digest: d.Digests()})
 	}
 	return out
 }
@@ -131,12 +126,12 @@ func IsStatement(payload []byte) bool {
 // link v0.3 predicate back to a v0.9 link.
 // Subjects become products and predicate materials become materials; each needs a name and a digest,
 // and names must be unique.
-func StatementToLink(data []byte) (*Link, error) {
+func StatementToLink(data []byte) (*intoto.Link, error) {
 	var st attv1.Statement
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &st); err != nil {
 		return nil, fmt.Errorf("decode statement: %w", err)
 	}
-	if (st.GetType() != StatementTypeV1 && st.GetType() != StatementTypeV01) || st.GetPredicateType() != LinkPredicateV03 {
+	if (st.GetType() != intoto.StatementTypeV1 && st.GetType() != intoto.StatementTypeV01) || st.GetPredicateType() != intoto.LinkPredicateV03 {
 		return nil, fmt.Errorf("decode statement: %w (got _type %q, predicateType %q)",
 			ErrNotLinkStatement, st.GetType(), st.GetPredicateType())
 	}
@@ -151,32 +146,32 @@ func StatementToLink(data []byte) (*Link, error) {
 	if err := json.Unmarshal(pj, &pred); err != nil {
 		return nil, fmt.Errorf("decode statement predicate: %w", err)
 	}
-	l := &Link{
-		Type:        TypeLink,
+	l := &intoto.Link{
+		Type:        intoto.TypeLink,
 		Name:        pred.Name,
 		Command:     pred.Command,
 		ByProducts:  pred.ByProducts,
 		Environment: pred.Environment,
-		Materials:   Artifacts{},
-		Products:    Artifacts{},
 	}
 	if l.Command == nil {
 		l.Command = []string{}
 	}
+	materials, products := map[string]intoto.Digests{}, map[string]intoto.Digests{}
 	for i, m := range pred.Materials {
-		if err := addArtifact(l.Materials, m.Name, m.Digest); err != nil {
+		if err := addArtifact(materials, m.Name, m.Digest); err != nil {
 			return nil, fmt.Errorf("decode statement: material %d: %w", i+1, err)
 		}
 	}
 	for i, s := range st.GetSubject() {
-		if err := addArtifact(l.Products, s.GetName(), s.GetDigest()); err != nil {
+		if err := addArtifact(products, s.GetName(), s.GetDigest()); err != nil {
 			return nil, fmt.Errorf("decode statement: subject %d: %w", i+1, err)
 		}
 	}
+	l.Materials, l.Products = intoto.NewArtifactSet(materials), intoto.NewArtifactSet(products)
 	return l, nil
 }
 
-func addArtifact(a Artifacts, name string, digest map[string]string) error {
+func addArtifact(a map[string]intoto.Digests, name string, digest map[string]string) error {
 	if name == "" {
 		return errors.New("resource descriptor without a name")
 	}
@@ -186,6 +181,6 @@ func addArtifact(a Artifacts, name string, digest map[string]string) error {
 	if _, dup := a[name]; dup {
 		return fmt.Errorf("%q appears twice", name)
 	}
-	a[name] = Digests(maps.Clone(digest))
+	a[name] = intoto.Digests(maps.Clone(digest))
 	return nil
 }

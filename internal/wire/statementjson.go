@@ -1,10 +1,11 @@
-package intoto
+package wire
 
 import (
 	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"slices"
 	"unicode/utf8"
 
@@ -15,7 +16,7 @@ import (
 //
 // LinkToStatement goes through maps, encoding/json, a protobuf Struct, protojson and a decode/encode
 // pass (stableJSON): for a link of a million artifacts that is several copies of the document and a
-// map entry per artifact. AppendStatementSets writes the same bytes directly. The parts that are small
+// map entry per artifact. AppendStatement writes the same bytes directly. The parts that are small
 // and hold arbitrary values (name, command, byproducts, environment) still take LinkToStatement's own
 // path, so their numbers and strings come out exactly as it writes them; the artifacts, which are
 // nearly all of the bytes, are written here, following what that path does to them:
@@ -30,8 +31,8 @@ import (
 
 // Constant pieces of a Statement v1 with a link v0.3 predicate, as LinkToStatement writes them.
 const (
-	statementHead          = `{"_type":"` + StatementTypeV1 + `","predicate":`
-	statementPredicateType = `,"predicateType":"` + LinkPredicateV03 + `"`
+	statementHead          = `{"_type":"` + intoto.StatementTypeV1 + `","predicate":`
+	statementPredicateType = `,"predicateType":"` + intoto.LinkPredicateV03 + `"`
 	statementMaterials     = `"materials":[`
 	statementSubject       = `,"subject":[`
 	descriptorDigest       = `{"digest":`
@@ -39,26 +40,26 @@ const (
 	canonicalDigestLen     = len(`{"sha256":""}`) + 2*32
 )
 
-// MarshalStatementSets is LinkToStatement of l with the given materials and products (l's own are
-// ignored), encoded straight from the sets.
-func MarshalStatementSets(l *Link, materials, products ArtifactSet) ([]byte, error) {
-	return AppendStatementSets(nil, l, materials, products)
+// MarshalStatement is LinkToStatement(l), encoded straight from the artifact sets.
+func MarshalStatement(l *intoto.Link) ([]byte, error) {
+	return AppendStatement(nil, l)
 }
 
-// AppendStatementSets appends MarshalStatementSets(l, materials, products) to b: the bytes
-// LinkToStatement writes for l with those artifacts, and its refusals. The exact size is worked out
+// AppendStatement appends MarshalStatement(l) to b: the bytes LinkToStatement writes for l, and its
+// refusals. The exact size is worked out
 // before anything is written, so b grows at most once, to exactly what it needs; bytes already in b
 // (room for a header, say) are kept as they are.
-func AppendStatementSets(b []byte, l *Link, materials, products ArtifactSet) ([]byte, error) {
-	if err := validateSet(materials); err != nil {
+func AppendStatement(b []byte, l *intoto.Link) ([]byte, error) {
+	materials, products := l.Materials, l.Products
+	if err := intoto.ValidateSet(materials); err != nil {
 		return nil, fmt.Errorf("link to statement: materials: %w", err)
 	}
-	if err := validateSet(products); err != nil {
+	if err := intoto.ValidateSet(products); err != nil {
 		return nil, fmt.Errorf("link to statement: products: %w", err)
 	}
 	// The predicate without its materials, through LinkToStatement's own encoding. Its last member is
 	// the name, and materials sort just before it: they are written in front of `"name":`.
-	small, err := LinkToStatement(&Link{Name: l.Name, Command: l.Command, ByProducts: l.ByProducts, Environment: l.Environment})
+	small, err := LinkToStatement(&intoto.Link{Name: l.Name, Command: l.Command, ByProducts: l.ByProducts, Environment: l.Environment})
 	if err != nil {
 		return nil, err
 	}
@@ -119,30 +120,15 @@ func AppendStatementSets(b []byte, l *Link, materials, products ArtifactSet) ([]
 	return append(b, '}'), nil
 }
 
-// validateSet is Artifacts.validate for a set: the first bad artifact in name order is reported.
-func validateSet(s ArtifactSet) error {
-	for i, name := range s.names {
-		if name == "" {
-			return errors.New("empty artifact name")
-		}
-		if d := s.digs[i]; d.other != nil {
-			if err := d.other.validate(); err != nil {
-				return fmt.Errorf("artifact %q: %w", name, err)
-			}
-		}
-	}
-	return nil
-}
-
 // checkDescriptors runs the attestation spec's ResourceDescriptor.Validate on each artifact of s, as
 // LinkToStatement does (a canonical sha256 digest always passes it).
-func checkDescriptors(s ArtifactSet, what string) error {
-	for i, name := range s.names {
-		d := s.digs[i]
-		if d.other == nil {
+func checkDescriptors(s intoto.ArtifactSet, what string) error {
+	for i, name := range s.Names() {
+		d := s.Digest(i)
+		if isCompact(d) {
 			continue
 		}
-		rd := &attv1.ResourceDescriptor{Name: name, Digest: *d.other}
+		rd := &attv1.ResourceDescriptor{Name: name, Digest: d.Digests()}
 		if err := rd.Validate(); err != nil {
 			return fmt.Errorf("link to statement: %s %q: %w", what, name, err)
 		}
@@ -152,13 +138,13 @@ func checkDescriptors(s ArtifactSet, what string) error {
 
 // checkMaterialAlgorithms refuses a material whose digest algorithms become the same name once the
 // bytes that are not UTF-8 are replaced: the predicate would hold that key twice.
-func checkMaterialAlgorithms(s ArtifactSet) error {
-	for i := range s.names {
-		d := s.digs[i]
-		if d.other == nil || len(*d.other) < 2 {
+func checkMaterialAlgorithms(s intoto.ArtifactSet) error {
+	for i := range s.Names() {
+		d := s.Digest(i)
+		if isCompact(d) || len(d.Digests()) < 2 {
 			continue
 		}
-		if _, err := sortedAlgorithms(*d.other); err != nil {
+		if _, err := sortedAlgorithms(d.Digests()); err != nil {
 			return err
 		}
 	}
@@ -166,13 +152,13 @@ func checkMaterialAlgorithms(s ArtifactSet) error {
 }
 
 // checkSubjectUTF8 refuses a subject whose name or digest algorithm is not UTF-8, as protojson does.
-func checkSubjectUTF8(s ArtifactSet) error {
-	for i, name := range s.names {
+func checkSubjectUTF8(s intoto.ArtifactSet) error {
+	for i, name := range s.Names() {
 		if !utf8.ValidString(name) {
 			return fmt.Errorf("subject %q: name is not valid UTF-8", name)
 		}
-		if d := s.digs[i]; d.other != nil {
-			for alg := range *d.other {
+		if d := s.Digest(i); !isCompact(d) {
+			for alg := range d.Digests() {
 				if !utf8.ValidString(alg) {
 					return fmt.Errorf("subject %q: digest algorithm %q is not valid UTF-8", name, alg)
 				}
@@ -186,7 +172,7 @@ type algorithm struct{ key, name, value string } // key: name as written (no byt
 
 // sortedAlgorithms lists d's algorithms in the order the Statement writes them: by their names with
 // each byte that is not UTF-8 replaced by U+FFFD. Two that become equal are an error.
-func sortedAlgorithms(d Digests) ([]algorithm, error) {
+func sortedAlgorithms(d intoto.Digests) ([]algorithm, error) {
 	out := make([]algorithm, 0, len(d))
 	for alg, v := range d {
 		key := alg
@@ -229,13 +215,13 @@ func toValidUTF8(s string) string {
 }
 
 // appendDescriptorsJSON writes s's artifacts as resource descriptors, separated by commas.
-func appendDescriptorsJSON(b []byte, s ArtifactSet) []byte {
-	for i, name := range s.names {
+func appendDescriptorsJSON(b []byte, s intoto.ArtifactSet) []byte {
+	for i, name := range s.Names() {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, descriptorDigest...)
-		b = appendStatementDigest(b, s.digs[i])
+		b = appendStatementDigest(b, s.Digest(i))
 		b = append(b, descriptorName...)
 		b = appendStatementString(b, name)
 		b = append(b, '}')
@@ -244,15 +230,15 @@ func appendDescriptorsJSON(b []byte, s ArtifactSet) []byte {
 }
 
 // descriptorsJSONLen is the length of appendDescriptorsJSON's output for s.
-func descriptorsJSONLen(s ArtifactSet) int {
+func descriptorsJSONLen(s intoto.ArtifactSet) int {
 	n := 0
-	if len(s.names) > 1 {
-		n += len(s.names) - 1 // commas
+	if len(s.Names()) > 1 {
+		n += len(s.Names()) - 1 // commas
 	}
-	n += len(s.names) * (len(descriptorDigest) + len(descriptorName) + len("}"))
-	for i, name := range s.names {
+	n += len(s.Names()) * (len(descriptorDigest) + len(descriptorName) + len("}"))
+	for i, name := range s.Names() {
 		n += statementStringLen(name)
-		if d := s.digs[i]; d.other == nil {
+		if d := s.Digest(i); isCompact(d) {
 			n += canonicalDigestLen
 		} else {
 			n += len(appendStatementDigest(nil, d))
@@ -262,13 +248,13 @@ func descriptorsJSONLen(s ArtifactSet) int {
 }
 
 // appendStatementDigest writes a digest set (already checked: no algorithms clash).
-func appendStatementDigest(b []byte, d Digest) []byte {
-	if d.other == nil {
+func appendStatementDigest(b []byte, d intoto.Digest) []byte {
+	if sum, ok := d.SHA256(); ok {
 		b = append(b, `{"sha256":"`...)
-		b = hex.AppendEncode(b, d.sha256[:])
+		b = hex.AppendEncode(b, sum[:])
 		return append(b, `"}`...)
 	}
-	algs, _ := sortedAlgorithms(*d.other)
+	algs, _ := sortedAlgorithms(d.Digests())
 	b = append(b, '{')
 	for j, a := range algs {
 		if j > 0 {

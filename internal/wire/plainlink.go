@@ -1,15 +1,42 @@
-package intoto
+package wire
 
 import (
+	"fmt"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"slices"
 	"strings"
 )
 
+// DecodeLink decodes a v0.9 link document (the payload of an envelope, not the envelope itself): in
+// one pass when it has the plain shape every implementation writes, else through encoding/json
+// (intoto.Link.UnmarshalJSON), with the same result. Unknown fields are kept in Extra. It does not
+// validate: call Validate.
+func DecodeLink(data []byte) (*intoto.Link, error) {
+	if l, ok := fastDecodeLink(data); ok {
+		return l, nil
+	}
+	var l intoto.Link
+	if err := l.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("decode link: %w", err)
+	}
+	return &l, nil
+}
+
+// DecodePlainLink decodes data as DecodeLink would when it is a valid link of the plain shape every
+// implementation writes (_type "link", a name, well-formed digests, ASCII strings without escapes, no
+// unknown or repeated fields), in one pass that also validates it: Validate would return nil.
+// ok=false means the caller must decode (and validate) it the general way.
+func DecodePlainLink(data []byte) (l *intoto.Link, ok bool) {
+	l, ok = fastDecodeLink(data)
+	if !ok || l.Type != intoto.TypeLink || l.Name == "" {
+		return nil, false
+	}
+	return l, true
+}
+
 // PlainLink is a link as DecodePlainLinkChecked reads it, or the link inside a PlainLegacyLink.
 type PlainLink struct {
-	// Link is the decoded link, with nil Materials and Products: those are the two sets.
-	Link                *Link
-	Materials, Products ArtifactSet
+	Link *intoto.Link
 	// Level is the nesting level of the link object in the document read (1 when the link is the
 	// document). Depth is the deepest nesting of that document outside Unchecked.
 	Level, Depth int
@@ -19,18 +46,17 @@ type PlainLink struct {
 	Unchecked [][]byte
 }
 
-// DecodePlainLinkChecked is DecodePlainLinkCompact that also tells what the general path checks
+// DecodePlainLinkChecked is DecodePlainLink that also tells what the general path checks
 // separately: when it answers (ok), no object of data outside Unchecked names a member twice, and
-// Depth is its nesting outside Unchecked. It answers exactly when DecodePlainLinkCompact does, with
+// Depth is its nesting outside Unchecked. It answers exactly when DecodePlainLink does, with
 // the same result.
 func DecodePlainLinkChecked(data []byte) (*PlainLink, bool) {
-	s := &scanner{b: data, valid: true, compact: true, strict: true, base: 1}
+	s := &scanner{b: data, strict: true, base: 1}
 	l, ok := fastDecodeLinkScan(s)
-	if !ok || l.Type != TypeLink || l.Name == "" {
+	if !ok || l.Type != intoto.TypeLink || l.Name == "" {
 		return nil, false
 	}
-	return &PlainLink{Link: l, Materials: s.sets[0], Products: s.sets[1], Level: 1, Depth: s.deepest,
-		Unchecked: s.unchecked}, true
+	return &PlainLink{Link: l, Level: 1, Depth: s.deepest, Unchecked: s.unchecked}, true
 }
 
 // PlainLegacyLink is a legacy envelope holding a link, as DecodePlainLegacyLink reads it.
@@ -52,16 +78,16 @@ type LegacySignature struct {
 }
 
 // DecodePlainLegacyLink reads a legacy envelope that holds a link, in the plain shape the peers write,
-// in one pass: it checks the structure, finds the signatures, decodes the link into compact sets,
+// in one pass: it checks the structure, finds the signatures, decodes the link (its artifacts as sets),
 // measures the nesting and writes the canonical form a signature covers. When it answers (ok), the
 // document is valid JSON in which no object outside Unchecked names a member twice; it is an object
 // with exactly the members "signatures" (an array of objects with a "keyid", a "sig" and maybe other
 // members, which encoding/json ignores: not named keyid or sig in any letter case; all plain
 // strings) and "signed"; and
-// DecodePlainLinkCompact(Signed) accepts Signed with the same result. Anything else, valid or not, is
+// DecodePlainLink(Signed) accepts Signed with the same result. Anything else, valid or not, is
 // ok=false, and the caller reads the file the general way.
 func DecodePlainLegacyLink(data []byte) (*PlainLegacyLink, bool) {
-	s := &scanner{b: data, valid: true, compact: true, strict: true, canon: true, base: 2}
+	s := &scanner{b: data, strict: true, canon: true, base: 2}
 	var out PlainLegacyLink
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
@@ -86,11 +112,11 @@ func DecodePlainLegacyLink(data []byte) (*PlainLegacyLink, bool) {
 			start := s.i
 			s.out = make([]byte, 0, len(data)-start) // canonical is shorter, bar invalid UTF-8 (U+FFFD)
 			l, ok := s.linkObject()
-			if !ok || l.Type != TypeLink || l.Name == "" {
+			if !ok || l.Type != intoto.TypeLink || l.Name == "" {
 				return nil, false
 			}
 			out.Signed = data[start:s.i:s.i]
-			out.Link, out.Materials, out.Products, out.Level = l, s.sets[0], s.sets[1], 2
+			out.Link, out.Level = l, 2
 		default:
 			return nil, false
 		}

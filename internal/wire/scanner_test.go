@@ -1,8 +1,9 @@
-package intoto
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -74,39 +75,39 @@ func checkFastLink(t *testing.T, doc string) {
 	if !ok {
 		return
 	}
-	var slow Link
-	if err := slow.genericUnmarshalJSON([]byte(doc)); err != nil {
+	var slow intoto.Link
+	if err := slow.UnmarshalJSON([]byte(doc)); err != nil {
 		t.Fatalf("fast path accepted %q, generic path: %v", doc, err)
 	}
 	if !reflect.DeepEqual(*fast, slow) {
 		t.Fatalf("%q: fast %+v, generic %+v", doc, *fast, slow)
 	}
-	checkMarshalSets(t, fast)
+	checkMarshal(t, fast)
 }
 
-// checkMarshalSets fails when MarshalLinkSets of l's artifacts differs from MarshalLink(l).
-func checkMarshalSets(t *testing.T, l *Link) {
+// checkMarshal fails when MarshalLink(l) differs from encoding/json's encoding of l.
+func checkMarshal(t *testing.T, l *intoto.Link) {
 	t.Helper()
-	want, err := MarshalLink(l)
+	want, err := l.MarshalJSON()
 	if err != nil {
 		return
 	}
-	got, err := MarshalLinkSets(l, NewArtifactSet(l.Materials), NewArtifactSet(l.Products))
+	got, err := MarshalLink(l)
 	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("MarshalLinkSets = %s, %v; MarshalLink = %s", got, err, want)
+		t.Fatalf("MarshalLink = %s, %v; encoding/json = %s", got, err, want)
 	}
 }
 
-func TestMarshalLinkSets(t *testing.T) {
+func TestMarshalLink(t *testing.T) {
 	t.Parallel()
 	h := strings.Repeat("ab", 32)
-	for _, l := range []*Link{
-		{Type: TypeLink, Name: "a"},
-		{Type: TypeLink, Name: "a<b>", Command: []string{"x"}, Materials: Artifacts{"é": {"sha256": h}, "a&": nil},
-			Products: Artifacts{"p": {"sha256": strings.ToUpper(h)}, "q": {}, "r": {"sha512": "x", "sha256": h}, "s": {"sha256": h[:10]}}},
-		{Type: TypeLink, Name: "x", Products: Artifacts{"p": {"sha256": h}}, Extra: map[string]json.RawMessage{"z": []byte(`1`)}},
+	for _, l := range []*intoto.Link{
+		{Type: intoto.TypeLink, Name: "a"},
+		{Type: intoto.TypeLink, Name: "a<b>", Command: []string{"x"}, Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"é": {"sha256": h}, "a&": nil}),
+			Products: intoto.NewArtifactSet(map[string]intoto.Digests{"p": {"sha256": strings.ToUpper(h)}, "q": {}, "r": {"sha512": "x", "sha256": h}, "s": {"sha256": h[:10]}})},
+		{Type: intoto.TypeLink, Name: "x", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"p": {"sha256": h}}), Extra: map[string]json.RawMessage{"z": []byte(`1`)}},
 	} {
-		checkMarshalSets(t, l)
+		checkMarshal(t, l)
 	}
 }
 
@@ -166,7 +167,6 @@ func FuzzFastPaths(f *testing.F) {
 		checkFastCanonical(t, doc)
 		checkFastLink(t, doc)
 		checkPlainMembers(t, doc)
-		checkPlainCompact(t, doc)
 	})
 }
 
@@ -187,67 +187,15 @@ func TestDecodePlainLinkValidates(t *testing.T) {
 		if !ok {
 			continue
 		}
-		g, err := DecodeLink([]byte(d))
-		if err != nil {
-			t.Fatalf("%q: plain ok, DecodeLink: %v", d, err)
+		g := &intoto.Link{}
+		if err := g.UnmarshalJSON([]byte(d)); err != nil {
+			t.Fatalf("%q: plain ok, generic decoding: %v", d, err)
 		}
 		if err := g.Validate(); err != nil {
 			t.Fatalf("%q: plain ok, Validate: %v", d, err)
 		}
 		if !reflect.DeepEqual(l, g) {
 			t.Fatalf("%q: plain %+v, generic %+v", d, l, g)
-		}
-		checkCompact(t, d, l)
-	}
-}
-
-// checkPlainCompact checks that DecodePlainLinkCompact accepts what DecodePlainLink accepts, with the
-// same result.
-func checkPlainCompact(t *testing.T, doc string) {
-	t.Helper()
-	l, ok := DecodePlainLink([]byte(doc))
-	if _, _, _, okc := DecodePlainLinkCompact([]byte(doc)); okc != ok {
-		t.Fatalf("%q: plain ok=%v, compact ok=%v", doc, ok, okc)
-	}
-	if ok {
-		checkCompact(t, doc, l)
-	}
-}
-
-// checkCompact checks that DecodePlainLinkCompact agrees with DecodePlainLink's result l.
-func checkCompact(t *testing.T, doc string, l *Link) {
-	t.Helper()
-	c, m, p, ok := DecodePlainLinkCompact([]byte(doc))
-	if !ok {
-		t.Fatalf("%q: plain ok, compact not", doc)
-	}
-	if c.Materials != nil || c.Products != nil {
-		t.Fatalf("%q: compact link has artifact maps", doc)
-	}
-	c.Materials, c.Products = l.Materials, l.Products
-	if !reflect.DeepEqual(c, l) {
-		t.Fatalf("%q: compact %+v, plain %+v", doc, c, l)
-	}
-	for _, x := range []struct {
-		set ArtifactSet
-		a   Artifacts
-	}{{m, l.Materials}, {p, l.Products}} {
-		if x.set.Len() != len(x.a) {
-			t.Fatalf("%q: compact has %d artifacts, plain %d", doc, x.set.Len(), len(x.a))
-		}
-		for i, name := range x.set.Names() {
-			if i > 0 && x.set.Name(i-1) >= name {
-				t.Fatalf("%q: compact names not sorted", doc)
-			}
-			if !reflect.DeepEqual(x.set.Digest(i).Digests(), x.a[name]) {
-				t.Fatalf("%q: %q: compact %v, plain %v", doc, name, x.set.Digest(i).Digests(), x.a[name])
-			}
-			if !x.set.Digest(i).Equal(NewDigest(x.a[name])) {
-				t.Fatalf("%q: %q: compact digest differs from NewDigest", doc, name)
-			}
-		}
-		if len(x.a) > 0 && !reflect.DeepEqual(x.set.Artifacts(), x.a) {
-			t.Fatalf("%q: round trip differs", doc)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package intoto
+package wire
 
 import (
 	"bytes"
@@ -145,7 +145,7 @@ func refDuplicate(data []byte) bool {
 }
 
 // checkPlainLegacy fails when DecodePlainLegacyLink answers for data and the answer is not what the
-// general path gives: encoding/json's members, DecodePlainLinkCompact, CanonicalJSON, the nesting,
+// general path gives: encoding/json's members, DecodePlainLink, CanonicalJSON, the nesting,
 // no repeated member names. It returns whether it answered and whether it wrote the canonical form.
 func checkPlainLegacy(t *testing.T, data []byte) (ok, canon bool) {
 	t.Helper()
@@ -193,7 +193,7 @@ func checkPlainLegacy(t *testing.T, data []byte) (ok, canon bool) {
 		}
 	}
 	checkAccounted(t, data, &p.PlainLink, 2)
-	checkSameAsCompact(t, p.Signed, &p.PlainLink)
+	checkSamePlain(t, p.Signed, &p.PlainLink)
 	if p.Canonical != nil {
 		want, err := genericCanonicalJSON(p.Signed)
 		if err != nil {
@@ -229,30 +229,30 @@ func checkAccounted(t *testing.T, data []byte, p *PlainLink, level int) {
 	}
 }
 
-// checkSameAsCompact fails when p is not what DecodePlainLinkCompact reads from payload.
-func checkSameAsCompact(t *testing.T, payload []byte, p *PlainLink) {
+// checkSamePlain fails when p is not what DecodePlainLink reads from payload.
+func checkSamePlain(t *testing.T, payload []byte, p *PlainLink) {
 	t.Helper()
-	l, m, pr, ok := DecodePlainLinkCompact(payload)
+	l, ok := DecodePlainLink(payload)
 	if !ok {
-		t.Fatalf("%q: answered, DecodePlainLinkCompact did not", payload)
+		t.Fatalf("%q: answered, DecodePlainLink did not", payload)
 	}
-	if !reflect.DeepEqual(l, p.Link) || !reflect.DeepEqual(m, p.Materials) || !reflect.DeepEqual(pr, p.Products) {
-		t.Fatalf("%q: link %+v %v %v, DecodePlainLinkCompact %+v %v %v", payload, p.Link, p.Materials, p.Products, l, m, pr)
+	if !reflect.DeepEqual(l, p.Link) {
+		t.Fatalf("%q: link %+v, DecodePlainLink %+v", payload, p.Link, l)
 	}
 }
 
-// checkPlainChecked fails when DecodePlainLinkChecked answers differently from
-// DecodePlainLinkCompact, or misreports nesting or repeated member names.
+// checkPlainChecked fails when DecodePlainLinkChecked answers differently from DecodePlainLink, or
+// misreports nesting or repeated member names.
 func checkPlainChecked(t *testing.T, data []byte) {
 	t.Helper()
 	p, ok := DecodePlainLinkChecked(data)
-	if _, _, _, okc := DecodePlainLinkCompact(data); okc != ok {
-		t.Fatalf("%q: checked ok=%v, compact ok=%v", data, ok, okc)
+	if _, okc := DecodePlainLink(data); okc != ok {
+		t.Fatalf("%q: checked ok=%v, plain ok=%v", data, ok, okc)
 	}
 	if !ok {
 		return
 	}
-	checkSameAsCompact(t, data, p)
+	checkSamePlain(t, data, p)
 	checkAccounted(t, data, p, 1)
 }
 

@@ -1,4 +1,4 @@
-package verify
+package wire
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func TestCheckDuplicateKeys(t *testing.T) {
 			if !json.Valid([]byte(tc.json)) {
 				t.Fatalf("test input is not JSON: %s", tc.json)
 			}
-			err := checkDuplicateKeys([]byte(tc.json))
+			err := CheckDuplicateKeys([]byte(tc.json))
 			if got := errors.Is(err, ErrDuplicateKey); got != tc.dup {
 				t.Errorf("got duplicate=%v (%v), want %v", got, err, tc.dup)
 			}
@@ -44,13 +44,13 @@ func FuzzCheckDuplicateKeys(f *testing.F) {
 	f.Add([]byte(`{"a":1,"b":{"a":[{"b":2}]}}`))
 	f.Add([]byte(`{"a":1,"a":2}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		err := checkDuplicateKeys(data)
+		err := CheckDuplicateKeys(data)
 		if !json.Valid(data) {
 			return
 		}
 		// Reference: decode every object member by member with the streaming decoder.
 		if got, want := err != nil, hasDuplicate(t, data); got != want {
-			t.Fatalf("checkDuplicateKeys = %v, reference says duplicate=%v for %q", err, want, data)
+			t.Fatalf("CheckDuplicateKeys = %v, reference says duplicate=%v for %q", err, want, data)
 		}
 	})
 }
@@ -97,3 +97,67 @@ func hasDuplicate(t *testing.T, data []byte) bool {
 	}
 	return walk()
 }
+
+func TestCheckDepth(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		data string
+		max  int
+		ok   bool
+	}{
+		{`{"a":[1,{"b":2}]}`, 3, true},
+		{`{"a":[1,{"b":2}]}`, 2, false},
+		{`{"a":"[[[[[[[[[[["}`, 1, true},
+		{`{"a":"\"[[[[["}`, 1, true},
+		{`["\\",[["x"]]]`, 2, false},
+		{`"unterminated [[[`, 0, true},
+	} {
+		err := CheckDepth([]byte(tc.data), tc.max)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrTooDeep)) {
+			t.Errorf("CheckDepth(%q, %d) = %v, want ok %v", tc.data, tc.max, err, tc.ok)
+		}
+	}
+}
+
+// FuzzCheckDepth: for valid JSON, checkJSONDepth agrees with the nesting the decoder sees.
+func FuzzCheckDepth(f *testing.F) {
+	for _, s := range []string{`{}`, `[[1]]`, `{"a":"[[["}`, `{"a":"\\\"["}`, `[{"a":[{"b":[]}]}]`, `"\"`, `[`} {
+		f.Add([]byte(s), 2)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, max int) {
+		if max < 0 || max > 100 {
+			return
+		}
+		err := CheckDepth(data, max)
+		if !json.Valid(data) {
+			return
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		depth, deepest := 0, 0
+		for {
+			tok, terr := dec.Token()
+			if terr != nil {
+				break
+			}
+			switch tok {
+			case json.Delim('{'), json.Delim('['):
+				depth++
+				deepest = max2(deepest, depth)
+			case json.Delim('}'), json.Delim(']'):
+				depth--
+			}
+		}
+		if (err == nil) != (deepest <= max) {
+			t.Fatalf("CheckDepth(%q, %d) = %v, decoder depth %d", data, max, err, deepest)
+		}
+	})
+}
+
+func max2(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// TestReadLimited reads files around the limit, and a stream with no size to go by.

@@ -1,8 +1,9 @@
-package intoto
+package wire
 
 import (
 	"encoding/json"
 	"errors"
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"strings"
 	"testing"
 
@@ -17,20 +18,20 @@ var (
 
 func TestStatementRoundTrip(t *testing.T) {
 	t.Parallel()
-	links := []*Link{
+	links := []*intoto.Link{
 		{
-			Type:    TypeLink,
+			Type:    intoto.TypeLink,
 			Name:    "build",
 			Command: []string{"make", "dist"},
-			Materials: Artifacts{
+			Materials: intoto.NewArtifactSet(map[string]intoto.Digests{
 				"src/main.go": {"sha256": sha256hex, "sha512": sha512hex},
 				"go.mod":      {"sha256": sha256hex},
-			},
-			Products:    Artifacts{"dist/app": {"sha256": sha256hex, "sha512": sha512hex, "gitCommit": sha1hex}},
+			}),
+			Products:    intoto.NewArtifactSet(map[string]intoto.Digests{"dist/app": {"sha256": sha256hex, "sha512": sha512hex, "gitCommit": sha1hex}}),
 			ByProducts:  map[string]any{"return-value": float64(0), "stdout": "ok\n", "stderr": ""},
 			Environment: map[string]any{"ci": map[string]any{"run": "42"}},
 		},
-		{Type: TypeLink, Name: "test", Command: []string{}, Materials: Artifacts{"a": {"sha256": sha256hex}}, Products: Artifacts{}},
+		{Type: intoto.TypeLink, Name: "test", Command: []string{}, Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": sha256hex}}), Products: intoto.ArtifactSet{}},
 	}
 	for _, f := range linkFixtures {
 		l, err := DecodeLink(payloadOf(t, readFixture(t, f)))
@@ -58,11 +59,11 @@ func TestStatementRoundTrip(t *testing.T) {
 			if err := json.Unmarshal(st, &probe); err != nil {
 				t.Fatal(err)
 			}
-			if probe.Type != StatementTypeV1 || probe.PredicateType != LinkPredicateV03 {
+			if probe.Type != intoto.StatementTypeV1 || probe.PredicateType != intoto.LinkPredicateV03 {
 				t.Errorf("got _type %q predicateType %q", probe.Type, probe.PredicateType)
 			}
-			if len(probe.Subject) != len(l.Products) {
-				t.Errorf("got %d subjects, want %d", len(probe.Subject), len(l.Products))
+			if len(probe.Subject) != l.Products.Len() {
+				t.Errorf("got %d subjects, want %d", len(probe.Subject), l.Products.Len())
 			}
 			if _, ok := probe.Predicate["name"]; !ok {
 				t.Error("predicate has no name")
@@ -76,7 +77,7 @@ func TestStatementRoundTrip(t *testing.T) {
 			}
 			want := *l
 			want.Extra = nil
-			norm := func(l *Link) {
+			norm := func(l *intoto.Link) {
 				if l.Command == nil {
 					l.Command = []string{}
 				}
@@ -85,12 +86,6 @@ func TestStatementRoundTrip(t *testing.T) {
 				}
 				if len(l.Environment) == 0 {
 					l.Environment = nil
-				}
-				if l.Materials == nil {
-					l.Materials = Artifacts{}
-				}
-				if l.Products == nil {
-					l.Products = Artifacts{}
 				}
 			}
 			norm(&want)
@@ -140,7 +135,7 @@ func TestStatementToLinkErrors(t *testing.T) {
 }
 
 func FuzzStatementToLink(f *testing.F) {
-	l := &Link{Type: TypeLink, Name: "b", Products: Artifacts{"p": {"sha256": sha256hex}}, Materials: Artifacts{"m": {"sha512": sha512hex}}}
+	l := &intoto.Link{Type: intoto.TypeLink, Name: "b", Products: intoto.NewArtifactSet(map[string]intoto.Digests{"p": {"sha256": sha256hex}}), Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"m": {"sha512": sha512hex}})}
 	st, err := LinkToStatement(l)
 	if err != nil {
 		f.Fatal(err)
@@ -163,14 +158,14 @@ func TestStatementV01ToLink(t *testing.T) {
 	t.Parallel()
 	doc := func(typ string) []byte {
 		return []byte(`{"_type":"` + typ + `","subject":[{"name":"dist/app","digest":{"sha256":"` +
-			strings.Repeat("ab", 32) + `"}}],"predicateType":"` + LinkPredicateV03 + `","predicate":{"name":"build",` +
+			strings.Repeat("ab", 32) + `"}}],"predicateType":"` + intoto.LinkPredicateV03 + `","predicate":{"name":"build",` +
 			`"command":["make"],"materials":[{"name":"src/main.go","digest":{"sha256":"` + strings.Repeat("cd", 32) + `"}}]}}`)
 	}
-	v1, err := StatementToLink(doc(StatementTypeV1))
+	v1, err := StatementToLink(doc(intoto.StatementTypeV1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v01, err := StatementToLink(doc(StatementTypeV01))
+	v01, err := StatementToLink(doc(intoto.StatementTypeV01))
 	if err != nil {
 		t.Fatalf("Statement v0.1: %v", err)
 	}
