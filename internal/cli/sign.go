@@ -168,15 +168,12 @@ func linkFromFile(path string) (*intoto.Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	l, err := decodeLinkPayload(s.Payload)
+	l, err := wire.DecodeLinkPayload(s.Payload)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return l, nil
 }
-
-// decodeLinkPayload is linkfile.DecodePayload: a v0.9 link or a Statement with a link predicate.
-func decodeLinkPayload(payload []byte) (*intoto.Link, error) { return linkfile.DecodePayload(payload) }
 
 func matchProductsCommand() *command {
 	c := &command{

@@ -109,7 +109,7 @@ func ReadEvidence(dir string, signer SignerFunc) (ev []*Evidence, skipped []stri
 		if err != nil {
 			continue // not in-toto metadata
 		}
-		l, err := decodeLink(signed.Payload)
+		l, err := wire.DecodeLinkPayload(signed.Payload)
 		if err != nil {
 			continue // a layout (sublayout) or another document
 		}
@@ -133,14 +133,6 @@ func ReadEvidence(dir string, signer SignerFunc) (ev []*Evidence, skipped []stri
 		ev = append(ev, e)
 	}
 	return ev, skipped, nil
-}
-
-// decodeLink reads a link payload in either form: an in-toto Statement or a plain link.
-func decodeLink(payload []byte) (*intoto.Link, error) {
-	if wire.IsStatement(payload) {
-		return wire.StatementToLink(payload)
-	}
-	return wire.DecodeLink(payload)
 }
 
 // KeyFile is a functionary's public key and the file it was read from.

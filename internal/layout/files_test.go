@@ -41,7 +41,8 @@ func TestKeyRefs(t *testing.T) {
 	}
 }
 
-// ReadEvidence keeps signed links with their key IDs and skips unsigned ones (named) and other files.
+// ReadEvidence keeps signed links with their key IDs and skips unsigned ones (named) and other files,
+// signed sublayouts among them.
 func TestReadEvidence(t *testing.T) {
 	t.Parallel()
 	k, err := keys.Generate("ed25519")
@@ -54,8 +55,13 @@ func TestReadEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A signed sublayout sits beside the links: it is not a link (no evidence, not skipped as one).
+	sublayout, err := envelope.SignDSSE(intoto.PayloadType, []byte(`{"_type":"layout","expires":"2030-01-01T00:00:00Z","keys":{},"steps":[],"inspect":[],"readme":""}`), k)
+	if err != nil {
+		t.Fatal(err)
+	}
 	unsigned := []byte(`{"payloadType":"` + intoto.PayloadType + `","payload":"` + base64.StdEncoding.EncodeToString(link) + `","signatures":[]}`)
-	for name, data := range map[string][]byte{"build.link": signed, "other.link": unsigned, "notes.json": []byte(`{"a":1}`)} {
+	for name, data := range map[string][]byte{"build.link": signed, "other.link": unsigned, "notes.json": []byte(`{"a":1}`), "sub.link": sublayout} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -91,7 +91,7 @@ func checkUnsignedPayload(u *Unsigned) error {
 	if err := intoto.CheckStepName(u.Step); err != nil {
 		return fmt.Errorf("step %w", err)
 	}
-	l, err := DecodePayload(u.payload)
+	l, err := wire.DecodeLinkPayload(u.payload)
 	if err != nil {
 		return err
 	}
@@ -130,13 +130,4 @@ func (s *Signer) SignUnsigned(ctx context.Context, u *Unsigned) (string, error) 
 		return "", fmt.Errorf("remove %s: %w", u.path, err)
 	}
 	return path, nil
-}
-
-// DecodePayload reads a signed payload that is either a v0.9 link or a Statement with a link
-// predicate.
-func DecodePayload(payload []byte) (*intoto.Link, error) {
-	if wire.IsStatement(payload) {
-		return wire.StatementToLink(payload)
-	}
-	return wire.DecodeLink(payload)
 }

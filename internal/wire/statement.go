@@ -110,6 +110,26 @@ func stableJSON(raw []byte) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
+// DecodeLinkPayload reads a signed payload in either form a link is signed in, an in-toto Statement
+// with the link predicate or a v0.9 link, and validates it: a layout or any other document is an
+// error, not a link without a name.
+func DecodeLinkPayload(payload []byte) (*intoto.Link, error) {
+	var l *intoto.Link
+	var err error
+	if IsStatement(payload) {
+		l, err = StatementToLink(payload)
+	} else {
+		l, err = DecodeLink(payload)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
 // IsStatement reports whether a payload looks like an in-toto Statement (any version) rather than a
 // v0.9 link or a layout, by its "_type".
 func IsStatement(payload []byte) bool {

@@ -178,3 +178,37 @@ func TestStatementV01ToLink(t *testing.T) {
 		}
 	}
 }
+
+// DecodeLinkPayload reads a link signed in either form to the same link, and refuses what is neither.
+func TestDecodeLinkPayload(t *testing.T) {
+	t.Parallel()
+	l := &intoto.Link{Type: intoto.TypeLink, Name: "build", Command: []string{"make"},
+		Materials:   intoto.NewArtifactSet(map[string]intoto.Digests{"src/main.go": {"sha256": sha256hex}}),
+		Products:    intoto.NewArtifactSet(map[string]intoto.Digests{"dist/app": {"sha256": sha256hex}}),
+		ByProducts:  map[string]any{},
+		Environment: map[string]any{},
+	}
+	v09, err := MarshalLink(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := LinkToStatement(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, payload := range map[string][]byte{"link": v09, "statement": st} {
+		got, err := DecodeLinkPayload(payload)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got.Name != "build" || got.Materials.Len() != 1 || got.Products.Len() != 1 ||
+			got.Products.Name(0) != "dist/app" || !got.Products.Digest(0).Equal(l.Products.Digest(0)) {
+			t.Errorf("%s: decoded %s with %d materials, %d products", name, got.Name, got.Materials.Len(), got.Products.Len())
+		}
+	}
+	for _, bad := range []string{`{"_type":"layout","steps":[]}`, `{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://slsa.dev/provenance/v1"}`, `not json`} {
+		if _, err := DecodeLinkPayload([]byte(bad)); err == nil {
+			t.Errorf("%s: decoded, want an error", bad)
+		}
+	}
+}
