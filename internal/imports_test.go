@@ -116,3 +116,60 @@ func TestModelPure(t *testing.T) {
 		}
 	}
 }
+
+// floors places every internal package on a floor: a package imports only packages on lower floors,
+// so the shape has no cycle and no upward import, and a new package must be given a place here
+// (docs/dev/TEAM.md draws the same picture). Test helpers (internal/testutil) are outside the house.
+var floors = map[string]int{
+	// 0: the model and what knows nothing else.
+	"intoto": 0, "runner": 0, "backoff": 0, "ci/github": 0,
+	// 1: formats, keys, rules, recording, CI platforms, identity tokens.
+	"wire": 1, "keys": 1, "rules": 1, "artifact": 1, "ci": 1, "identity": 1,
+	// 2: signed envelopes; the demo's chain.
+	"envelope": 2, "demo": 2,
+	// 3: verification, layout authoring, registry types.
+	"verify": 3, "layout": 3, "oci": 3,
+	// 4: what a verification result feeds, and the keyless boundary.
+	"keyless": 4, "report": 4, "vsa": 4,
+	// 5: writing links; trusted roots (helper only).
+	"linkfile": 5, "trust": 5,
+	// 6: Sigstore and the registry client (helper only).
+	"sigstore": 6, "oci/ggcr": 6,
+	// 7: flags into options.
+	"cli": 7,
+}
+
+func TestFloors(t *testing.T) {
+	t.Parallel()
+	const prefix = "github.com/intoto-ci/intoto-ci/internal/"
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list ./...: %v\n%s", err, out)
+	}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, ok := strings.CutPrefix(fields[0], prefix)
+		if !ok || strings.HasPrefix(pkg, "testutil/") {
+			continue
+		}
+		floor, placed := floors[pkg]
+		if !placed {
+			t.Errorf("internal/%s has no floor: give it one in floors (and in docs/dev/TEAM.md)", pkg)
+			continue
+		}
+		seen++
+		for _, imp := range fields[1:] {
+			dep, ok := strings.CutPrefix(imp, prefix)
+			if !ok {
+				continue
+			}
+			if f, placed := floors[dep]; placed && f >= floor {
+				t.Errorf("internal/%s (floor %d) imports internal/%s (floor %d): imports go down only", pkg, floor, dep, f)
+			}
+		}
+	}
+	if seen != len(floors) {
+		t.Errorf("go list found %d of the %d packages with a floor: a package was removed or renamed", seen, len(floors))
+	}
+}
