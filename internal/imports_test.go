@@ -2,7 +2,9 @@
 package internal_test
 
 import (
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -171,5 +173,41 @@ func TestFloors(t *testing.T) {
 	}
 	if seen != len(floors) {
 		t.Errorf("go list found %d of the %d packages with a floor: a package was removed or renamed", seen, len(floors))
+	}
+}
+
+// TestFloorsDocumented holds docs/dev/TEAM.md's floor table to floors: the same packages on the same
+// floors, so the picture a newcomer reads is the one the build enforces.
+func TestFloorsDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/dev/TEAM.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]int{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			continue
+		}
+		floor, err := strconv.Atoi(strings.TrimSpace(cells[1]))
+		if err != nil {
+			continue
+		}
+		for _, pkg := range strings.Split(cells[2], ",") {
+			documented[strings.TrimSpace(pkg)] = floor
+		}
+	}
+	for pkg, floor := range floors {
+		if f, ok := documented[pkg]; !ok {
+			t.Errorf("TEAM.md has no floor for internal/%s (floor %d)", pkg, floor)
+		} else if f != floor {
+			t.Errorf("TEAM.md puts internal/%s on floor %d, the build on %d", pkg, f, floor)
+		}
+	}
+	for pkg := range documented {
+		if _, ok := floors[pkg]; !ok {
+			t.Errorf("TEAM.md places %s, which has no floor in the build", pkg)
+		}
 	}
 }
