@@ -251,7 +251,7 @@ func pemString(typ string, der []byte) string {
 // parseJSONKey reads a securesystemslib JSON key (like in-toto-python's demo_files/danny).
 func parseJSONKey(data []byte) (*Key, error) {
 	var k Key
-	if err := json.Unmarshal(data, &k); err != nil {
+	if err := json.Unmarshal(data, &k.Key); err != nil {
 		return nil, fmt.Errorf("parse json key: %w", err)
 	}
 	if k.KeyVal.Public == "" {

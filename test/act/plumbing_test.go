@@ -59,7 +59,7 @@ func TestActionPlumbing(t *testing.T) {
 	}
 	bad := res.jobLog("bad-input")
 	for _, want := range []string{
-		"input 'mode' must be run or verify, not 'frobnicate'",
+		"input 'mode' must be run, verify or attach, not 'frobnicate'",
 		"mode run needs input 'step'",
 		"set input 'run' (a command line) or 'command' (argv, one per line), not both",
 		"layout file 'missing/root.layout' not found",

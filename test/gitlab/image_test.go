@@ -96,6 +96,9 @@ func (e *imageEnv) runImageRelease(t *testing.T, edit func(string) string) (gclR
 func (e *imageEnv) deploy(t *testing.T, image string) gclResult {
 	t.Helper()
 	project := exampleProject(t, "gitlab-deploy", e.rel)
+	if err := os.MkdirAll(filepath.Join(project, ".intoto"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(project, ".intoto", "app-layout.pub"), e.layoutPK, 0o644); err != nil {
 		t.Fatal(err)
 	}
