@@ -54,6 +54,46 @@ type command struct {
 	summary string
 	usage   string
 	run     func(ctx context.Context, e *env, args []string) error
+	// subs are the subcommands of a command that has them (key, layout, record, trusted-root); run
+	// then dispatches to them (see withSubcommands).
+	subs []subcommand
+}
+
+// subcommand is one verb of a command with subcommands; args are those after the verb.
+type subcommand struct {
+	name string
+	run  func(ctx context.Context, e *env, args []string) error
+}
+
+// withSubcommands makes c dispatch to subs, the one dispatcher of every command that has
+// subcommands: no verb is a usage error, -h, --help and help print the command's usage (exit 0).
+func withSubcommands(c *command, subs ...subcommand) *command {
+	c.subs = subs
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	want := names[0]
+	if len(names) > 1 {
+		want = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	}
+	c.run = func(ctx context.Context, e *env, args []string) error {
+		if len(args) == 0 {
+			return usagef("%s needs a subcommand: %s", c.name, want)
+		}
+		for _, s := range subs {
+			if s.name == args[0] {
+				return s.run(ctx, e, args[1:])
+			}
+		}
+		switch args[0] {
+		case "-h", "--help", "help":
+			fmt.Fprintf(e.stdio.Err, "Usage: intoto-ci %s %s\n\n%s\n", c.name, c.usage, c.summary)
+			return nil
+		}
+		return usagef("unknown %s subcommand %q (want %s)", c.name, args[0], want)
+	}
+	return c
 }
 
 // exitError carries an exit code chosen by a command (e.g. the wrapped command's own).

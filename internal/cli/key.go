@@ -14,19 +14,9 @@ func keyCommand() *command {
 		summary: "generate a key pair or print a key's keyid",
 		usage:   "generate [--type ed25519|ecdsa|rsa] -o PREFIX | id FILE",
 	}
-	c.run = func(ctx context.Context, e *env, args []string) error {
-		if len(args) == 0 {
-			return usagef("key needs a subcommand: generate or id")
-		}
-		switch args[0] {
-		case "generate":
-			return keyGenerate(e, c, args[1:])
-		case "id":
-			return keyID(e, c, args[1:])
-		}
-		return usagef("unknown key subcommand %q (want generate or id)", args[0])
-	}
-	return c
+	return withSubcommands(c,
+		subcommand{"generate", func(_ context.Context, e *env, args []string) error { return keyGenerate(e, c, args) }},
+		subcommand{"id", func(_ context.Context, e *env, args []string) error { return keyID(e, c, args) }})
 }
 
 func keyGenerate(e *env, c *command, args []string) error {

@@ -25,26 +25,11 @@ func layoutCommand() *command {
 		usage: "build FILE.yaml [-o root.layout] | sign --file FILE (--key F… | --signing keyless) [--output F] |\n" +
 			"       init --links-dir DIR [--key PUB…] [-o layout.yaml] | lint FILE [--json]",
 	}
-	c.run = func(ctx context.Context, e *env, args []string) error {
-		if len(args) == 0 {
-			return usagef("layout needs a subcommand: build, sign, init or lint")
-		}
-		switch args[0] {
-		case "build":
-			return layoutBuild(e, args[1:])
-		case "sign":
-			return layoutSign(ctx, e, args[1:])
-		case "init":
-			return layoutInit(e, args[1:])
-		case "lint":
-			return layoutLint(e, args[1:])
-		case "-h", "--help", "help":
-			fmt.Fprintf(e.stdio.Err, "Usage: intoto-ci layout %s\n\n%s\n", c.usage, c.summary)
-			return nil
-		}
-		return usagef("unknown layout subcommand %q: want build, sign, init or lint", args[0])
-	}
-	return c
+	return withSubcommands(c,
+		subcommand{"build", func(_ context.Context, e *env, args []string) error { return layoutBuild(e, args) }},
+		subcommand{"sign", layoutSign},
+		subcommand{"init", func(_ context.Context, e *env, args []string) error { return layoutInit(e, args) }},
+		subcommand{"lint", func(_ context.Context, e *env, args []string) error { return layoutLint(e, args) }})
 }
 
 func subFlagSet(e *env, name, usage, summary string) *flag.FlagSet {

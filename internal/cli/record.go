@@ -15,29 +15,28 @@ func recordCommand() *command {
 		summary: "record a step that is not one command: 'record start' before it, 'record stop' after it",
 		usage:   "start|stop --step NAME [--materials P…|--products P…] [flags]",
 	}
-	c.run = func(ctx context.Context, e *env, args []string) error {
-		if len(args) == 0 || (args[0] != "start" && args[0] != "stop") {
-			return usagef("record needs start or stop")
+	record := func(start bool) func(ctx context.Context, e *env, args []string) error {
+		return func(ctx context.Context, e *env, args []string) error {
+			fs := newFlagSet(e, c)
+			var f recordFlags
+			f.declare(fs)
+			trustedRoot := fs.String("trusted-root", "", "keyless: sigstore trusted_root.json `file` that record stop checks the signature of record start against (default: public-good via TUF)")
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if err := f.check(); err != nil {
+				return err
+			}
+			if fs.NArg() > 0 {
+				return usagef("record takes no command; use run to wrap one")
+			}
+			if start {
+				return recordStart(ctx, e, &f)
+			}
+			return recordStop(ctx, e, &f, *trustedRoot)
 		}
-		fs := newFlagSet(e, c)
-		var f recordFlags
-		f.declare(fs)
-		trustedRoot := fs.String("trusted-root", "", "keyless: sigstore trusted_root.json `file` that record stop checks the signature of record start against (default: public-good via TUF)")
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		if err := f.check(); err != nil {
-			return err
-		}
-		if fs.NArg() > 0 {
-			return usagef("record takes no command; use run to wrap one")
-		}
-		if args[0] == "start" {
-			return recordStart(ctx, e, &f)
-		}
-		return recordStop(ctx, e, &f, *trustedRoot)
 	}
-	return c
+	return withSubcommands(c, subcommand{"start", record(true)}, subcommand{"stop", record(false)})
 }
 
 func recordStart(ctx context.Context, e *env, f *recordFlags) error {

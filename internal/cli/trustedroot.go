@@ -19,19 +19,9 @@ func trustedRootCommand() *command {
 			"[--rekor url=U,public-key=F,start-time=T[,origin=HOST]]… [--ctfe url=U,public-key=F,start-time=T]… -o FILE |\n" +
 			"       fetch [--tuf-url URL --tuf-root root.json] [--cache-dir DIR] -o FILE",
 	}
-	c.run = func(ctx context.Context, e *env, args []string) error {
-		if len(args) == 0 {
-			return usagef("trusted-root needs a subcommand: create or fetch")
-		}
-		switch args[0] {
-		case "create":
-			return trustedRootCreate(ctx, e, c, args[1:])
-		case "fetch":
-			return trustedRootFetch(ctx, e, c, args[1:])
-		}
-		return usagef("unknown trusted-root subcommand %q (want create or fetch)", args[0])
-	}
-	return c
+	return withSubcommands(c,
+		subcommand{"create", func(ctx context.Context, e *env, args []string) error { return trustedRootCreate(ctx, e, c, args) }},
+		subcommand{"fetch", func(ctx context.Context, e *env, args []string) error { return trustedRootFetch(ctx, e, c, args) }})
 }
 
 func trustedRootCreate(ctx context.Context, e *env, c *command, args []string) error {
