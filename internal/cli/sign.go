@@ -2,18 +2,13 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
 
 	"github.com/intoto-ci/intoto-ci/internal/ci"
-	"github.com/intoto-ci/intoto-ci/internal/envelope"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
-	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/linkfile"
-	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
 func signCommand() *command {
@@ -63,63 +58,12 @@ func runSign(ctx context.Context, e *env, f *signFlags, file, output string) err
 		output = file
 	}
 
-	signed, perr := envelope.Parse(data)
-	switch {
-	case perr == nil && signed.Kind == envelope.Bundle:
-		return inputErr(fmt.Errorf("%s: a sigstore bundle carries exactly one signature and cannot take another", file))
-	case perr == nil && signer.mode == "key":
-		out := signed.Raw
-		for _, k := range signer.keys {
-			if out, err = envelope.AppendSignature(out, k); err != nil {
-				return inputErr(fmt.Errorf("%s: %w", file, err))
-			}
-		}
-		return writeSigned(e, output, out)
-	case perr == nil:
-		return inputErr(fmt.Errorf("%s is already signed with keys: keyless signing takes the bare document", file))
+	if signer.mode == "keyless" && output == file {
+		output = file + ".sigstore.json" // a bundle beside the document; what cannot be signed writes nothing
 	}
-
-	// A bare layout or link document.
-	var doc struct {
-		Type string `json:"_type"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return inputErr(fmt.Errorf("%s: %w", file, err))
-	}
-	switch doc.Type {
-	case intoto.TypeLayout:
-		l, err := intoto.DecodeLayout(data)
-		if err != nil {
-			return inputErr(fmt.Errorf("%s: %w", file, err))
-		}
-		if err := keys.ValidateLayout(l); err != nil {
-			return inputErr(fmt.Errorf("%s: %w", file, err))
-		}
-	case intoto.TypeLink:
-		if _, err := wire.DecodeLink(data); err != nil {
-			return inputErr(fmt.Errorf("%s: %w", file, err))
-		}
-	default:
-		return inputErr(fmt.Errorf("%s: _type %q is neither layout nor link", file, doc.Type))
-	}
-	if signer.mode == "keyless" {
-		if output == file {
-			output = file + ".sigstore.json"
-		}
-		out, err := signer.keyless.Sign(ctx, intoto.PayloadType, data)
-		if err != nil {
-			return fmt.Errorf("sign %s: %w", file, err)
-		}
-		return writeSigned(e, output, out)
-	}
-	var out []byte
-	if f.envelope == "legacy" {
-		out, err = envelope.SignLegacy(data, signer.keys...)
-	} else {
-		out, err = envelope.SignDSSE(intoto.PayloadType, data, signer.keys...)
-	}
+	out, err := signer.links.SignDocument(ctx, file, data)
 	if err != nil {
-		return fmt.Errorf("sign %s: %w", file, err)
+		return linkfileErr(err)
 	}
 	return writeSigned(e, output, out)
 }
@@ -157,27 +101,6 @@ func signUnsigned(ctx context.Context, e *env, f *signFlags, u *linkfile.Unsigne
 	return nil
 }
 
-// linkFromFile reads any link file — legacy, DSSE or bundle, v0.9 link or Statement — without checking
-// signatures (callers that trust the content must verify first).
-func linkFromFile(path string) (*intoto.Link, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	s, err := envelope.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	l, err := decodeLinkPayload(s.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return l, nil
-}
-
-// decodeLinkPayload is linkfile.DecodePayload: a v0.9 link or a Statement with a link predicate.
-func decodeLinkPayload(payload []byte) (*intoto.Link, error) { return linkfile.DecodePayload(payload) }
-
 func matchProductsCommand() *command {
 	c := &command{
 		name:    "match-products",
@@ -198,7 +121,7 @@ func matchProductsCommand() *command {
 		if *link == "" {
 			return usagef("--link is required")
 		}
-		l, err := linkFromFile(*link)
+		l, err := linkfile.ReadLink(*link)
 		if err != nil {
 			return inputErr(err)
 		}

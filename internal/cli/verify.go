@@ -258,7 +258,7 @@ func writeVSA(ctx context.Context, e *env, f *verifyFlags, signer *linkSigner, l
 	if err != nil {
 		return vsaErr(err)
 	}
-	signed, err := signVSA(ctx, signer, stmt)
+	signed, err := signer.links.SignStatement(ctx, stmt)
 	if err != nil {
 		return fmt.Errorf("sign vsa: %w", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/intoto-ci/intoto-ci/internal/envelope"
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
@@ -48,14 +47,6 @@ func vsaErr(err error) error {
 		return inputErr(err)
 	}
 	return err
-}
-
-// signVSA signs the statement like run signs a link: DSSE with the keys, or a Sigstore bundle.
-func signVSA(ctx context.Context, s *linkSigner, stmt []byte) ([]byte, error) {
-	if s.mode == "key" {
-		return envelope.SignDSSE(intoto.PayloadType, stmt, s.keys...)
-	}
-	return s.keyless.Sign(ctx, intoto.PayloadType, stmt)
 }
 
 func verifyVSACommand() *command {
