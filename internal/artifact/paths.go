@@ -2,7 +2,10 @@ package artifact
 
 import (
 	"path/filepath"
+	"sort"
 	"strings"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // Outside returns the first of paths that lies outside basePath, lexically ("" when none does), and
@@ -24,4 +27,27 @@ func Outside(basePath string, paths []string) (outside, absBase string, err erro
 		}
 	}
 	return "", base, nil
+}
+
+// Compare sets recorded artifacts (a link's products) beside local ones: the names only in recorded,
+// only in local, and in both with digests that do not agree, each sorted.
+func Compare(recorded, local intoto.ArtifactSet) (onlyRecorded, onlyLocal, differ []string) {
+	for name, d := range recorded.All() {
+		ld, ok := local.Lookup(name)
+		switch {
+		case !ok:
+			onlyRecorded = append(onlyRecorded, name)
+		case !d.Agree(ld):
+			differ = append(differ, name)
+		}
+	}
+	for _, name := range local.Names() {
+		if _, ok := recorded.Index(name); !ok {
+			onlyLocal = append(onlyLocal, name)
+		}
+	}
+	sort.Strings(onlyRecorded)
+	sort.Strings(onlyLocal)
+	sort.Strings(differ)
+	return onlyRecorded, onlyLocal, differ
 }

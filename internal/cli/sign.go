@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
+	"github.com/intoto-ci/intoto-ci/internal/artifact"
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/linkfile"
 )
@@ -133,23 +133,8 @@ func matchProductsCommand() *command {
 		if err != nil {
 			return inputErr(err)
 		}
-		var onlyLink, onlyLocal, differ []string
-		for name, d := range l.Products.All() {
-			ld, ok := local.Lookup(name)
-			switch {
-			case !ok:
-				onlyLink = append(onlyLink, name)
-			case !d.Agree(ld):
-				differ = append(differ, name)
-			}
-		}
-		for _, name := range local.Names() {
-			if _, ok := l.Products.Index(name); !ok {
-				onlyLocal = append(onlyLocal, name)
-			}
-		}
+		onlyLink, onlyLocal, differ := artifact.Compare(l.Products, local)
 		report := func(label string, names []string) {
-			sort.Strings(names)
 			for _, n := range names {
 				fmt.Fprintf(e.stdio.Out, "%s %s\n", label, n)
 			}
