@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
@@ -111,10 +109,7 @@ func verifyVSACommand() *command {
 				return vsaErr(err)
 			}
 		}
-		fmt.Fprintf(e.stdio.Out, "VSA verified: %s by %s (signer %s), policy %s sha256:%s, %d subject%s, levels %s\n",
-			stmt.Predicate.VerificationResult, stmt.Predicate.Verifier.ID, checked.Signer, stmt.Predicate.Policy.URI,
-			stmt.Predicate.Policy.Digest["sha256"], len(stmt.Subject), pluralS(len(stmt.Subject)),
-			strings.Join(stmt.Predicate.VerifiedLevels, ","))
+		fmt.Fprintln(e.stdio.Out, checked.Summary())
 		return nil
 	}
 	return c
@@ -122,20 +117,8 @@ func verifyVSACommand() *command {
 
 // subjectFile names a --subject file as run names artifacts (its path relative to base) and reads it.
 func subjectFile(base, path string) (string, []byte, error) {
-	absBase, err := filepath.Abs(base)
+	name, absBase, err := vsa.SubjectName(base, path)
 	if err != nil {
-		return "", nil, usagef("--base-path %q: %w", base, err)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", nil, usagef("--subject %q: %w", path, err)
-	}
-	rel, err := filepath.Rel(absBase, abs)
-	if err != nil {
-		return "", nil, usagef("--subject %q: %w", path, err)
-	}
-	name := filepath.ToSlash(rel)
-	if err := intoto.CheckArtifactName(name); err != nil {
 		return "", nil, usagef("--subject %q is not inside --base-path %s: %w", path, absBase, err)
 	}
 	content, err := os.ReadFile(path)
