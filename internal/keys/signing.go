@@ -1,6 +1,9 @@
 package keys
 
-import "fmt"
+import (
+	"fmt"
+	"os"
+)
 
 // LoadSigning loads the private key in the file path to sign with (password for an encrypted one, ""
 // for none); a public key is refused, naming the file.
@@ -33,4 +36,40 @@ func passwordBytes(password string) []byte {
 		return nil
 	}
 	return []byte(password)
+}
+
+// ExistsError is a key file WritePair would overwrite without force.
+type ExistsError struct{ Path string }
+
+func (e *ExistsError) Error() string { return e.Path + " exists" }
+
+// WritePair writes the key pair: the private key (PEM, PKCS#8) to prefix, mode 0600, and the public key
+// to prefix.pub, each through write (an atomic writer). Without force an existing file of either
+// name is an *ExistsError and nothing is written.
+func (k *Key) WritePair(prefix string, force bool, write func(path string, data []byte) error) error {
+	priv, err := k.PrivatePEM()
+	if err != nil {
+		return err
+	}
+	pub, err := k.PublicPEM()
+	if err != nil {
+		return err
+	}
+	if !force {
+		for _, p := range []string{prefix, prefix + ".pub"} {
+			if _, err := os.Stat(p); err == nil {
+				return &ExistsError{p}
+			}
+		}
+	}
+	if err := write(prefix+".pub", pub); err != nil {
+		return err
+	}
+	if err := write(prefix, priv); err != nil {
+		return err
+	}
+	if err := os.Chmod(prefix, 0o600); err != nil {
+		return fmt.Errorf("protect %s: %w", prefix, err)
+	}
+	return nil
 }

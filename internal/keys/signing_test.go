@@ -1,6 +1,8 @@
 package keys
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,5 +33,40 @@ func TestSigningKeys(t *testing.T) {
 	if _, err := ParseSigning([]byte(secret), "key in $K", ""); err == nil || !strings.HasPrefix(err.Error(), "key in $K: ") ||
 		strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("garbage bytes: %v", err)
+	}
+}
+
+// TestWritePair: key generate's files (moved from cli/key.go): private 0600 and public, readable back
+// as the same key; an existing file is kept unless forced.
+func TestWritePair(t *testing.T) {
+	t.Parallel()
+	k, err := Generate("ed25519")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := filepath.Join(t.TempDir(), "k")
+	write := func(p string, b []byte) error { return os.WriteFile(p, b, 0o644) }
+	if err := k.WritePair(prefix, false, write); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(prefix)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("private key file: %v %v", st, err)
+	}
+	for _, p := range []string{prefix, prefix + ".pub"} {
+		if got, err := Load(p); err != nil || got.ID() != k.ID() {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	var ee *ExistsError
+	if err := k.WritePair(prefix, false, write); !errors.As(err, &ee) || ee.Path != prefix {
+		t.Errorf("second write without force: %v", err)
+	}
+	k2, _ := Generate("ed25519")
+	if err := k2.WritePair(prefix, true, write); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(prefix + ".pub"); err != nil || got.ID() != k2.ID() {
+		t.Errorf("forced write kept the old key: %v", err)
 	}
 }
