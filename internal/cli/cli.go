@@ -96,7 +96,9 @@ func withSubcommands(c *command, subs ...subcommand) *command {
 	return c
 }
 
-// exitError carries an exit code chosen by a command (e.g. the wrapped command's own).
+// exitError carries the exit code a command chose: ExitUsage for bad flags, arguments or unreadable
+// input, ExitRefused for a verification that said no (its report already printed), the wrapped
+// command's own code. err, when there is one, is printed; any other error is ExitFailure.
 type exitError struct {
 	code int
 	err  error
@@ -110,31 +112,20 @@ func (e *exitError) Error() string {
 }
 func (e *exitError) Unwrap() error { return e.err }
 
-// usageError marks bad flags or arguments (exit 2).
-type usageError struct{ err error }
+func usagef(format string, a ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, a...)}
+}
 
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
-
-// inputError marks input that could not be read or parsed (exit 2).
-type inputError struct{ err error }
-
-func (e *inputError) Error() string { return e.err.Error() }
-func (e *inputError) Unwrap() error { return e.err }
-
+// inputErr marks input that could not be read or parsed (exit 2).
 func inputErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &inputError{err}
+	return &exitError{code: ExitUsage, err: err}
 }
 
-// refusedError is a verification that completed and said no (exit 1); the report is already printed.
-type refusedError struct{ reason string }
-
-func (e *refusedError) Error() string { return e.reason }
+// refused is a verification that completed and said no (exit 1).
+func refused(reason string) error { return &exitError{code: ExitRefused, err: errors.New(reason)} }
 
 func commands() []*command {
 	return []*command{
@@ -206,21 +197,12 @@ func exitCode(stderr io.Writer, name string, err error) int {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintf(stderr, "intoto-ci %s: %s\n", name, oneLine(ee.err.Error()))
+		if ee.err != nil { // the whole message: a usage or input error may be wrapped with context
+			fmt.Fprintf(stderr, "intoto-ci %s: %s\n", name, oneLine(err.Error()))
 		}
 		return ee.code
 	}
 	fmt.Fprintf(stderr, "intoto-ci %s: %s\n", name, oneLine(err.Error()))
-	var ue *usageError
-	var ie *inputError
-	var re *refusedError
-	switch {
-	case errors.As(err, &ue), errors.As(err, &ie):
-		return ExitUsage
-	case errors.As(err, &re):
-		return ExitRefused
-	}
 	return ExitFailure
 }
 

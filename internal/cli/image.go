@@ -108,7 +108,7 @@ func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error
 	f.linksDir = links
 	if f.layout == "" {
 		if f.layout, err = oci.AttachedLayout(layouts, f.image.img.Ref); err != nil {
-			return cleanup, &refusedError{reason: err.Error()} // none or several: a refusal
+			return cleanup, refused(err.Error()) // none or several: a refusal
 		}
 	}
 	return cleanup, nil

@@ -158,7 +158,7 @@ func layoutLint(e *env, args []string) error {
 		}
 	}
 	if len(findings) > 0 {
-		return &refusedError{reason: fmt.Sprintf("%d finding%s", len(findings), pluralS(len(findings)))}
+		return refused(fmt.Sprintf("%d finding%s", len(findings), pluralS(len(findings))))
 	}
 	return nil
 }

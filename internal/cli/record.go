@@ -92,12 +92,12 @@ func recordStop(ctx context.Context, e *env, f *recordFlags, trustedRoot string)
 // linkfileErr gives linkfile's verdicts their exit codes: a refusal 1, an unreadable file or another
 // job's 2; anything else stays operational (3).
 func linkfileErr(err error) error {
-	var refused *linkfile.Refused
+	var no *linkfile.Refused
 	var input *linkfile.InputError
 	var job *linkfile.JobError
 	switch {
-	case errors.As(err, &refused):
-		return &refusedError{reason: refused.Reason}
+	case errors.As(err, &no):
+		return refused(no.Reason)
 	case errors.As(err, &input):
 		return inputErr(err)
 	case errors.As(err, &job):

@@ -143,8 +143,8 @@ func matchProductsCommand() *command {
 		report("only-local", onlyLocal)
 		report("differ", differ)
 		if len(onlyLink)+len(onlyLocal)+len(differ) > 0 {
-			return &refusedError{reason: fmt.Sprintf("products of %s do not match: %s", *link,
-				strings.Join([]string{plural(len(onlyLink), "only in link"), plural(len(onlyLocal), "only local"), plural(len(differ), "differ")}, ", "))}
+			return refused(fmt.Sprintf("products of %s do not match: %s", *link,
+				strings.Join([]string{plural(len(onlyLink), "only in link"), plural(len(onlyLocal), "only local"), plural(len(differ), "differ")}, ", ")))
 		}
 		return nil
 	}

@@ -127,7 +127,7 @@ func writeTrustedRoot(e *env, out string, data []byte) error {
 func serviceSpecErr(err error) error {
 	var se *keyless.SpecError
 	if errors.As(err, &se) {
-		return &usageError{err}
+		return &exitError{code: ExitUsage, err: err}
 	}
 	return inputErr(err)
 }

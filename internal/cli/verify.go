@@ -158,7 +158,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, err
 		return nil, err
 	}
 	if !res.Verified {
-		return nil, &refusedError{reason: report.Refusal(res)}
+		return nil, refused(report.Refusal(res))
 	}
 	if vsaSigner != nil {
 		if err := writeVSA(ctx, e, f, vsaSigner, opts.Layout, res); err != nil {

@@ -38,9 +38,9 @@ func vsaErr(err error) error {
 	var me *vsa.MalformedError
 	switch {
 	case errors.As(err, &se):
-		return &usageError{err}
+		return &exitError{code: ExitUsage, err: err}
 	case errors.As(err, &re):
-		return &refusedError{reason: re.Reason}
+		return refused(re.Reason)
 	case errors.As(err, &me):
 		return inputErr(err)
 	}
