@@ -13,7 +13,6 @@ import (
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
-	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/layout"
 )
 
@@ -179,47 +178,33 @@ func layoutInit(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	var keyFiles []layout.KeyFile
-	for _, p := range keys {
-		k, err := keyfile.Load(p)
-		if err != nil {
-			return inputErr(err)
-		}
-		keyFiles = append(keyFiles, layout.KeyFile{Path: p, Key: k})
-	}
-	refs := layout.KeyRefs(keyFiles, out)
 	// A bundle's identity is read by the helper; without one, init stops (operational) rather than
 	// listing every keyless link as skipped.
 	var unavailable error
-	ev, skipped, err := layout.ReadEvidence(*linksDir, func(data []byte) (*intoto.SignerIdentity, error) {
-		id, err := e.keyless.BundleSigner(context.Background(), data)
-		if errors.Is(err, keyless.ErrUnavailable) && unavailable == nil {
-			unavailable = err
-		}
-		return id, err
-	})
-	if unavailable != nil {
+	p, err := layout.Init(layout.InitOptions{LinksDir: *linksDir, KeyPaths: keys, Out: out, Validity: *validity,
+		Signer: func(data []byte) (*intoto.SignerIdentity, error) {
+			id, err := e.keyless.BundleSigner(context.Background(), data)
+			if errors.Is(err, keyless.ErrUnavailable) && unavailable == nil {
+				unavailable = err
+			}
+			return id, err
+		}})
+	var ie *layout.InputError
+	switch {
+	case unavailable != nil:
 		return unavailable
-	}
-	if err != nil {
+	case errors.As(err, &ie):
 		return inputErr(err)
-	}
-	for _, s := range skipped {
-		fmt.Fprintf(e.stdio.Err, "layout init: skipped %s\n", s)
-	}
-	doc, comments, err := layout.Propose(ev, layout.ProposeOptions{Keys: refs, Source: *linksDir, Validity: *validity})
-	if err != nil {
-		return inputErr(fmt.Errorf("%s: %w", *linksDir, err))
-	}
-	unfilled := layout.UnfilledKeys(doc, refs)
-	for _, name := range slices.Sorted(maps.Keys(unfilled)) {
-		fmt.Fprintf(e.stdio.Err, "layout init: functionary %s: no --key given for it; fill in %s\n", name, unfilled[name])
-	}
-	data, err := layout.Format(doc, comments)
-	if err != nil {
+	case err != nil:
 		return err
 	}
-	return writeOutput(e, out, data)
+	for _, s := range p.Skipped {
+		fmt.Fprintf(e.stdio.Err, "layout init: skipped %s\n", s)
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Unfilled)) {
+		fmt.Fprintf(e.stdio.Err, "layout init: functionary %s: no --key given for it; fill in %s\n", name, p.Unfilled[name])
+	}
+	return writeOutput(e, out, p.YAML)
 }
 
 // writeOutput writes data to stdout for "-", else atomically to the file out and prints its name.
