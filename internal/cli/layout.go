@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -62,16 +61,12 @@ func layoutBuild(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("layout build takes one YAML file")
 	}
-	doc, l, err := layout.ReadYAML(pos[0])
+	data, findings, err := layout.Build(pos[0])
 	if err != nil {
-		return inputErr(err)
+		return layoutErr(err)
 	}
-	for _, f := range layout.Lint(doc, layout.LintOptions{}) {
+	for _, f := range findings {
 		fmt.Fprintf(e.stdio.Err, "%s: warning: %s\n", pos[0], f)
-	}
-	data, err := layout.Encode(l)
-	if err != nil {
-		return err
 	}
 	return writeOutput(e, out, data)
 }
@@ -102,17 +97,13 @@ func layoutSign(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if layout.IsYAML(*file) {
-		_, l, err := layout.ReadYAML(*file)
+		data, _, err := layout.Build(*file)
 		if err != nil {
-			return inputErr(err)
-		}
-		data, err := layout.Encode(l)
-		if err != nil {
-			return err
+			return layoutErr(err)
 		}
 		target := *output
 		if target == "" {
-			target = filepath.Join(filepath.Dir(*file), "root.layout")
+			target = layout.BuiltPath(*file)
 		}
 		if err := writeFileAtomic(target, data); err != nil {
 			return err
@@ -189,14 +180,10 @@ func layoutInit(e *env, args []string) error {
 			}
 			return id, err
 		}})
-	var ie *layout.InputError
-	switch {
-	case unavailable != nil:
+	if unavailable != nil {
 		return unavailable
-	case errors.As(err, &ie):
-		return inputErr(err)
-	case err != nil:
-		return err
+	} else if err != nil {
+		return layoutErr(err)
 	}
 	for _, s := range p.Skipped {
 		fmt.Fprintf(e.stdio.Err, "layout init: skipped %s\n", s)
@@ -218,4 +205,13 @@ func writeOutput(e *env, out string, data []byte) error {
 	}
 	fmt.Fprintln(e.stdio.Out, out)
 	return nil
+}
+
+// layoutErr gives layout's input errors exit 2; anything else stays operational.
+func layoutErr(err error) error {
+	var ie *layout.InputError
+	if errors.As(err, &ie) {
+		return inputErr(err)
+	}
+	return err
 }

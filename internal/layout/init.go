@@ -2,6 +2,7 @@ package layout
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/keys"
@@ -61,3 +62,18 @@ func Init(o InitOptions) (*Proposal, error) {
 	}
 	return &Proposal{YAML: data, Skipped: skipped, Unfilled: UnfilledKeys(doc, refs)}, nil
 }
+
+// Build compiles the YAML layout at path into the unsigned layout file that layout sign signs, with
+// the lint findings about it. A YAML file that does not read or decode is an *InputError.
+func Build(path string) (data []byte, findings []Finding, err error) {
+	doc, l, err := ReadYAML(path)
+	if err != nil {
+		return nil, nil, &InputError{err}
+	}
+	data, err = Encode(l)
+	return data, Lint(doc, LintOptions{}), err
+}
+
+// BuiltPath is where layout sign puts the layout it builds from the YAML file at path: root.layout
+// beside it.
+func BuiltPath(path string) string { return filepath.Join(filepath.Dir(path), "root.layout") }

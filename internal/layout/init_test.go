@@ -53,8 +53,18 @@ func TestInit(t *testing.T) {
 	if err := os.WriteFile(out, p.YAML, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := ReadYAML(out); err != nil {
-		t.Errorf("the proposal does not build: %v", err)
+	data, _, err := Build(out)
+	if err != nil {
+		t.Fatalf("the proposal does not build: %v", err)
+	}
+	if l, err := intoto.DecodeLayout(data); err != nil || len(l.Steps) != 1 || l.Steps[0].Name != "build" {
+		t.Errorf("built layout: %v", err)
+	}
+	if _, _, err := Build(filepath.Join(dir, "missing.yaml")); !errors.As(err, new(*InputError)) {
+		t.Errorf("missing YAML: %v, want an InputError", err)
+	}
+	if got := BuiltPath(out); got != filepath.Join(dir, "root.layout") {
+		t.Errorf("BuiltPath = %s", got)
 	}
 	p, err = Init(InitOptions{LinksDir: links, Out: "-", Validity: time.Hour})
 	if err != nil || len(p.Unfilled) != 1 {
