@@ -48,7 +48,7 @@ func recordStart(ctx context.Context, e *env, f *recordFlags) error {
 	if err != nil {
 		return err
 	}
-	materials, err := f.recorder(e).record(ctx, f.materials)
+	materials, err := f.recorder(e, f.linksDir).record(ctx, f.materials)
 	if err != nil {
 		return inputErr(fmt.Errorf("record materials: %w", err))
 	}
@@ -77,7 +77,7 @@ func recordStop(ctx context.Context, e *env, f *recordFlags, trustedRoot string)
 	if err := signer.links.Check(ctx, u, f.step, trustedRoot); err != nil {
 		return linkfileErr(err)
 	}
-	products, err := f.recorder(e).record(ctx, f.products)
+	products, err := f.recorder(e, f.linksDir).record(ctx, f.products)
 	if err != nil {
 		return inputErr(fmt.Errorf("record products: %w", err))
 	}

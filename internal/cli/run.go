@@ -54,7 +54,7 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 	if err := f.checkPaths(); err != nil {
 		return err
 	}
-	rec := f.recorder(e)
+	rec := f.recorder(e, f.linksDir)
 	materials, err := rec.record(ctx, f.materials)
 	if err != nil {
 		return inputErr(fmt.Errorf("record materials: %w", err))
@@ -126,10 +126,10 @@ type recorder struct {
 	progress *report.Progress
 }
 
-func (f *recordFlags) recorder(e *env) *recorder {
-	linksDir, err := filepath.Abs(f.linksDir)
-	if err != nil {
-		linksDir = f.linksDir
+// recorder records as f says, leaving out linksDir (where links are written).
+func (f *artifactFlags) recorder(e *env, linksDir string) *recorder {
+	if abs, err := filepath.Abs(linksDir); err == nil {
+		linksDir = abs
 	}
 	progress := report.NewProgress(e.stdio.Err, report.ProgressOptions{Mode: report.ProgressModeFor(e.stdio.Err, f.quiet)})
 	return &recorder{progress: progress, opts: artifact.Options{

@@ -110,26 +110,27 @@ func matchProductsCommand() *command {
 	c.run = func(ctx context.Context, e *env, args []string) error {
 		fs := newFlagSet(e, c)
 		link := fs.String("link", "", "link `file` (any envelope)")
-		var f recordFlags
-		fs.Var(&f.products, "paths", "local `path` to compare (repeatable, default .)")
-		fs.Var(&f.excludes, "exclude", "gitignore-style `pattern` to leave out (repeatable)")
-		fs.Var(&f.lstrip, "lstrip-paths", "`prefix` stripped from local names (repeatable)")
-		fs.StringVar(&f.basePath, "base-path", ".", "`dir`ectory local names are relative to")
+		var f artifactFlags
+		var paths stringList
+		fs.Var(&paths, "paths", "local `path` to compare (repeatable, default .)")
+		f.declare(fs)
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		if *link == "" {
 			return usagef("--link is required")
 		}
+		if err := f.check(); err != nil {
+			return err
+		}
 		l, err := linkfile.ReadLink(*link)
 		if err != nil {
 			return inputErr(err)
 		}
-		if len(f.products) == 0 {
-			f.products = stringList{"."}
+		if len(paths) == 0 {
+			paths = stringList{"."}
 		}
-		f.linksDir = "."
-		local, err := f.recorder(e).record(ctx, f.products)
+		local, err := f.recorder(e, ".").record(ctx, paths)
 		if err != nil {
 			return inputErr(err)
 		}
