@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
@@ -44,20 +43,12 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 // runInHelper runs this command line in intoto-ci-sigstore, beside this executable, which links the
 // registry client intoto-ci leaves out (as it does for keyless work). The helper's exit code is ours.
 func runInHelper(ctx context.Context, e *env, args []string) error {
-	path, err := keyless.HelperPath()
+	code, err := keyless.RunCommand(ctx, args, e.stdio.In, e.stdio.Out, e.stdio.Err, e.environ())
 	if err != nil {
 		return fmt.Errorf("registry access runs in %s: %w", keyless.HelperName, err)
 	}
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdio.In, e.stdio.Out, e.stdio.Err
-	cmd.Env = e.environ()
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
-		return &exitError{code: ee.ExitCode()}
-	}
-	if err != nil {
-		return fmt.Errorf("run %s: %w", path, err)
+	if code != 0 {
+		return &exitError{code: code}
 	}
 	return nil
 }

@@ -38,37 +38,9 @@ func trustedRootCreate(ctx context.Context, e *env, c *command, args []string) e
 	if *out == "" || fs.NArg() > 0 {
 		return usagef("trusted-root create needs -o FILE and no arguments")
 	}
-	spec := &keyless.TrustedRootSpec{}
-	for _, v := range fulcio {
-		ca, err := keyless.ParseCASpec("--fulcio", v)
-		if err != nil {
-			return serviceSpecErr(err)
-		}
-		spec.Fulcio = append(spec.Fulcio, ca)
-	}
-	for _, v := range tsa {
-		ca, err := keyless.ParseCASpec("--tsa", v)
-		if err != nil {
-			return serviceSpecErr(err)
-		}
-		spec.TSAs = append(spec.TSAs, ca)
-	}
-	for _, v := range rekor {
-		l, err := keyless.ParseLogSpec("--rekor", v, true)
-		if err != nil {
-			return serviceSpecErr(err)
-		}
-		spec.Rekors = append(spec.Rekors, l)
-	}
-	for _, v := range ctfe {
-		l, err := keyless.ParseLogSpec("--ctfe", v, false)
-		if err != nil {
-			return serviceSpecErr(err)
-		}
-		spec.CTLogs = append(spec.CTLogs, l)
-	}
-	if len(spec.Fulcio) == 0 && len(spec.TSAs) == 0 {
-		return usagef("trusted-root create needs at least one --fulcio or --tsa")
+	spec, err := keyless.ParseTrustedRootSpec(keyless.ServiceSpecs{Fulcio: fulcio, TSAs: tsa, Rekors: rekor, CTLogs: ctfe})
+	if err != nil {
+		return serviceSpecErr(err)
 	}
 	data, err := e.keyless.TrustedRoot(ctx, keyless.TrustedRootRequest{Create: spec})
 	if errors.Is(err, keyless.ErrUnavailable) {

@@ -83,3 +83,45 @@ func ParseLogSpec(label, v string, rekor bool) (LogSpec, error) {
 	}
 	return LogSpec{URL: m["url"], PublicKeyPEM: pem, Start: start, Origin: m["origin"]}, nil
 }
+
+// ServiceSpecs are the specs of a trusted root to create, as written (see ParseCASpec, ParseLogSpec).
+type ServiceSpecs struct {
+	Fulcio, TSAs, Rekors, CTLogs []string
+}
+
+// ParseTrustedRootSpec parses every spec, labelled by the flags they come from (--fulcio, --tsa,
+// --rekor, --ctfe), into the trusted root to create. A root without a Fulcio or a timestamp authority
+// could verify nothing: a SpecError.
+func ParseTrustedRootSpec(s ServiceSpecs) (*TrustedRootSpec, error) {
+	spec := &TrustedRootSpec{}
+	for _, c := range []struct {
+		label string
+		in    []string
+		out   *[]CASpec
+	}{{"--fulcio", s.Fulcio, &spec.Fulcio}, {"--tsa", s.TSAs, &spec.TSAs}} {
+		for _, v := range c.in {
+			ca, err := ParseCASpec(c.label, v)
+			if err != nil {
+				return nil, err
+			}
+			*c.out = append(*c.out, ca)
+		}
+	}
+	for _, c := range []struct {
+		label string
+		in    []string
+		out   *[]LogSpec
+	}{{"--rekor", s.Rekors, &spec.Rekors}, {"--ctfe", s.CTLogs, &spec.CTLogs}} {
+		for _, v := range c.in {
+			l, err := ParseLogSpec(c.label, v, c.label == "--rekor")
+			if err != nil {
+				return nil, err
+			}
+			*c.out = append(*c.out, l)
+		}
+	}
+	if len(spec.Fulcio) == 0 && len(spec.TSAs) == 0 {
+		return nil, specErrorf("trusted-root create needs at least one --fulcio or --tsa")
+	}
+	return spec, nil
+}

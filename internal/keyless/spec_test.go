@@ -58,3 +58,30 @@ func TestParseServiceSpecs(t *testing.T) {
 		t.Errorf("missing chain file: err %v, want a read error", err)
 	}
 }
+
+// TestParseTrustedRootSpec: every spec lands in its place, each labelled by its flag; a root with
+// neither Fulcio nor TSA is refused.
+func TestParseTrustedRootSpec(t *testing.T) {
+	t.Parallel()
+	pemFile := filepath.Join(t.TempDir(), "x.pem")
+	if err := os.WriteFile(pemFile, []byte("PEM"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logSpec := "url=https://l,public-key=" + pemFile + ",start-time=2026-01-02T15:04:05Z"
+	spec, err := ParseTrustedRootSpec(ServiceSpecs{
+		TSAs:   []string{"url=https://t,certificate-chain=" + pemFile},
+		Rekors: []string{logSpec + ",origin=l"}, CTLogs: []string{logSpec},
+	})
+	if err != nil || len(spec.Fulcio) != 0 || len(spec.TSAs) != 1 || spec.Rekors[0].Origin != "l" || len(spec.CTLogs) != 1 {
+		t.Fatalf("spec %+v, %v", spec, err)
+	}
+	if _, err := ParseTrustedRootSpec(ServiceSpecs{CTLogs: []string{logSpec + ",origin=l"}}); err == nil ||
+		!strings.HasPrefix(err.Error(), "--ctfe: unknown key \"origin\"") {
+		t.Errorf("origin on a CT log: %v", err)
+	}
+	var se *SpecError
+	if _, err := ParseTrustedRootSpec(ServiceSpecs{Rekors: []string{logSpec}}); !errors.As(err, &se) ||
+		err.Error() != "trusted-root create needs at least one --fulcio or --tsa" {
+		t.Errorf("no CA: %v", err)
+	}
+}
