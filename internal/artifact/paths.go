@@ -1,6 +1,7 @@
 package artifact
 
 import (
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,25 +30,54 @@ func Outside(basePath string, paths []string) (outside, absBase string, err erro
 	return "", base, nil
 }
 
-// Compare sets recorded artifacts (a link's products) beside local ones: the names only in recorded,
-// only in local, and in both with digests that do not agree, each sorted.
-func Compare(recorded, local intoto.ArtifactSet) (onlyRecorded, onlyLocal, differ []string) {
+// Mismatch is how recorded artifacts (a link's products) differ from local ones: the names only in
+// recorded, only local, and in both with digests that do not agree, each sorted.
+type Mismatch struct {
+	OnlyRecorded, OnlyLocal, Differ []string
+}
+
+// Compare sets recorded artifacts beside local ones.
+func Compare(recorded, local intoto.ArtifactSet) *Mismatch {
+	m := &Mismatch{}
 	for name, d := range recorded.All() {
 		ld, ok := local.Lookup(name)
 		switch {
 		case !ok:
-			onlyRecorded = append(onlyRecorded, name)
+			m.OnlyRecorded = append(m.OnlyRecorded, name)
 		case !d.Agree(ld):
-			differ = append(differ, name)
+			m.Differ = append(m.Differ, name)
 		}
 	}
 	for _, name := range local.Names() {
 		if _, ok := recorded.Index(name); !ok {
-			onlyLocal = append(onlyLocal, name)
+			m.OnlyLocal = append(m.OnlyLocal, name)
 		}
 	}
-	sort.Strings(onlyRecorded)
-	sort.Strings(onlyLocal)
-	sort.Strings(differ)
-	return onlyRecorded, onlyLocal, differ
+	sort.Strings(m.OnlyRecorded)
+	sort.Strings(m.OnlyLocal)
+	sort.Strings(m.Differ)
+	return m
+}
+
+// None tells whether the sets agree.
+func (m *Mismatch) None() bool { return len(m.OnlyRecorded)+len(m.OnlyLocal)+len(m.Differ) == 0 }
+
+// Lines are match-products' report: one "only-in-link NAME", "only-local NAME" or "differ NAME" line
+// each, in that order.
+func (m *Mismatch) Lines() []string {
+	var out []string
+	for _, g := range []struct {
+		label string
+		names []string
+	}{{"only-in-link", m.OnlyRecorded}, {"only-local", m.OnlyLocal}, {"differ", m.Differ}} {
+		for _, n := range g.names {
+			out = append(out, g.label+" "+n)
+		}
+	}
+	return out
+}
+
+// Summary counts each kind: "1 only in link, 0 only local, 2 differ".
+func (m *Mismatch) Summary() string {
+	return fmt.Sprintf("%d only in link, %d only local, %d differ", len(m.OnlyRecorded), len(m.OnlyLocal), len(m.Differ))
 }

@@ -36,11 +36,15 @@ func TestCompare(t *testing.T) {
 	d := func(c string) intoto.Digests { return intoto.Digests{"sha256": strings.Repeat(c, 64)} }
 	recorded := intoto.NewArtifactSet(map[string]intoto.Digests{"same": d("a"), "gone": d("b"), "changed": d("c"), "z-gone": d("d")})
 	local := intoto.NewArtifactSet(map[string]intoto.Digests{"same": d("a"), "new": d("e"), "changed": d("f")})
-	onlyRec, onlyLocal, differ := Compare(recorded, local)
-	if !slices.Equal(onlyRec, []string{"gone", "z-gone"}) || !slices.Equal(onlyLocal, []string{"new"}) || !slices.Equal(differ, []string{"changed"}) {
-		t.Errorf("only recorded %q, only local %q, differ %q", onlyRec, onlyLocal, differ)
+	m := Compare(recorded, local)
+	if !slices.Equal(m.OnlyRecorded, []string{"gone", "z-gone"}) || !slices.Equal(m.OnlyLocal, []string{"new"}) || !slices.Equal(m.Differ, []string{"changed"}) {
+		t.Errorf("mismatch %+v", m)
 	}
-	if a, b, c := Compare(local, local); a != nil || b != nil || c != nil {
-		t.Errorf("a set against itself: %q %q %q", a, b, c)
+	want := []string{"only-in-link gone", "only-in-link z-gone", "only-local new", "differ changed"}
+	if m.None() || !slices.Equal(m.Lines(), want) || m.Summary() != "2 only in link, 1 only local, 1 differ" {
+		t.Errorf("report %q, summary %q", m.Lines(), m.Summary())
+	}
+	if m := Compare(local, local); !m.None() || m.Lines() != nil {
+		t.Errorf("a set against itself: %+v", m)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/intoto-ci/intoto-ci/internal/artifact"
 	"github.com/intoto-ci/intoto-ci/internal/ci"
@@ -134,22 +133,14 @@ func matchProductsCommand() *command {
 		if err != nil {
 			return inputErr(err)
 		}
-		onlyLink, onlyLocal, differ := artifact.Compare(l.Products, local)
-		report := func(label string, names []string) {
-			for _, n := range names {
-				fmt.Fprintf(e.stdio.Out, "%s %s\n", label, n)
-			}
+		m := artifact.Compare(l.Products, local)
+		for _, line := range m.Lines() {
+			fmt.Fprintln(e.stdio.Out, line)
 		}
-		report("only-in-link", onlyLink)
-		report("only-local", onlyLocal)
-		report("differ", differ)
-		if len(onlyLink)+len(onlyLocal)+len(differ) > 0 {
-			return refused(fmt.Sprintf("products of %s do not match: %s", *link,
-				strings.Join([]string{plural(len(onlyLink), "only in link"), plural(len(onlyLocal), "only local"), plural(len(differ), "differ")}, ", ")))
+		if !m.None() {
+			return refused(fmt.Sprintf("products of %s do not match: %s", *link, m.Summary()))
 		}
 		return nil
 	}
 	return c
 }
-
-func plural(n int, what string) string { return fmt.Sprintf("%d %s", n, what) }
