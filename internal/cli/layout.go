@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -133,19 +132,8 @@ func layoutLint(e *env, args []string) error {
 		return inputErr(err)
 	}
 	findings := layout.Lint(doc, layout.LintOptions{Soon: *soon})
-	if *asJSON {
-		if findings == nil {
-			findings = []layout.Finding{}
-		}
-		enc := json.NewEncoder(e.stdio.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(findings); err != nil {
-			return err
-		}
-	} else {
-		for _, f := range findings {
-			fmt.Fprintf(e.stdio.Out, "%s: %s\n", path, f)
-		}
+	if err := layout.WriteFindings(e.stdio.Out, path, findings, *asJSON); err != nil {
+		return err
 	}
 	if len(findings) > 0 {
 		return refused(fmt.Sprintf("%d finding%s", len(findings), pluralS(len(findings))))
