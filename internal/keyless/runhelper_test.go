@@ -8,8 +8,8 @@ import (
 )
 
 // TestRunCommandWithoutHelper: with no intoto-ci-sigstore beside the executable (the test binary has
-// none) nothing runs and the error says what to install. The helper's exit code passing through is
-// run by the intoto-ci binary in test/image.
+// none) nothing runs and the error says what to install. cli's TestRegistryCommandsRunInHelper runs
+// the built intoto-ci through its helper.
 func TestRunCommandWithoutHelper(t *testing.T) {
 	t.Parallel()
 	code, err := RunCommand(context.Background(), []string{"version"}, nil, io.Discard, io.Discard, nil)
