@@ -173,3 +173,27 @@ func (f *recordFlags) environment() map[string]any {
 	}
 	return env
 }
+
+// identityFlags pin a keyless signer: NAMEidentity, NAMEidentity-regexp and NAMEissuer (verify's
+// layout- flags, verify-vsa's bare ones).
+type identityFlags struct {
+	subject, subjectRegexp, issuer string
+}
+
+func (f *identityFlags) declare(fs *flag.FlagSet, prefix, signer string) {
+	fs.StringVar(&f.subject, prefix+"identity", "", "certificate `SAN` of the "+signer+" (exact)")
+	fs.StringVar(&f.subjectRegexp, prefix+"identity-regexp", "", "anchored `regexp` for the "+signer+"'s SAN")
+	fs.StringVar(&f.issuer, prefix+"issuer", "", "OIDC issuer `url` of the "+signer)
+}
+
+// identity is the pinned signer, nil when none of the flags is given; label names it in errors.
+func (f *identityFlags) identity(label string) (*intoto.Identity, error) {
+	if f.subject == "" && f.subjectRegexp == "" && f.issuer == "" {
+		return nil, nil
+	}
+	id := &intoto.Identity{Issuer: f.issuer, Subject: f.subject, SubjectRegexp: f.subjectRegexp}
+	if err := id.Validate(); err != nil {
+		return nil, usagef("%s identity: %w", label, err)
+	}
+	return id, nil
+}

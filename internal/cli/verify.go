@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/report"
@@ -19,9 +18,7 @@ import (
 type verifyFlags struct {
 	layout            string
 	layoutKeys        stringList
-	layoutIdentity    string
-	layoutIdentityRe  string
-	layoutIssuer      string
+	layoutIdentity    identityFlags
 	linksDir          string
 	params            stringList
 	trustedRoot       string
@@ -82,9 +79,7 @@ func verifyCommand() *command {
 func (f *verifyFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.layout, "layout", "", "signed layout `file` (required)")
 	fs.Var(&f.layoutKeys, "layout-key", "public key `file` of a layout owner; each must have signed (repeatable)")
-	fs.StringVar(&f.layoutIdentity, "layout-identity", "", "certificate `SAN` of a keyless layout signer (exact)")
-	fs.StringVar(&f.layoutIdentityRe, "layout-identity-regexp", "", "anchored `regexp` for the keyless layout signer's SAN")
-	fs.StringVar(&f.layoutIssuer, "layout-issuer", "", "OIDC issuer `url` of the keyless layout signer")
+	f.layoutIdentity.declare(fs, "layout-", "keyless layout signer")
 	fs.StringVar(&f.linksDir, "links-dir", ".", "`dir`ectory holding the links")
 	fs.Var(&f.params, "param", "layout parameter `name=value` substituted for {name} (repeatable)")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "sigstore trusted_root.json `file` for keyless links (default: public-good via TUF)")
@@ -199,11 +194,9 @@ func (f *verifyFlags) options() (verify.Options, []string, error) {
 		}
 		opts.LayoutKeys = append(opts.LayoutKeys, k.Record())
 	}
-	if f.layoutIdentity != "" || f.layoutIdentityRe != "" || f.layoutIssuer != "" {
-		id := &intoto.Identity{Issuer: f.layoutIssuer, Subject: f.layoutIdentity, SubjectRegexp: f.layoutIdentityRe}
-		if err := id.Validate(); err != nil {
-			return opts, nil, usagef("layout identity: %w", err)
-		}
+	if id, err := f.layoutIdentity.identity("layout"); err != nil {
+		return opts, nil, err
+	} else if id != nil {
 		opts.LayoutIdentities = append(opts.LayoutIdentities, id)
 	}
 	if len(opts.LayoutKeys) == 0 && len(opts.LayoutIdentities) == 0 {

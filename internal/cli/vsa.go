@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/vsa"
@@ -58,9 +57,8 @@ func verifyVSACommand() *command {
 		file := fs.String("vsa", "", "the VSA `file` (DSSE envelope or Sigstore bundle; required)")
 		var keys, subjects stringList
 		fs.Var(&keys, "key", "public key `file` that must have signed the VSA (repeatable)")
-		identity := fs.String("identity", "", "certificate `SAN` of the keyless VSA signer (exact)")
-		identityRe := fs.String("identity-regexp", "", "anchored `regexp` for the keyless VSA signer's SAN")
-		issuer := fs.String("issuer", "", "OIDC issuer `url` of the keyless VSA signer")
+		var signer identityFlags
+		signer.declare(fs, "", "keyless VSA signer")
 		trustedRoot := fs.String("trusted-root", "", "sigstore trusted_root.json `file` (default: public-good via TUF)")
 		fs.Var(&subjects, "subject", "artifact `file` the VSA must cover, by name (its path relative to --base-path) and digest (repeatable)")
 		basePath := fs.String("base-path", ".", "`dir`ectory that --subject names are relative to, as run's --base-path")
@@ -71,13 +69,11 @@ func verifyVSACommand() *command {
 		if *file == "" {
 			return usagef("--vsa is required")
 		}
-		opts := vsa.CheckOptions{ResourceURI: *resourceURI}
-		if *identity != "" || *identityRe != "" || *issuer != "" {
-			opts.Identity = &intoto.Identity{Issuer: *issuer, Subject: *identity, SubjectRegexp: *identityRe}
-			if err := opts.Identity.Validate(); err != nil {
-				return usagef("vsa identity: %w", err)
-			}
+		id, err := signer.identity("vsa")
+		if err != nil {
+			return err
 		}
+		opts := vsa.CheckOptions{ResourceURI: *resourceURI, Identity: id}
 		if len(keys) == 0 && opts.Identity == nil {
 			return usagef("pin the VSA signer: give --key or --identity with --issuer")
 		}
