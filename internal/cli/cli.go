@@ -54,9 +54,51 @@ type command struct {
 	summary string
 	usage   string
 	run     func(ctx context.Context, e *env, args []string) error
+	// subs are the subcommands of a command that has them (key, layout, record, trusted-root); run
+	// then dispatches to them (see withSubcommands).
+	subs []subcommand
 }
 
-// exitError carries an exit code chosen by a command (e.g. the wrapped command's own).
+// subcommand is one verb of a command with subcommands; args are those after the verb.
+type subcommand struct {
+	name string
+	run  func(ctx context.Context, e *env, args []string) error
+}
+
+// withSubcommands makes c dispatch to subs, the one dispatcher of every command that has
+// subcommands: no verb is a usage error, -h, --help and help print the command's usage (exit 0).
+func withSubcommands(c *command, subs ...subcommand) *command {
+	c.subs = subs
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	want := names[0]
+	if len(names) > 1 {
+		want = strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	}
+	c.run = func(ctx context.Context, e *env, args []string) error {
+		if len(args) == 0 {
+			return usagef("%s needs a subcommand: %s", c.name, want)
+		}
+		for _, s := range subs {
+			if s.name == args[0] {
+				return s.run(ctx, e, args[1:])
+			}
+		}
+		switch args[0] {
+		case "-h", "--help", "help":
+			fmt.Fprintf(e.stdio.Err, "Usage: intoto-ci %s %s\n\n%s\n", c.name, c.usage, c.summary)
+			return nil
+		}
+		return usagef("unknown %s subcommand %q (want %s)", c.name, args[0], want)
+	}
+	return c
+}
+
+// exitError carries the exit code a command chose: ExitUsage for bad flags, arguments or unreadable
+// input, ExitRefused for a verification that said no (its report already printed), the wrapped
+// command's own code. err, when there is one, is printed; any other error is ExitFailure.
 type exitError struct {
 	code int
 	err  error
@@ -70,31 +112,20 @@ func (e *exitError) Error() string {
 }
 func (e *exitError) Unwrap() error { return e.err }
 
-// usageError marks bad flags or arguments (exit 2).
-type usageError struct{ err error }
+func usagef(format string, a ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, a...)}
+}
 
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
-
-// inputError marks input that could not be read or parsed (exit 2).
-type inputError struct{ err error }
-
-func (e *inputError) Error() string { return e.err.Error() }
-func (e *inputError) Unwrap() error { return e.err }
-
+// inputErr marks input that could not be read or parsed (exit 2).
 func inputErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &inputError{err}
+	return &exitError{code: ExitUsage, err: err}
 }
 
-// refusedError is a verification that completed and said no (exit 1); the report is already printed.
-type refusedError struct{ reason string }
-
-func (e *refusedError) Error() string { return e.reason }
+// refused is a verification that completed and said no (exit 1).
+func refused(reason string) error { return &exitError{code: ExitRefused, err: errors.New(reason)} }
 
 func commands() []*command {
 	return []*command{
@@ -166,21 +197,12 @@ func exitCode(stderr io.Writer, name string, err error) int {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintf(stderr, "intoto-ci %s: %s\n", name, oneLine(ee.err.Error()))
+		if ee.err != nil { // the whole message: a usage or input error may be wrapped with context
+			fmt.Fprintf(stderr, "intoto-ci %s: %s\n", name, oneLine(err.Error()))
 		}
 		return ee.code
 	}
 	fmt.Fprintf(stderr, "intoto-ci %s: %s\n", name, oneLine(err.Error()))
-	var ue *usageError
-	var ie *inputError
-	var re *refusedError
-	switch {
-	case errors.As(err, &ue), errors.As(err, &ie):
-		return ExitUsage
-	case errors.As(err, &re):
-		return ExitRefused
-	}
 	return ExitFailure
 }
 

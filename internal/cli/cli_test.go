@@ -147,7 +147,7 @@ func TestRunReturnsCommandExitCodeAndRecordsIt(t *testing.T) {
 	if err != nil || len(matches) != 1 {
 		t.Fatalf("got links %v (%v), want one build link", matches, err)
 	}
-	l, err := linkFromFile(matches[0])
+	l, err := linkfile.ReadLink(matches[0])
 	if err != nil {
 		t.Fatal(err)
 	}

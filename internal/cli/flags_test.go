@@ -70,3 +70,41 @@ func TestOutputSpellingsAreOneFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestSubcommandHelp: every command with subcommands prints its usage and exits 0 on -h, --help and
+// help, and refuses a missing or unknown subcommand with exit 2 naming the ones it has. Each of its
+// subcommands has its own flags, listed in everyFlagSet.
+func TestSubcommandHelp(t *testing.T) {
+	t.Parallel()
+	var withSubs []string
+	for _, c := range commands() {
+		if len(c.subs) == 0 {
+			continue
+		}
+		withSubs = append(withSubs, c.name)
+		for _, h := range []string{"-h", "--help", "help"} {
+			r := invoke(t, nil, c.name, h)
+			if r.code != ExitOK || !strings.Contains(r.err, "Usage: intoto-ci "+c.name+" ") || !strings.Contains(r.err, c.summary) {
+				t.Errorf("%s %s: exit %d, want 0 and the usage\n%s", c.name, h, r.code, r.err)
+			}
+		}
+		if r := invoke(t, nil, c.name); r.code != ExitUsage || !strings.Contains(r.err, c.name+" needs a subcommand: ") {
+			t.Errorf("%s without a subcommand: exit %d, want 2\n%s", c.name, r.code, r.err)
+		}
+		if r := invoke(t, nil, c.name, "bogus"); r.code != ExitUsage || !strings.Contains(r.err, `unknown `+c.name+` subcommand "bogus"`) {
+			t.Errorf("%s bogus: exit %d, want 2\n%s", c.name, r.code, r.err)
+		}
+		for _, s := range c.subs {
+			listed := false
+			for _, cmd := range everyFlagSet {
+				listed = listed || (len(cmd) == 2 && cmd[0] == c.name && cmd[1] == s.name)
+			}
+			if !listed {
+				t.Errorf("%s %s is missing from everyFlagSet", c.name, s.name)
+			}
+		}
+	}
+	if got := strings.Join(withSubs, " "); got != "record layout key trusted-root" {
+		t.Errorf("commands with subcommands: %q, want record layout key trusted-root", got)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
@@ -44,20 +43,12 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 // runInHelper runs this command line in intoto-ci-sigstore, beside this executable, which links the
 // registry client intoto-ci leaves out (as it does for keyless work). The helper's exit code is ours.
 func runInHelper(ctx context.Context, e *env, args []string) error {
-	path, err := keyless.HelperPath()
+	code, err := keyless.RunCommand(ctx, args, e.stdio.In, e.stdio.Out, e.stdio.Err, e.environ())
 	if err != nil {
 		return fmt.Errorf("registry access runs in %s: %w", keyless.HelperName, err)
 	}
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdio.In, e.stdio.Out, e.stdio.Err
-	cmd.Env = e.environ()
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
-		return &exitError{code: ee.ExitCode()}
-	}
-	if err != nil {
-		return fmt.Errorf("run %s: %w", path, err)
+	if code != 0 {
+		return &exitError{code: code}
 	}
 	return nil
 }
@@ -107,14 +98,8 @@ func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error
 	fmt.Fprintf(e.stdio.Err, "fetched %d link(s) and %d layout(s) attached to %s\n", nlinks, len(layouts), f.image.img.Ref)
 	f.linksDir = links
 	if f.layout == "" {
-		switch len(layouts) {
-		case 0:
-			return cleanup, &refusedError{reason: fmt.Sprintf("no layout is attached to %s: give --layout", f.image.img.Ref)}
-		case 1:
-			f.layout = layouts[0]
-		default:
-			return cleanup, &refusedError{reason: fmt.Sprintf("%d layouts are attached to %s: name the one to use with --layout",
-				len(layouts), f.image.img.Ref)}
+		if f.layout, err = oci.AttachedLayout(layouts, f.image.img.Ref); err != nil {
+			return cleanup, refused(err.Error()) // none or several: a refusal
 		}
 	}
 	return cleanup, nil
@@ -200,26 +185,13 @@ func chainFiles(f *verifyFlags, res *verify.Result) ([]oci.File, error) {
 	if err != nil {
 		return nil, usagef("%w: attaching sublayout links is not supported", err)
 	}
-	type part struct {
-		path string
-		kind oci.Kind
-	}
-	parts := []part{{f.layout, oci.KindLayout}}
+	c := oci.Chain{Layout: f.layout, VSA: f.vsa.path, VSAPredicateType: vsa.PredicateType}
 	for _, l := range links {
-		parts = append(parts, part{filepath.Join(f.linksDir, l), oci.KindLink})
+		c.Links = append(c.Links, filepath.Join(f.linksDir, l))
 	}
-	if f.vsa.path != "" {
-		parts = append(parts, part{f.vsa.path, oci.KindVSA})
-	}
-	// As before this moved: a layout bundle carries the link predicate type too.
-	predicate := map[oci.Kind]string{oci.KindLayout: oci.LinkPredicateType, oci.KindLink: oci.LinkPredicateType, oci.KindVSA: vsa.PredicateType}
-	var out []oci.File
-	for _, p := range parts {
-		file, err := oci.ReadFile(p.path, p.kind, predicate[p.kind])
-		if err != nil {
-			return nil, inputErr(err)
-		}
-		out = append(out, file)
+	out, err := oci.ReadChain(c)
+	if err != nil {
+		return nil, inputErr(err)
 	}
 	return out, nil
 }

@@ -2,8 +2,8 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
 
 	"github.com/intoto-ci/intoto-ci/internal/keys"
 )
@@ -14,19 +14,9 @@ func keyCommand() *command {
 		summary: "generate a key pair or print a key's keyid",
 		usage:   "generate [--type ed25519|ecdsa|rsa] -o PREFIX | id FILE",
 	}
-	c.run = func(ctx context.Context, e *env, args []string) error {
-		if len(args) == 0 {
-			return usagef("key needs a subcommand: generate or id")
-		}
-		switch args[0] {
-		case "generate":
-			return keyGenerate(e, c, args[1:])
-		case "id":
-			return keyID(e, c, args[1:])
-		}
-		return usagef("unknown key subcommand %q (want generate or id)", args[0])
-	}
-	return c
+	return withSubcommands(c,
+		subcommand{"generate", func(_ context.Context, e *env, args []string) error { return keyGenerate(e, c, args) }},
+		subcommand{"id", func(_ context.Context, e *env, args []string) error { return keyID(e, c, args) }})
 }
 
 func keyGenerate(e *env, c *command, args []string) error {
@@ -45,29 +35,11 @@ func keyGenerate(e *env, c *command, args []string) error {
 	if err != nil {
 		return usagef("%w", err)
 	}
-	priv, err := k.PrivatePEM()
-	if err != nil {
+	var exists *keys.ExistsError
+	if err := k.WritePair(*out, *force, writeFileAtomic); errors.As(err, &exists) {
+		return usagef("%s exists: pass --force to overwrite", exists.Path)
+	} else if err != nil {
 		return err
-	}
-	pub, err := k.PublicPEM()
-	if err != nil {
-		return err
-	}
-	if !*force {
-		for _, p := range []string{*out, *out + ".pub"} {
-			if _, err := os.Stat(p); err == nil {
-				return usagef("%s exists: pass --force to overwrite", p)
-			}
-		}
-	}
-	if err := writeFileAtomic(*out+".pub", pub); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(*out, priv); err != nil {
-		return err
-	}
-	if err := os.Chmod(*out, 0o600); err != nil {
-		return fmt.Errorf("protect %s: %w", *out, err)
 	}
 	fmt.Fprintln(e.stdio.Out, k.ID())
 	return nil

@@ -2,18 +2,15 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
-	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/layout"
 )
 
@@ -25,26 +22,11 @@ func layoutCommand() *command {
 		usage: "build FILE.yaml [-o root.layout] | sign --file FILE (--key F… | --signing keyless) [--output F] |\n" +
 			"       init --links-dir DIR [--key PUB…] [-o layout.yaml] | lint FILE [--json]",
 	}
-	c.run = func(ctx context.Context, e *env, args []string) error {
-		if len(args) == 0 {
-			return usagef("layout needs a subcommand: build, sign, init or lint")
-		}
-		switch args[0] {
-		case "build":
-			return layoutBuild(e, args[1:])
-		case "sign":
-			return layoutSign(ctx, e, args[1:])
-		case "init":
-			return layoutInit(e, args[1:])
-		case "lint":
-			return layoutLint(e, args[1:])
-		case "-h", "--help", "help":
-			fmt.Fprintf(e.stdio.Err, "Usage: intoto-ci layout %s\n\n%s\n", c.usage, c.summary)
-			return nil
-		}
-		return usagef("unknown layout subcommand %q: want build, sign, init or lint", args[0])
-	}
-	return c
+	return withSubcommands(c,
+		subcommand{"build", func(_ context.Context, e *env, args []string) error { return layoutBuild(e, args) }},
+		subcommand{"sign", layoutSign},
+		subcommand{"init", func(_ context.Context, e *env, args []string) error { return layoutInit(e, args) }},
+		subcommand{"lint", func(_ context.Context, e *env, args []string) error { return layoutLint(e, args) }})
 }
 
 func subFlagSet(e *env, name, usage, summary string) *flag.FlagSet {
@@ -78,16 +60,12 @@ func layoutBuild(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("layout build takes one YAML file")
 	}
-	doc, l, err := layout.ReadYAML(pos[0])
+	data, findings, err := layout.Build(pos[0])
 	if err != nil {
-		return inputErr(err)
+		return layoutErr(err)
 	}
-	for _, f := range layout.Lint(doc, layout.LintOptions{}) {
+	for _, f := range findings {
 		fmt.Fprintf(e.stdio.Err, "%s: warning: %s\n", pos[0], f)
-	}
-	data, err := layout.Encode(l)
-	if err != nil {
-		return err
 	}
 	return writeOutput(e, out, data)
 }
@@ -118,17 +96,13 @@ func layoutSign(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if layout.IsYAML(*file) {
-		_, l, err := layout.ReadYAML(*file)
+		data, _, err := layout.Build(*file)
 		if err != nil {
-			return inputErr(err)
-		}
-		data, err := layout.Encode(l)
-		if err != nil {
-			return err
+			return layoutErr(err)
 		}
 		target := *output
 		if target == "" {
-			target = filepath.Join(filepath.Dir(*file), "root.layout")
+			target = layout.BuiltPath(*file)
 		}
 		if err := writeFileAtomic(target, data); err != nil {
 			return err
@@ -158,22 +132,11 @@ func layoutLint(e *env, args []string) error {
 		return inputErr(err)
 	}
 	findings := layout.Lint(doc, layout.LintOptions{Soon: *soon})
-	if *asJSON {
-		if findings == nil {
-			findings = []layout.Finding{}
-		}
-		enc := json.NewEncoder(e.stdio.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(findings); err != nil {
-			return err
-		}
-	} else {
-		for _, f := range findings {
-			fmt.Fprintf(e.stdio.Out, "%s: %s\n", path, f)
-		}
+	if err := layout.WriteFindings(e.stdio.Out, path, findings, *asJSON); err != nil {
+		return err
 	}
 	if len(findings) > 0 {
-		return &refusedError{reason: fmt.Sprintf("%d finding%s", len(findings), pluralS(len(findings)))}
+		return refused(fmt.Sprintf("%d finding%s", len(findings), pluralS(len(findings))))
 	}
 	return nil
 }
@@ -194,47 +157,29 @@ func layoutInit(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	var keyFiles []layout.KeyFile
-	for _, p := range keys {
-		k, err := keyfile.Load(p)
-		if err != nil {
-			return inputErr(err)
-		}
-		keyFiles = append(keyFiles, layout.KeyFile{Path: p, Key: k})
-	}
-	refs := layout.KeyRefs(keyFiles, out)
 	// A bundle's identity is read by the helper; without one, init stops (operational) rather than
 	// listing every keyless link as skipped.
 	var unavailable error
-	ev, skipped, err := layout.ReadEvidence(*linksDir, func(data []byte) (*intoto.SignerIdentity, error) {
-		id, err := e.keyless.BundleSigner(context.Background(), data)
-		if errors.Is(err, keyless.ErrUnavailable) && unavailable == nil {
-			unavailable = err
-		}
-		return id, err
-	})
+	p, err := layout.Init(layout.InitOptions{LinksDir: *linksDir, KeyPaths: keys, Out: out, Validity: *validity,
+		Signer: func(data []byte) (*intoto.SignerIdentity, error) {
+			id, err := e.keyless.BundleSigner(context.Background(), data)
+			if errors.Is(err, keyless.ErrUnavailable) && unavailable == nil {
+				unavailable = err
+			}
+			return id, err
+		}})
 	if unavailable != nil {
 		return unavailable
+	} else if err != nil {
+		return layoutErr(err)
 	}
-	if err != nil {
-		return inputErr(err)
-	}
-	for _, s := range skipped {
+	for _, s := range p.Skipped {
 		fmt.Fprintf(e.stdio.Err, "layout init: skipped %s\n", s)
 	}
-	doc, comments, err := layout.Propose(ev, layout.ProposeOptions{Keys: refs, Source: *linksDir, Validity: *validity})
-	if err != nil {
-		return inputErr(fmt.Errorf("%s: %w", *linksDir, err))
+	for _, name := range slices.Sorted(maps.Keys(p.Unfilled)) {
+		fmt.Fprintf(e.stdio.Err, "layout init: functionary %s: no --key given for it; fill in %s\n", name, p.Unfilled[name])
 	}
-	unfilled := layout.UnfilledKeys(doc, refs)
-	for _, name := range slices.Sorted(maps.Keys(unfilled)) {
-		fmt.Fprintf(e.stdio.Err, "layout init: functionary %s: no --key given for it; fill in %s\n", name, unfilled[name])
-	}
-	data, err := layout.Format(doc, comments)
-	if err != nil {
-		return err
-	}
-	return writeOutput(e, out, data)
+	return writeOutput(e, out, p.YAML)
 }
 
 // writeOutput writes data to stdout for "-", else atomically to the file out and prints its name.
@@ -248,4 +193,13 @@ func writeOutput(e *env, out string, data []byte) error {
 	}
 	fmt.Fprintln(e.stdio.Out, out)
 	return nil
+}
+
+// layoutErr gives layout's input errors exit 2; anything else stays operational.
+func layoutErr(err error) error {
+	var ie *layout.InputError
+	if errors.As(err, &ie) {
+		return inputErr(err)
+	}
+	return err
 }

@@ -40,16 +40,20 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 	switch mode {
 	case "key":
 		for _, path := range f.keys {
-			k, err := loadPrivateKey(e, path, f.keyPassword)
+			k, err := keys.LoadSigning(path, keyPassword(e, f.keyPassword))
 			if err != nil {
-				return nil, err
+				return nil, inputErr(err)
 			}
 			s.keys = append(s.keys, k)
 		}
 		if f.keyEnv != "" {
-			k, err := keyFromEnv(e, f.keyEnv, f.keyPassword)
+			data := e.getenv(f.keyEnv)
+			if data == "" {
+				return nil, usagef("--key-env %s: the variable is unset or empty", f.keyEnv)
+			}
+			k, err := keys.ParseSigning([]byte(data), "key in $"+f.keyEnv, keyPassword(e, f.keyPassword))
 			if err != nil {
-				return nil, err
+				return nil, inputErr(err)
 			}
 			s.keys = append(s.keys, k)
 		}
@@ -84,7 +88,7 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 		}
 		s.keyless, err = e.keyless.NewSigner(keyless.SignerConfig{
 			Services: services,
-			Token:    &maskingSource{src: src, platform: platform},
+			Token:    identity.Masked(src, platform.Mask),
 			Timeout:  f.serviceTimeout,
 			Logger:   e.logger,
 		})
@@ -100,62 +104,12 @@ func newLinkSigner(e *env, f *signFlags) (*linkSigner, error) {
 	return s, nil
 }
 
-func loadPrivateKey(e *env, path, password string) (*keys.Key, error) {
+// keyPassword is --key-password, else INTOTO_CI_KEY_PASSWORD.
+func keyPassword(e *env, password string) string {
 	if password == "" {
-		password = ci.KeyPassword(e.getenv)
+		return ci.KeyPassword(e.getenv)
 	}
-	var pw []byte
-	if password != "" {
-		pw = []byte(password)
-	}
-	k, err := keys.LoadWithPassword(path, pw)
-	if err != nil {
-		return nil, inputErr(err)
-	}
-	if !k.HasPrivate() {
-		return nil, inputErr(fmt.Errorf("key %s: a private key is needed to sign, this is a public key", path))
-	}
-	return k, nil
+	return password
 }
-
-// keyFromEnv reads a private key held in an environment variable (a CI secret), so it is never a file
-// nor an argument. The error names the variable, never its content.
-func keyFromEnv(e *env, name, password string) (*keys.Key, error) {
-	data := e.getenv(name)
-	if data == "" {
-		return nil, usagef("--key-env %s: the variable is unset or empty", name)
-	}
-	if password == "" {
-		password = ci.KeyPassword(e.getenv)
-	}
-	var pw []byte
-	if password != "" {
-		pw = []byte(password)
-	}
-	k, err := keys.Parse([]byte(data), pw)
-	if err != nil {
-		return nil, inputErr(fmt.Errorf("key in $%s: %w", name, err))
-	}
-	if !k.HasPrivate() {
-		return nil, inputErr(fmt.Errorf("key in $%s: a private key is needed to sign, this is a public key", name))
-	}
-	return k, nil
-}
-
-// maskingSource masks every token it hands out in the CI log before anything could print it.
-type maskingSource struct {
-	src      identity.Source
-	platform ci.Platform
-}
-
-func (m *maskingSource) Token(ctx context.Context) (string, error) {
-	t, err := m.src.Token(ctx)
-	if err == nil && t != "" {
-		m.platform.Mask(t)
-	}
-	return t, err
-}
-
-func (m *maskingSource) Name() string { return m.src.Name() }
 
 func (s *linkSigner) sensitiveEnv() []string { return s.sensitive }

@@ -15,29 +15,28 @@ func recordCommand() *command {
 		summary: "record a step that is not one command: 'record start' before it, 'record stop' after it",
 		usage:   "start|stop --step NAME [--materials P…|--products P…] [flags]",
 	}
-	c.run = func(ctx context.Context, e *env, args []string) error {
-		if len(args) == 0 || (args[0] != "start" && args[0] != "stop") {
-			return usagef("record needs start or stop")
+	record := func(start bool) func(ctx context.Context, e *env, args []string) error {
+		return func(ctx context.Context, e *env, args []string) error {
+			fs := newFlagSet(e, c)
+			var f recordFlags
+			f.declare(fs)
+			trustedRoot := fs.String("trusted-root", "", "keyless: sigstore trusted_root.json `file` that record stop checks the signature of record start against (default: public-good via TUF)")
+			if err := parseFlags(fs, args); err != nil {
+				return err
+			}
+			if err := f.check(); err != nil {
+				return err
+			}
+			if fs.NArg() > 0 {
+				return usagef("record takes no command; use run to wrap one")
+			}
+			if start {
+				return recordStart(ctx, e, &f)
+			}
+			return recordStop(ctx, e, &f, *trustedRoot)
 		}
-		fs := newFlagSet(e, c)
-		var f recordFlags
-		f.declare(fs)
-		trustedRoot := fs.String("trusted-root", "", "keyless: sigstore trusted_root.json `file` that record stop checks the signature of record start against (default: public-good via TUF)")
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		if err := f.check(); err != nil {
-			return err
-		}
-		if fs.NArg() > 0 {
-			return usagef("record takes no command; use run to wrap one")
-		}
-		if args[0] == "start" {
-			return recordStart(ctx, e, &f)
-		}
-		return recordStop(ctx, e, &f, *trustedRoot)
 	}
-	return c
+	return withSubcommands(c, subcommand{"start", record(true)}, subcommand{"stop", record(false)})
 }
 
 func recordStart(ctx context.Context, e *env, f *recordFlags) error {
@@ -49,7 +48,7 @@ func recordStart(ctx context.Context, e *env, f *recordFlags) error {
 	if err != nil {
 		return err
 	}
-	materials, err := f.recorder(e).record(ctx, f.materials)
+	materials, err := f.recorder(e, f.linksDir).record(ctx, f.materials)
 	if err != nil {
 		return inputErr(fmt.Errorf("record materials: %w", err))
 	}
@@ -78,7 +77,7 @@ func recordStop(ctx context.Context, e *env, f *recordFlags, trustedRoot string)
 	if err := signer.links.Check(ctx, u, f.step, trustedRoot); err != nil {
 		return linkfileErr(err)
 	}
-	products, err := f.recorder(e).record(ctx, f.products)
+	products, err := f.recorder(e, f.linksDir).record(ctx, f.products)
 	if err != nil {
 		return inputErr(fmt.Errorf("record products: %w", err))
 	}
@@ -93,12 +92,12 @@ func recordStop(ctx context.Context, e *env, f *recordFlags, trustedRoot string)
 // linkfileErr gives linkfile's verdicts their exit codes: a refusal 1, an unreadable file or another
 // job's 2; anything else stays operational (3).
 func linkfileErr(err error) error {
-	var refused *linkfile.Refused
+	var no *linkfile.Refused
 	var input *linkfile.InputError
 	var job *linkfile.JobError
 	switch {
-	case errors.As(err, &refused):
-		return &refusedError{reason: refused.Reason}
+	case errors.As(err, &no):
+		return refused(no.Reason)
 	case errors.As(err, &input):
 		return inputErr(err)
 	case errors.As(err, &job):

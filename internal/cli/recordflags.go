@@ -11,10 +11,18 @@ import (
 
 // recordFlags are the flags shared by run and record: what to hash and how to sign.
 type recordFlags struct {
-	step           string
-	linksDir       string
-	materials      stringList
-	products       stringList
+	step       string
+	linksDir   string
+	materials  stringList
+	products   stringList
+	maxCapture int64
+	commit     string
+	artifactFlags
+	sign signFlags
+}
+
+// artifactFlags say how files are named and hashed (run, record and match-products).
+type artifactFlags struct {
 	excludes       stringList
 	lstrip         stringList
 	basePath       string
@@ -23,9 +31,6 @@ type recordFlags struct {
 	hashAlgs       stringList
 	noDefaultEx    bool
 	quiet          bool
-	maxCapture     int64
-	commit         string
-	sign           signFlags
 }
 
 // signFlags select and configure the signer.
@@ -54,6 +59,13 @@ func (f *recordFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.linksDir, "links-dir", ".", "`dir`ectory the link is written to")
 	fs.Var(&f.materials, "materials", "material `path` to record (repeatable)")
 	fs.Var(&f.products, "products", "product `path` to record (repeatable)")
+	f.artifactFlags.declare(fs)
+	fs.StringVar(&f.commit, "commit", "", "`sha` of the commit this step works on, recorded in the link (binds links whose certificates carry no commit, e.g. Tekton's; see verify --commit)")
+	fs.Int64Var(&f.maxCapture, "max-capture", runner.DefaultMaxCapture, "`bytes` of stdout and of stderr recorded in the link (the console gets all; -1 records none)")
+	f.sign.declare(fs)
+}
+
+func (f *artifactFlags) declare(fs *flag.FlagSet) {
 	fs.Var(&f.excludes, "exclude", "gitignore-style `pattern` to leave out (repeatable)")
 	fs.BoolVar(&f.noDefaultEx, "no-default-excludes", false, "do not leave out *.link*, .git, *.pyc and *~ by default")
 	fs.Var(&f.lstrip, "lstrip-paths", "`prefix` stripped from recorded names (repeatable)")
@@ -61,10 +73,7 @@ func (f *recordFlags) declare(fs *flag.FlagSet) {
 	fs.BoolVar(&f.followSymlinks, "follow-symlinks", false, "follow symlinked directories (never outside the base path)")
 	fs.BoolVar(&f.normalizeEOL, "normalize-line-endings", false, "hash files with CRLF and CR turned into LF")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output while hashing")
-	fs.StringVar(&f.commit, "commit", "", "`sha` of the commit this step works on, recorded in the link (binds links whose certificates carry no commit, e.g. Tekton's; see verify --commit)")
-	fs.Int64Var(&f.maxCapture, "max-capture", runner.DefaultMaxCapture, "`bytes` of stdout and of stderr recorded in the link (the console gets all; -1 records none)")
 	fs.Var(&f.hashAlgs, "hash", "hash `algorithm`: sha256 (default) or sha512 (repeatable)")
-	f.sign.declare(fs)
 }
 
 func (f *signFlags) declare(fs *flag.FlagSet) {
@@ -134,15 +143,22 @@ func (f *recordFlags) check() error {
 	if err := intoto.CheckStepName(f.step); err != nil {
 		return usagef("--step: %w", err)
 	}
+	if err := f.artifactFlags.check(); err != nil {
+		return err
+	}
+	return f.sign.check()
+}
+
+func (f *artifactFlags) check() error {
 	for _, a := range f.hashAlgs {
 		if a != "sha256" && a != "sha512" {
 			return usagef("--hash must be sha256 or sha512, not %q", a)
 		}
 	}
-	return f.sign.check()
+	return nil
 }
 
-func (f *recordFlags) algorithms() []string {
+func (f *artifactFlags) algorithms() []string {
 	if len(f.hashAlgs) == 0 {
 		return []string{"sha256"}
 	}
@@ -156,4 +172,28 @@ func (f *recordFlags) environment() map[string]any {
 		env[verify.CommitEnvironmentKey] = f.commit
 	}
 	return env
+}
+
+// identityFlags pin a keyless signer: NAMEidentity, NAMEidentity-regexp and NAMEissuer (verify's
+// layout- flags, verify-vsa's bare ones).
+type identityFlags struct {
+	subject, subjectRegexp, issuer string
+}
+
+func (f *identityFlags) declare(fs *flag.FlagSet, prefix, signer string) {
+	fs.StringVar(&f.subject, prefix+"identity", "", "certificate `SAN` of the "+signer+" (exact)")
+	fs.StringVar(&f.subjectRegexp, prefix+"identity-regexp", "", "anchored `regexp` for the "+signer+"'s SAN")
+	fs.StringVar(&f.issuer, prefix+"issuer", "", "OIDC issuer `url` of the "+signer)
+}
+
+// identity is the pinned signer, nil when none of the flags is given; label names it in errors.
+func (f *identityFlags) identity(label string) (*intoto.Identity, error) {
+	if f.subject == "" && f.subjectRegexp == "" && f.issuer == "" {
+		return nil, nil
+	}
+	id := &intoto.Identity{Issuer: f.issuer, Subject: f.subject, SubjectRegexp: f.subjectRegexp}
+	if err := id.Validate(); err != nil {
+		return nil, usagef("%s identity: %w", label, err)
+	}
+	return id, nil
 }

@@ -54,7 +54,7 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 	if err := f.checkPaths(); err != nil {
 		return err
 	}
-	rec := f.recorder(e)
+	rec := f.recorder(e, f.linksDir)
 	materials, err := rec.record(ctx, f.materials)
 	if err != nil {
 		return inputErr(fmt.Errorf("record materials: %w", err))
@@ -75,7 +75,7 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 	if len(argv) > 0 {
 		res, runErr := runner.Run(ctx, runner.Options{
 			Argv:       argv,
-			Env:        scrubEnv(e.environ(), signer.sensitiveEnv()),
+			Env:        runner.ScrubEnv(e.environ(), signer.sensitiveEnv()),
 			Stdin:      e.stdio.In,
 			Stdout:     e.stdio.Out,
 			Stderr:     e.stdio.Err,
@@ -91,14 +91,7 @@ func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 			return &exitError{code: code, err: runErr}
 		}
 		code = res.ExitCode
-		link.ByProducts = map[string]any{
-			"return-value": res.ExitCode,
-			"stdout":       string(res.Stdout),
-			"stderr":       string(res.Stderr),
-		}
-		if res.StdoutTruncated || res.StderrTruncated {
-			link.ByProducts["truncated"] = true
-		}
+		link.ByProducts = res.ByProducts()
 	}
 
 	products, err := rec.record(ctx, f.products)
@@ -133,10 +126,10 @@ type recorder struct {
 	progress *report.Progress
 }
 
-func (f *recordFlags) recorder(e *env) *recorder {
-	linksDir, err := filepath.Abs(f.linksDir)
-	if err != nil {
-		linksDir = f.linksDir
+// recorder records as f says, leaving out linksDir (where links are written).
+func (f *artifactFlags) recorder(e *env, linksDir string) *recorder {
+	if abs, err := filepath.Abs(linksDir); err == nil {
+		linksDir = abs
 	}
 	progress := report.NewProgress(e.stdio.Err, report.ProgressOptions{Mode: report.ProgressModeFor(e.stdio.Err, f.quiet)})
 	return &recorder{progress: progress, opts: artifact.Options{
@@ -162,49 +155,19 @@ func (r *recorder) record(ctx context.Context, paths []string) (intoto.ArtifactS
 	return artifact.Record(ctx, paths, opts)
 }
 
-// scrubEnv removes the named variables (ID tokens and the means to request them) from the environment
-// handed to the wrapped command.
-func scrubEnv(environ []string, drop []string) []string {
-	if len(drop) == 0 {
-		return environ
-	}
-	out := environ[:0:0]
-	for _, kv := range environ {
-		name, _, _ := strings.Cut(kv, "=")
-		keep := true
-		for _, d := range drop {
-			if name == d {
-				keep = false
-				break
-			}
-		}
-		if keep {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
 // checkPaths refuses material and product paths that lie outside the base path, lexically. Paths that
 // escape through symlinks are caught, and refused, when recorded.
 func (f *recordFlags) checkPaths() error {
-	base, err := filepath.Abs(f.basePath)
-	if err != nil {
-		return usagef("--base-path %q: %w", f.basePath, err)
-	}
 	for _, list := range []struct {
 		flag  string
 		paths []string
 	}{{"--materials", f.materials}, {"--products", f.products}} {
-		for _, p := range list.paths {
-			abs := p
-			if !filepath.IsAbs(abs) {
-				abs = filepath.Join(base, p)
-			}
-			rel, err := filepath.Rel(base, abs)
-			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-				return usagef("%s %q is outside the base path %s: artifacts are named relative to it (set --base-path)", list.flag, p, base)
-			}
+		p, base, err := artifact.Outside(f.basePath, list.paths)
+		if err != nil {
+			return usagef("--base-path %q: %w", f.basePath, err)
+		}
+		if p != "" {
+			return usagef("%s %q is outside the base path %s: artifacts are named relative to it (set --base-path)", list.flag, p, base)
 		}
 	}
 	return nil

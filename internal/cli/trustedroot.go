@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 )
@@ -19,19 +17,9 @@ func trustedRootCommand() *command {
 			"[--rekor url=U,public-key=F,start-time=T[,origin=HOST]]… [--ctfe url=U,public-key=F,start-time=T]… -o FILE |\n" +
 			"       fetch [--tuf-url URL --tuf-root root.json] [--cache-dir DIR] -o FILE",
 	}
-	c.run = func(ctx context.Context, e *env, args []string) error {
-		if len(args) == 0 {
-			return usagef("trusted-root needs a subcommand: create or fetch")
-		}
-		switch args[0] {
-		case "create":
-			return trustedRootCreate(ctx, e, c, args[1:])
-		case "fetch":
-			return trustedRootFetch(ctx, e, c, args[1:])
-		}
-		return usagef("unknown trusted-root subcommand %q (want create or fetch)", args[0])
-	}
-	return c
+	return withSubcommands(c,
+		subcommand{"create", func(ctx context.Context, e *env, args []string) error { return trustedRootCreate(ctx, e, c, args) }},
+		subcommand{"fetch", func(ctx context.Context, e *env, args []string) error { return trustedRootFetch(ctx, e, c, args) }})
 }
 
 func trustedRootCreate(ctx context.Context, e *env, c *command, args []string) error {
@@ -50,37 +38,9 @@ func trustedRootCreate(ctx context.Context, e *env, c *command, args []string) e
 	if *out == "" || fs.NArg() > 0 {
 		return usagef("trusted-root create needs -o FILE and no arguments")
 	}
-	spec := &keyless.TrustedRootSpec{}
-	for _, v := range fulcio {
-		ca, err := caSpec("--fulcio", v)
-		if err != nil {
-			return err
-		}
-		spec.Fulcio = append(spec.Fulcio, ca)
-	}
-	for _, v := range tsa {
-		ca, err := caSpec("--tsa", v)
-		if err != nil {
-			return err
-		}
-		spec.TSAs = append(spec.TSAs, ca)
-	}
-	for _, v := range rekor {
-		l, err := logSpec("--rekor", v, true)
-		if err != nil {
-			return err
-		}
-		spec.Rekors = append(spec.Rekors, l)
-	}
-	for _, v := range ctfe {
-		l, err := logSpec("--ctfe", v, false)
-		if err != nil {
-			return err
-		}
-		spec.CTLogs = append(spec.CTLogs, l)
-	}
-	if len(spec.Fulcio) == 0 && len(spec.TSAs) == 0 {
-		return usagef("trusted-root create needs at least one --fulcio or --tsa")
+	spec, err := keyless.ParseTrustedRootSpec(keyless.ServiceSpecs{Fulcio: fulcio, TSAs: tsa, Rekors: rekor, CTLogs: ctfe})
+	if err != nil {
+		return serviceSpecErr(err)
 	}
 	data, err := e.keyless.TrustedRoot(ctx, keyless.TrustedRootRequest{Create: spec})
 	if errors.Is(err, keyless.ErrUnavailable) {
@@ -134,66 +94,12 @@ func writeTrustedRoot(e *env, out string, data []byte) error {
 	return nil
 }
 
-// specFields splits "k=v,k=v" and refuses keys outside allowed and repeated keys.
-func specFields(flagName, v string, allowed ...string) (map[string]string, error) {
-	m := map[string]string{}
-	for _, part := range strings.Split(v, ",") {
-		k, val, ok := strings.Cut(part, "=")
-		if !ok || val == "" {
-			return nil, usagef("%s %q: want key=value pairs separated by commas", flagName, v)
-		}
-		known := false
-		for _, a := range allowed {
-			known = known || a == k
-		}
-		if !known {
-			return nil, usagef("%s: unknown key %q (want %s)", flagName, k, strings.Join(allowed, ", "))
-		}
-		if _, dup := m[k]; dup {
-			return nil, usagef("%s: %s given twice", flagName, k)
-		}
-		m[k] = val
+// serviceSpecErr gives a spec's errors their exit code: written wrongly, a usage error; a file it names
+// unreadable, unreadable input.
+func serviceSpecErr(err error) error {
+	var se *keyless.SpecError
+	if errors.As(err, &se) {
+		return &exitError{code: ExitUsage, err: err}
 	}
-	if m["url"] == "" {
-		return nil, usagef("%s %q: url= is required", flagName, v)
-	}
-	return m, nil
-}
-
-func caSpec(flagName, v string) (keyless.CASpec, error) {
-	m, err := specFields(flagName, v, "url", "certificate-chain")
-	if err != nil {
-		return keyless.CASpec{}, err
-	}
-	if m["certificate-chain"] == "" {
-		return keyless.CASpec{}, usagef("%s %q: certificate-chain= is required", flagName, v)
-	}
-	pem, err := os.ReadFile(m["certificate-chain"])
-	if err != nil {
-		return keyless.CASpec{}, inputErr(fmt.Errorf("%s certificate-chain: %w", flagName, err))
-	}
-	return keyless.CASpec{URL: m["url"], ChainPEM: pem}, nil
-}
-
-func logSpec(flagName, v string, rekor bool) (keyless.LogSpec, error) {
-	keys := []string{"url", "public-key", "start-time"}
-	if rekor {
-		keys = append(keys, "origin")
-	}
-	m, err := specFields(flagName, v, keys...)
-	if err != nil {
-		return keyless.LogSpec{}, err
-	}
-	if m["public-key"] == "" || m["start-time"] == "" {
-		return keyless.LogSpec{}, usagef("%s %q: public-key= and start-time= are required", flagName, v)
-	}
-	start, err := time.Parse(time.RFC3339, m["start-time"])
-	if err != nil {
-		return keyless.LogSpec{}, usagef("%s start-time %q: want RFC 3339 (2026-01-02T15:04:05Z)", flagName, m["start-time"])
-	}
-	pem, err := os.ReadFile(m["public-key"])
-	if err != nil {
-		return keyless.LogSpec{}, inputErr(fmt.Errorf("%s public-key: %w", flagName, err))
-	}
-	return keyless.LogSpec{URL: m["url"], PublicKeyPEM: pem, Start: start, Origin: m["origin"]}, nil
+	return inputErr(err)
 }

@@ -6,11 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime/debug"
-	"strings"
 	"time"
 
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/report"
@@ -21,9 +18,7 @@ import (
 type verifyFlags struct {
 	layout            string
 	layoutKeys        stringList
-	layoutIdentity    string
-	layoutIdentityRe  string
-	layoutIssuer      string
+	layoutIdentity    identityFlags
 	linksDir          string
 	params            stringList
 	trustedRoot       string
@@ -84,9 +79,7 @@ func verifyCommand() *command {
 func (f *verifyFlags) declare(fs *flag.FlagSet) {
 	fs.StringVar(&f.layout, "layout", "", "signed layout `file` (required)")
 	fs.Var(&f.layoutKeys, "layout-key", "public key `file` of a layout owner; each must have signed (repeatable)")
-	fs.StringVar(&f.layoutIdentity, "layout-identity", "", "certificate `SAN` of a keyless layout signer (exact)")
-	fs.StringVar(&f.layoutIdentityRe, "layout-identity-regexp", "", "anchored `regexp` for the keyless layout signer's SAN")
-	fs.StringVar(&f.layoutIssuer, "layout-issuer", "", "OIDC issuer `url` of the keyless layout signer")
+	f.layoutIdentity.declare(fs, "layout-", "keyless layout signer")
 	fs.StringVar(&f.linksDir, "links-dir", ".", "`dir`ectory holding the links")
 	fs.Var(&f.params, "param", "layout parameter `name=value` substituted for {name} (repeatable)")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "sigstore trusted_root.json `file` for keyless links (default: public-good via TUF)")
@@ -141,7 +134,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, err
 	progress := report.NewProgress(e.stdio.Err, report.ProgressOptions{Mode: report.ProgressModeFor(e.stdio.Err, f.quiet)})
 	opts.Progress = func(p verify.Progress) { progress.Update(p.Stage, p.Done, p.Total, p.Files, p.Bytes) }
 	if e.tuneGC {
-		tuneVerifyGC(e, f.linksDir)
+		verify.TuneGC(e.getenv, f.linksDir)
 	}
 	res, err := verify.Verify(ctx, opts)
 	progress.Done()
@@ -160,7 +153,7 @@ func runVerify(ctx context.Context, e *env, f *verifyFlags) (*verify.Result, err
 		return nil, err
 	}
 	if !res.Verified {
-		return nil, &refusedError{reason: report.Refusal(res)}
+		return nil, refused(report.Refusal(res))
 	}
 	if vsaSigner != nil {
 		if err := writeVSA(ctx, e, f, vsaSigner, opts.Layout, res); err != nil {
@@ -185,27 +178,14 @@ func (f *verifyFlags) options() (verify.Options, []string, error) {
 	if f.layout == "" {
 		return opts, nil, usagef("--layout is required")
 	}
-	if len(f.params) > 0 {
-		opts.Params = map[string]string{}
-		for _, p := range f.params {
-			k, v, ok := strings.Cut(p, "=")
-			if !ok || k == "" {
-				return opts, nil, usagef("--param %q: want name=value", p)
-			}
-			opts.Params[k] = v
-		}
+	params, bad := verify.ParseParams(f.params)
+	if bad != "" {
+		return opts, nil, usagef("--param %q: want name=value", bad)
 	}
-	formats := append([]string(nil), f.reports...)
-	if f.json {
-		formats = append(formats, "json")
-	}
-	if len(formats) == 0 {
-		formats = []string{"text"}
-	}
-	for _, format := range formats {
-		if !report.Valid(format) {
-			return opts, nil, usagef("--report must be text, json, markdown or junit, not %q", format)
-		}
+	opts.Params = params
+	formats, bad := report.Choose(f.reports, f.json)
+	if bad != "" {
+		return opts, nil, usagef("--report must be text, json, markdown or junit, not %q", bad)
 	}
 	for _, path := range f.layoutKeys {
 		k, err := keys.Load(path)
@@ -214,11 +194,9 @@ func (f *verifyFlags) options() (verify.Options, []string, error) {
 		}
 		opts.LayoutKeys = append(opts.LayoutKeys, k.Record())
 	}
-	if f.layoutIdentity != "" || f.layoutIdentityRe != "" || f.layoutIssuer != "" {
-		id := &intoto.Identity{Issuer: f.layoutIssuer, Subject: f.layoutIdentity, SubjectRegexp: f.layoutIdentityRe}
-		if err := id.Validate(); err != nil {
-			return opts, nil, usagef("layout identity: %w", err)
-		}
+	if id, err := f.layoutIdentity.identity("layout"); err != nil {
+		return opts, nil, err
+	} else if id != nil {
 		opts.LayoutIdentities = append(opts.LayoutIdentities, id)
 	}
 	if len(opts.LayoutKeys) == 0 && len(opts.LayoutIdentities) == 0 {
@@ -228,27 +206,13 @@ func (f *verifyFlags) options() (verify.Options, []string, error) {
 	return opts, formats, nil
 }
 
-// writeReports prints the reports. With several --report and a --report-file, the last format goes to
-// the file only: a CI log shows the text report, not the JUnit XML kept for the test tab. With one,
-// stdout and the file both get it.
+// writeReports prints the reports, the last to --report-file when one is given (report.WriteAll).
 func writeReports(e *env, reportFile string, formats []string, res *verify.Result) error {
-	toStdout := formats
-	if reportFile != "" && len(formats) > 1 {
-		toStdout = formats[:len(formats)-1]
-	}
-	for _, format := range toStdout {
-		if err := report.Write(e.stdio.Out, format, res); err != nil {
-			return err
-		}
-	}
-	if reportFile == "" {
-		return nil
-	}
-	var b strings.Builder
-	if err := report.Write(&b, formats[len(formats)-1], res); err != nil {
+	data, err := report.WriteAll(e.stdio.Out, formats, reportFile != "", res)
+	if err != nil || reportFile == "" {
 		return err
 	}
-	return writeFileAtomic(reportFile, []byte(b.String()))
+	return writeFileAtomic(reportFile, data)
 }
 
 // writeVSA writes the signed verification summary of a pass over the layout bytes verified.
@@ -258,7 +222,7 @@ func writeVSA(ctx context.Context, e *env, f *verifyFlags, signer *linkSigner, l
 	if err != nil {
 		return vsaErr(err)
 	}
-	signed, err := signVSA(ctx, signer, stmt)
+	signed, err := signer.links.SignStatement(ctx, stmt)
 	if err != nil {
 		return fmt.Errorf("sign vsa: %w", err)
 	}
@@ -267,32 +231,4 @@ func writeVSA(ctx context.Context, e *env, f *verifyFlags, signer *linkSigner, l
 	}
 	fmt.Fprintf(e.stdio.Err, "wrote verification summary %s\n", f.vsa.path)
 	return nil
-}
-
-// verifyGCPercent is the collector's GOGC during verify: the heap may grow to three times what the
-// last collection found live before the next one.
-const verifyGCPercent = 200
-
-// tuneVerifyGC sizes the collector for verify from what is live. Most of what verify allocates stays
-// live until it exits (the links' artifact sets, about three times the link bytes), so collections find
-// little to free: GOGC 200 (the heap grows to three times the live heap between collections) makes
-// them rare on a growing heap while the peak follows the live heap, so a verification of many small
-// links stays small. The memory limit (64 MiB plus four times the link bytes) caps the heap all the
-// same, past it the runtime collects as often as it must. GOGC or GOMEMLIMIT set by the user win.
-func tuneVerifyGC(e *env, linksDir string) {
-	if e.getenv("GOGC") != "" || e.getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	entries, err := os.ReadDir(linksDir)
-	if err != nil {
-		return // verify reports it
-	}
-	var total int64
-	for _, d := range entries {
-		if info, err := d.Info(); err == nil && info.Mode().IsRegular() {
-			total += info.Size()
-		}
-	}
-	debug.SetGCPercent(verifyGCPercent)
-	debug.SetMemoryLimit(64<<20 + 4*total)
 }

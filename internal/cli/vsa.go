@@ -6,11 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/intoto-ci/intoto-ci/internal/envelope"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keyless"
 	keyfile "github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/vsa"
@@ -41,21 +37,13 @@ func vsaErr(err error) error {
 	var me *vsa.MalformedError
 	switch {
 	case errors.As(err, &se):
-		return &usageError{err}
+		return &exitError{code: ExitUsage, err: err}
 	case errors.As(err, &re):
-		return &refusedError{reason: re.Reason}
+		return refused(re.Reason)
 	case errors.As(err, &me):
 		return inputErr(err)
 	}
 	return err
-}
-
-// signVSA signs the statement like run signs a link: DSSE with the keys, or a Sigstore bundle.
-func signVSA(ctx context.Context, s *linkSigner, stmt []byte) ([]byte, error) {
-	if s.mode == "key" {
-		return envelope.SignDSSE(intoto.PayloadType, stmt, s.keys...)
-	}
-	return s.keyless.Sign(ctx, intoto.PayloadType, stmt)
 }
 
 func verifyVSACommand() *command {
@@ -69,9 +57,8 @@ func verifyVSACommand() *command {
 		file := fs.String("vsa", "", "the VSA `file` (DSSE envelope or Sigstore bundle; required)")
 		var keys, subjects stringList
 		fs.Var(&keys, "key", "public key `file` that must have signed the VSA (repeatable)")
-		identity := fs.String("identity", "", "certificate `SAN` of the keyless VSA signer (exact)")
-		identityRe := fs.String("identity-regexp", "", "anchored `regexp` for the keyless VSA signer's SAN")
-		issuer := fs.String("issuer", "", "OIDC issuer `url` of the keyless VSA signer")
+		var signer identityFlags
+		signer.declare(fs, "", "keyless VSA signer")
 		trustedRoot := fs.String("trusted-root", "", "sigstore trusted_root.json `file` (default: public-good via TUF)")
 		fs.Var(&subjects, "subject", "artifact `file` the VSA must cover, by name (its path relative to --base-path) and digest (repeatable)")
 		basePath := fs.String("base-path", ".", "`dir`ectory that --subject names are relative to, as run's --base-path")
@@ -82,13 +69,11 @@ func verifyVSACommand() *command {
 		if *file == "" {
 			return usagef("--vsa is required")
 		}
-		opts := vsa.CheckOptions{ResourceURI: *resourceURI}
-		if *identity != "" || *identityRe != "" || *issuer != "" {
-			opts.Identity = &intoto.Identity{Issuer: *issuer, Subject: *identity, SubjectRegexp: *identityRe}
-			if err := opts.Identity.Validate(); err != nil {
-				return usagef("vsa identity: %w", err)
-			}
+		id, err := signer.identity("vsa")
+		if err != nil {
+			return err
 		}
+		opts := vsa.CheckOptions{ResourceURI: *resourceURI, Identity: id}
 		if len(keys) == 0 && opts.Identity == nil {
 			return usagef("pin the VSA signer: give --key or --identity with --issuer")
 		}
@@ -120,10 +105,7 @@ func verifyVSACommand() *command {
 				return vsaErr(err)
 			}
 		}
-		fmt.Fprintf(e.stdio.Out, "VSA verified: %s by %s (signer %s), policy %s sha256:%s, %d subject%s, levels %s\n",
-			stmt.Predicate.VerificationResult, stmt.Predicate.Verifier.ID, checked.Signer, stmt.Predicate.Policy.URI,
-			stmt.Predicate.Policy.Digest["sha256"], len(stmt.Subject), pluralS(len(stmt.Subject)),
-			strings.Join(stmt.Predicate.VerifiedLevels, ","))
+		fmt.Fprintln(e.stdio.Out, checked.Summary())
 		return nil
 	}
 	return c
@@ -131,20 +113,8 @@ func verifyVSACommand() *command {
 
 // subjectFile names a --subject file as run names artifacts (its path relative to base) and reads it.
 func subjectFile(base, path string) (string, []byte, error) {
-	absBase, err := filepath.Abs(base)
+	name, absBase, err := vsa.SubjectName(base, path)
 	if err != nil {
-		return "", nil, usagef("--base-path %q: %w", base, err)
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", nil, usagef("--subject %q: %w", path, err)
-	}
-	rel, err := filepath.Rel(absBase, abs)
-	if err != nil {
-		return "", nil, usagef("--subject %q: %w", path, err)
-	}
-	name := filepath.ToSlash(rel)
-	if err := intoto.CheckArtifactName(name); err != nil {
 		return "", nil, usagef("--subject %q is not inside --base-path %s: %w", path, absBase, err)
 	}
 	content, err := os.ReadFile(path)

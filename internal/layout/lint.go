@@ -1,7 +1,9 @@
 package layout
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -332,4 +334,23 @@ func lastLine(list []Rule) int {
 		return 0
 	}
 	return list[len(list)-1].Line
+}
+
+// WriteFindings writes the findings about the layout file path to w: as a JSON array (empty, not
+// null, when there are none) or one "PATH: finding" line each.
+func WriteFindings(w io.Writer, path string, findings []Finding, asJSON bool) error {
+	if !asJSON {
+		for _, f := range findings {
+			if _, err := fmt.Fprintf(w, "%s: %s\n", path, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if findings == nil {
+		findings = []Finding{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(findings)
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -309,4 +311,34 @@ func (t *tee) Write(p []byte) (int, error) {
 		t.buf = append(t.buf, q...)
 	}
 	return len(p), nil
+}
+
+// ByProducts is the link's byproducts of a run: its exit code and recorded streams, and
+// "truncated": true when either stream was longer than what was recorded.
+func (r *Result) ByProducts() map[string]any {
+	bp := map[string]any{
+		"return-value": r.ExitCode,
+		"stdout":       string(r.Stdout),
+		"stderr":       string(r.Stderr),
+	}
+	if r.StdoutTruncated || r.StderrTruncated {
+		bp["truncated"] = true
+	}
+	return bp
+}
+
+// ScrubEnv returns environ without the variables named in drop (ID tokens and the means to request
+// them, key secrets), for the wrapped command.
+func ScrubEnv(environ []string, drop []string) []string {
+	if len(drop) == 0 {
+		return environ
+	}
+	out := environ[:0:0]
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(drop, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -224,23 +224,31 @@ const smallRuns = 31
 
 func (b *bench) want(work string) bool { return len(b.c.only) == 0 || slices.Contains(b.c.only, work) }
 
-func (b *bench) measureAll(ctx context.Context) ([]*row, error) {
+// work is one measured job: the command each tool runs for it (nil: the tool does not take part).
+type work struct {
+	name, desc string
+	cmds       func(tool string) *command
+}
+
+// cleanDir returns a reset that empties dir before each run.
+func cleanDir(dir string) func() error {
+	return func() error {
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		return os.MkdirAll(dir, 0o755)
+	}
+}
+
+// outDir is where a work's tools write their links.
+func (b *bench) outDir(work string) string { return filepath.Join(b.c.dir, "out", work) }
+
+// works lists the command-line works measured against the peers.
+func (b *bench) works() []work {
 	d := b.c.dir
 	keys := filepath.Join(d, "keys")
 	py := func(name string) string { return filepath.Join(filepath.Dir(mustLook("in-toto-run")), name) }
-	out := func(work string) string { return filepath.Join(d, "out", work) }
-	cleanDir := func(dir string) func() error {
-		return func() error {
-			if err := os.RemoveAll(dir); err != nil {
-				return err
-			}
-			return os.MkdirAll(dir, 0o755)
-		}
-	}
-	type work struct {
-		name, desc string
-		cmds       func(tool string) *command
-	}
+	out := b.outDir
 	works := []work{
 		{"record", fmt.Sprintf("record %d files / %.0f MB as products, signed", b.p.Files, float64(b.p.TotalBytes)/1e6),
 			func(tool string) *command {
@@ -290,36 +298,47 @@ func (b *bench) measureAll(ctx context.Context) ([]*row, error) {
 					filepath.Join(keys, "func.pem"), "--links-dir", o, "--products", "tree", "--no-command"}, cleanDir(o)}
 			}})
 	}
+	return works
+}
+
+// measureWork times one work with intoto-ci and each peer, plus the floor or link size it is read against.
+func (b *bench) measureWork(ctx context.Context, w work) (*row, error) {
+	r := &row{Work: w.name, Desc: w.desc, Tools: map[string]*stat{}}
+	for _, tool := range append([]string{"intoto-ci"}, b.c.peers...) {
+		cmd := w.cmds(tool)
+		if cmd == nil {
+			continue
+		}
+		runs := 0
+		if w.name == "verify-small" || w.name == "wrap" {
+			runs = smallRuns
+		}
+		s, err := b.measure(ctx, cmd, runs)
+		if err != nil {
+			return nil, fmt.Errorf("%s with %s: %w", w.name, tool, err)
+		}
+		r.Tools[tool] = s
+		b.log("%-12s %-10s wall %.3fs cpu %.3fs rss %.0f MB", w.name, tool, s.Wall, s.CPU, s.RSSMB)
+	}
+	var err error
+	switch w.name {
+	case "many":
+		r.LinkMB, err = dirMB(filepath.Join(b.outDir("many"), "intoto-ci"))
+	case "verify-small", "wrap":
+		r.Floor, err = b.measure(ctx, &command{b.c.dir, []string{b.tools["intoto-ci"], "version"}, nil}, smallRuns)
+		r.Note = "floor: intoto-ci version (process start)"
+	}
+	return r, err
+}
+
+func (b *bench) measureAll(ctx context.Context) ([]*row, error) {
+	d := b.c.dir
 	var rows []*row
-	for _, w := range works {
+	for _, w := range b.works() {
 		if !b.want(w.name) {
 			continue
 		}
-		r := &row{Work: w.name, Desc: w.desc, Tools: map[string]*stat{}}
-		for _, tool := range append([]string{"intoto-ci"}, b.c.peers...) {
-			cmd := w.cmds(tool)
-			if cmd == nil {
-				continue
-			}
-			runs := 0
-			if w.name == "verify-small" || w.name == "wrap" {
-				runs = smallRuns
-			}
-			s, err := b.measure(ctx, cmd, runs)
-			if err != nil {
-				return nil, fmt.Errorf("%s with %s: %w", w.name, tool, err)
-			}
-			r.Tools[tool] = s
-			b.log("%-12s %-10s wall %.3fs cpu %.3fs rss %.0f MB", w.name, tool, s.Wall, s.CPU, s.RSSMB)
-		}
-		var err error
-		switch w.name {
-		case "many":
-			r.LinkMB, err = dirMB(filepath.Join(out("many"), "intoto-ci"))
-		case "verify-small", "wrap":
-			r.Floor, err = b.measure(ctx, &command{d, []string{b.tools["intoto-ci"], "version"}, nil}, smallRuns)
-			r.Note = "floor: intoto-ci version (process start)"
-		}
+		r, err := b.measureWork(ctx, w)
 		if err != nil {
 			return nil, err
 		}
