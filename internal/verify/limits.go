@@ -3,6 +3,7 @@ package verify
 import (
 	"errors"
 	"fmt"
+
 	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 

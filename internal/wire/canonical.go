@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"io"
 	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // ErrCanonical is returned for values that OLPC canonical JSON cannot represent (floats, non-string map keys, …).

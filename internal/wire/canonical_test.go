@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 )

@@ -2,9 +2,10 @@ package wire
 
 import (
 	"encoding/json"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 func TestDecodeLinkFixtures(t *testing.T) {

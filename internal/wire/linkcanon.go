@@ -3,8 +3,9 @@ package wire
 import (
 	"encoding/hex"
 	"encoding/json"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"unicode/utf8"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // AppendLinkCanonical appends CanonicalJSON(MarshalLink(l)) to b, encoded from the artifact sets

@@ -3,9 +3,10 @@ package wire
 import (
 	"encoding/hex"
 	"encoding/json"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // productsMember separates the materials from the products in a link's JSON.

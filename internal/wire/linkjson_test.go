@@ -3,9 +3,10 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // TestAppendLinkJSONExactSize checks that AppendLinkJSON writes encoding/json's bytes for the link

@@ -2,9 +2,10 @@ package wire
 
 import (
 	"fmt"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"slices"
 	"strings"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // DecodeLink decodes a v0.9 link document (the payload of an envelope, not the envelope itself): in

@@ -3,12 +3,13 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // fastSeeds are documents at the edges of the fast paths' plain shape.

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"maps"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 
 	attv1 "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"

@@ -3,9 +3,10 @@ package wire
 import (
 	"encoding/json"
 	"errors"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 
 	"github.com/google/go-cmp/cmp"
 )

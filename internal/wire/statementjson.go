@@ -5,9 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 
 	attv1 "github.com/in-toto/attestation/go/v1"
 )

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // unusualNames are artifact names (and digest algorithms) that take every branch of the string
