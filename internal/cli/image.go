@@ -79,26 +79,16 @@ func fetchImageChain(ctx context.Context, e *env, f *verifyFlags) (func(), error
 	if err := resolveImage(ctx, e, &f.image); err != nil {
 		return cleanup, err
 	}
-	got, err := e.registry.Fetch(ctx, f.image.img)
+	chain, err := oci.FetchChain(ctx, e.registry, f.image.img, e.stdio.Err)
+	if chain != nil {
+		cleanup = func() { os.RemoveAll(chain.Dir) }
+	}
 	if err != nil {
 		return cleanup, err
 	}
-	for _, note := range got.Skipped {
-		fmt.Fprintf(e.stdio.Err, "note: skipped %s\n", note)
-	}
-	dir, err := os.MkdirTemp("", "intoto-ci-image-")
-	if err != nil {
-		return cleanup, err
-	}
-	cleanup = func() { os.RemoveAll(dir) }
-	links, layouts, nlinks, err := got.WriteChain(dir)
-	if err != nil {
-		return cleanup, err
-	}
-	fmt.Fprintf(e.stdio.Err, "fetched %d link(s) and %d layout(s) attached to %s\n", nlinks, len(layouts), f.image.img.Ref)
-	f.linksDir = links
+	f.linksDir = chain.Links
 	if f.layout == "" {
-		if f.layout, err = oci.AttachedLayout(layouts, f.image.img.Ref); err != nil {
+		if f.layout, err = oci.AttachedLayout(chain.Layouts, f.image.img.Ref); err != nil {
 			return cleanup, refused(err.Error()) // none or several: a refusal
 		}
 	}

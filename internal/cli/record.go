@@ -3,10 +3,9 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/linkfile"
+	"github.com/intoto-ci/intoto-ci/internal/step"
 )
 
 func recordCommand() *command {
@@ -48,18 +47,7 @@ func recordStart(ctx context.Context, e *env, f *recordFlags) error {
 	if err != nil {
 		return err
 	}
-	materials, err := f.recorder(e, f.linksDir).record(ctx, f.materials)
-	if err != nil {
-		return inputErr(fmt.Errorf("record materials: %w", err))
-	}
-	link := &intoto.Link{Type: intoto.TypeLink, Name: f.step, Command: []string{},
-		ByProducts: map[string]any{}, Environment: f.environment(), Materials: materials}
-	path, err := signer.links.Start(ctx, f.linksDir, link)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdio.Out, path)
-	return nil
+	return stepErr(step.Start(ctx, f.stepOptions(e, signer)))
 }
 
 func recordStop(ctx context.Context, e *env, f *recordFlags, trustedRoot string) error {
@@ -74,19 +62,7 @@ func recordStop(ctx context.Context, e *env, f *recordFlags, trustedRoot string)
 	if err != nil {
 		return err
 	}
-	if err := signer.links.Check(ctx, u, f.step, trustedRoot); err != nil {
-		return linkfileErr(err)
-	}
-	products, err := f.recorder(e, f.linksDir).record(ctx, f.products)
-	if err != nil {
-		return inputErr(fmt.Errorf("record products: %w", err))
-	}
-	out, err := signer.links.Finish(ctx, f.linksDir, u, products)
-	if err != nil {
-		return linkfileErr(err)
-	}
-	fmt.Fprintln(e.stdio.Out, out)
-	return nil
+	return linkfileErr(stepErr(step.Stop(ctx, f.stepOptions(e, signer), u, trustedRoot)))
 }
 
 // linkfileErr gives linkfile's verdicts their exit codes: a refusal 1, an unreadable file or another

@@ -2,14 +2,10 @@ package cli
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
-	"strings"
+	"errors"
 
 	"github.com/intoto-ci/intoto-ci/internal/artifact"
-	"github.com/intoto-ci/intoto-ci/internal/intoto"
-	"github.com/intoto-ci/intoto-ci/internal/report"
-	"github.com/intoto-ci/intoto-ci/internal/runner"
+	"github.com/intoto-ci/intoto-ci/internal/step"
 )
 
 func runCommand() *command {
@@ -41,134 +37,56 @@ func runCommand() *command {
 	return c
 }
 
-// runStep is the whole of `run`: prepare the signer, record materials, run, record products, sign, write.
-// The wrapped command's exit code is what the caller gets, unless the command succeeded and the link could
-// not be signed or written (exit 3: a green job without its link would be unverifiable).
+// runStep hands run's flags to step.Run. The wrapped command's exit code is what the caller gets,
+// unless the command succeeded and the link could not be signed or written (exit 3).
 func runStep(ctx context.Context, e *env, f *recordFlags, argv []string) error {
 	signer, err := newLinkSigner(e, &f.sign)
 	if err != nil {
 		return err
 	}
-	// Catch paths that can never be recorded before the command spends time (and before a failure
-	// could only be reported as exit 3).
-	if err := f.checkPaths(); err != nil {
-		return err
-	}
-	rec := f.recorder(e, f.linksDir)
-	materials, err := rec.record(ctx, f.materials)
-	if err != nil {
-		return inputErr(fmt.Errorf("record materials: %w", err))
-	}
+	o := f.stepOptions(e, signer)
+	o.Argv = argv
+	o.Environ = e.environ()
+	o.Sensitive = signer.sensitiveEnv()
+	o.Stdin = e.stdio.In
+	o.MaxCapture = f.maxCapture
+	return stepErr(step.Run(ctx, o))
+}
 
-	link := &intoto.Link{
-		Type:        intoto.TypeLink,
-		Name:        f.step,
-		Command:     argv,
-		Materials:   materials,
-		ByProducts:  map[string]any{},
+// stepOptions are the options run and record share.
+func (f *recordFlags) stepOptions(e *env, signer *linkSigner) step.Options {
+	return step.Options{
+		Step:        f.step,
+		LinksDir:    f.linksDir,
+		Materials:   f.materials,
+		Products:    f.products,
 		Environment: f.environment(),
+		Artifacts:   f.artifactOptions(),
+		Quiet:       f.quiet,
+		Links:       signer.links,
+		Stdout:      e.stdio.Out,
+		Stderr:      e.stdio.Err,
 	}
-	if link.Command == nil {
-		link.Command = []string{}
-	}
-	code := 0
-	if len(argv) > 0 {
-		res, runErr := runner.Run(ctx, runner.Options{
-			Argv:       argv,
-			Env:        runner.ScrubEnv(e.environ(), signer.sensitiveEnv()),
-			Stdin:      e.stdio.In,
-			Stdout:     e.stdio.Out,
-			Stderr:     e.stdio.Err,
-			MaxCapture: f.maxCapture,
-		})
-		if runErr != nil {
-			// The command never started (not found, not executable): there is no step to vouch for,
-			// so no link is written; the exit code is the shell's (127 or 126).
-			code := ExitFailure
-			if res != nil {
-				code = res.ExitCode
-			}
-			return &exitError{code: code, err: runErr}
-		}
-		code = res.ExitCode
-		link.ByProducts = res.ByProducts()
-	}
-
-	products, err := rec.record(ctx, f.products)
-	if err != nil {
-		return withCommandCode(code, fmt.Errorf("record products: %w", err))
-	}
-
-	link.Products = products
-	path, err := signer.links.Write(ctx, f.linksDir, link)
-	if err != nil {
-		return withCommandCode(code, err)
-	}
-	fmt.Fprintln(e.stdio.Out, path)
-	if code != 0 {
-		return &exitError{code: code}
-	}
-	return nil
 }
 
-// withCommandCode keeps the wrapped command's failure code when something after it failed too; a
-// successful command whose link is lost turns into exit 3.
-func withCommandCode(code int, err error) error {
-	if code != 0 {
-		return &exitError{code: code, err: err}
+// stepErr gives step's exit codes to the CLI's error; other errors pass as they are.
+func stepErr(err error) error {
+	var se *step.Error
+	if errors.As(err, &se) {
+		return &exitError{code: se.Code, err: se.Err}
 	}
-	return &exitError{code: ExitFailure, err: err}
+	return err
 }
 
-// recorder turns the recording flags into artifact.Options once.
-type recorder struct {
-	opts     artifact.Options
-	progress *report.Progress
-}
-
-// recorder records as f says, leaving out linksDir (where links are written).
-func (f *artifactFlags) recorder(e *env, linksDir string) *recorder {
-	if abs, err := filepath.Abs(linksDir); err == nil {
-		linksDir = abs
-	}
-	progress := report.NewProgress(e.stdio.Err, report.ProgressOptions{Mode: report.ProgressModeFor(e.stdio.Err, f.quiet)})
-	return &recorder{progress: progress, opts: artifact.Options{
+// artifactOptions are the artifact flags as artifact.Options.
+func (f *artifactFlags) artifactOptions() artifact.Options {
+	return artifact.Options{
 		BasePath:             f.basePath,
 		Excludes:             f.excludes,
 		DefaultExcludes:      !f.noDefaultEx,
-		ExcludeDirs:          []string{linksDir},
 		LStripPaths:          f.lstrip,
 		FollowSymlinks:       f.followSymlinks,
 		NormalizeLineEndings: f.normalizeEOL,
 		Algorithms:           f.algorithms(),
-	}}
-}
-
-// record records the artifacts at paths (none for no paths), showing progress.
-func (r *recorder) record(ctx context.Context, paths []string) (intoto.ArtifactSet, error) {
-	if len(paths) == 0 {
-		return intoto.ArtifactSet{}, nil
 	}
-	opts := r.opts
-	opts.Progress = r.progress.Hashing("hashing " + strings.Join(paths, " "))
-	defer r.progress.Done()
-	return artifact.Record(ctx, paths, opts)
-}
-
-// checkPaths refuses material and product paths that lie outside the base path, lexically. Paths that
-// escape through symlinks are caught, and refused, when recorded.
-func (f *recordFlags) checkPaths() error {
-	for _, list := range []struct {
-		flag  string
-		paths []string
-	}{{"--materials", f.materials}, {"--products", f.products}} {
-		p, base, err := artifact.Outside(f.basePath, list.paths)
-		if err != nil {
-			return usagef("--base-path %q: %w", f.basePath, err)
-		}
-		if p != "" {
-			return usagef("%s %q is outside the base path %s: artifacts are named relative to it (set --base-path)", list.flag, p, base)
-		}
-	}
-	return nil
 }

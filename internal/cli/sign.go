@@ -8,6 +8,7 @@ import (
 	"github.com/intoto-ci/intoto-ci/internal/artifact"
 	"github.com/intoto-ci/intoto-ci/internal/ci"
 	"github.com/intoto-ci/intoto-ci/internal/linkfile"
+	"github.com/intoto-ci/intoto-ci/internal/step"
 )
 
 func signCommand() *command {
@@ -129,7 +130,7 @@ func matchProductsCommand() *command {
 		if len(paths) == 0 {
 			paths = stringList{"."}
 		}
-		local, err := f.recorder(e, ".").record(ctx, paths)
+		local, err := step.NewRecorder(f.artifactOptions(), ".", e.stdio.Err, f.quiet).Record(ctx, paths)
 		if err != nil {
 			return inputErr(err)
 		}

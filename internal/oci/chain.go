@@ -1,6 +1,11 @@
 package oci
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+)
 
 // Chain names the files a verification passed on, to attach: the layout, the links it accepted and
 // the VSA written for it ("" for none).
@@ -54,4 +59,37 @@ func AttachedLayout(layouts []string, ref string) (string, error) {
 		return layouts[0], nil
 	}
 	return "", &LayoutChoiceError{fmt.Sprintf("%d layouts are attached to %s: name the one to use with --layout", len(layouts), ref)}
+}
+
+// FetchedChain is an image's chain written to disk by FetchChain.
+type FetchedChain struct {
+	// Dir holds everything fetched; the caller removes it.
+	Dir string
+	// Links is the links directory; Layouts the layout files (none, one or several).
+	Links   string
+	Layouts []string
+}
+
+// FetchChain downloads img's referrers through c into a new temporary directory, noting on log each
+// referrer it skipped and how much it fetched. When the result is not nil, remove its Dir, even
+// with an error.
+func FetchChain(ctx context.Context, c Client, img *Image, log io.Writer) (*FetchedChain, error) {
+	got, err := c.Fetch(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	for _, note := range got.Skipped {
+		fmt.Fprintf(log, "note: skipped %s\n", note)
+	}
+	dir, err := os.MkdirTemp("", "intoto-ci-image-")
+	if err != nil {
+		return nil, err
+	}
+	chain := &FetchedChain{Dir: dir}
+	var nlinks int
+	if chain.Links, chain.Layouts, nlinks, err = got.WriteChain(dir); err != nil {
+		return chain, err
+	}
+	fmt.Fprintf(log, "fetched %d link(s) and %d layout(s) attached to %s\n", nlinks, len(chain.Layouts), img.Ref)
+	return chain, nil
 }
