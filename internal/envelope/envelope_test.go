@@ -5,30 +5,20 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
 
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/wire"
 )
 
-const interop = "../../testdata/interop"
-
-func fixture(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(interop, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func key(t testing.TB, rel string) *keys.Key {
 	t.Helper()
-	k, err := keys.Load(filepath.Join(interop, rel))
+	k, err := keys.Load(filepath.Join(interoptest.Dir(), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +28,7 @@ func key(t testing.TB, rel string) *keys.Key {
 // layoutKey returns a key embedded in a layout fixture (for signers without a key file).
 func layoutKey(t testing.TB, layoutRel, id string) *keys.Key {
 	t.Helper()
-	s, err := Parse(fixture(t, layoutRel))
+	s, err := Parse(interoptest.Read(t, layoutRel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +84,7 @@ func TestInteropVectorsVerify(t *testing.T) {
 			if base := filepath.Base(v.file); strings.HasSuffix(base, ".link") && !strings.Contains(base, "."+k.ShortID()+".") {
 				t.Errorf("file name %s does not carry keyid %s", base, k.ShortID())
 			}
-			s, err := Parse(fixture(t, v.file))
+			s, err := Parse(interoptest.Read(t, v.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +144,7 @@ func TestInteropVectorsTampered(t *testing.T) {
 	for _, v := range vectors {
 		t.Run(v.file, func(t *testing.T) {
 			t.Parallel()
-			s, err := Parse(tamper(t, fixture(t, v.file)))
+			s, err := Parse(tamper(t, interoptest.Read(t, v.file)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +160,7 @@ func TestInteropVectorsTampered(t *testing.T) {
 func TestSignatureCoversUnknownFields(t *testing.T) {
 	t.Parallel()
 	alice := key(t, "in-toto-golang/alice.pub")
-	data := fixture(t, "in-toto-golang/demo.layout")
+	data := interoptest.Read(t, "in-toto-golang/demo.layout")
 	var env struct {
 		Signed     map[string]json.RawMessage `json:"signed"`
 		Signatures json.RawMessage            `json:"signatures"`
@@ -246,7 +236,7 @@ func TestSignAndVerifyAllKeyTypes(t *testing.T) {
 func TestSignLegacyPythonTemplate(t *testing.T) {
 	t.Parallel()
 	alice := key(t, "in-toto-python/demo_files/alice")
-	s, err := Parse(fixture(t, "in-toto-python/demo_files/demo.layout.template"))
+	s, err := Parse(interoptest.Read(t, "in-toto-python/demo_files/demo.layout.template"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +274,7 @@ func TestAppendSignature(t *testing.T) {
 	for _, f := range []string{"in-toto-golang/demo.layout", "in-toto-golang/demo.dsse.layout"} {
 		t.Run(f, func(t *testing.T) {
 			t.Parallel()
-			data := fixture(t, f)
+			data := interoptest.Read(t, f)
 			out, err := AppendSignature(data, carol)
 			if err != nil {
 				t.Fatal(err)
@@ -373,7 +363,7 @@ func TestSignNoKeys(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	for _, v := range vectors {
-		f.Add(fixture(f, v.file))
+		f.Add(interoptest.Read(f, v.file))
 	}
 	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payload":"e30=","payloadType":"x","signatures":[]}}`))
 	k := key(f, "in-toto-golang/carol.pub")

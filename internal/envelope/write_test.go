@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
+
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 	"github.com/intoto-ci/intoto-ci/internal/keys"
 	"github.com/intoto-ci/intoto-ci/internal/wire"
@@ -315,7 +317,7 @@ func TestSealedFileMatchesPeersFixture(t *testing.T) {
 		"in-toto-python/demo_files/write-code.776a00e2.link",
 		"in-toto-python/demo_files/package.2f89b927.link",
 	} {
-		raw := fixture(t, rel)
+		raw := interoptest.Read(t, rel)
 		s, err := Parse(raw)
 		if err != nil {
 			t.Fatal(err)

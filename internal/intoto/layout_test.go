@@ -6,11 +6,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
 )
 
 func TestLayoutExtraFieldsKept(t *testing.T) {
 	t.Parallel()
-	l, err := DecodeLayout(payloadOf(t, readFixture(t, "in-toto-golang/demo.layout")))
+	l, err := DecodeLayout(interoptest.Payload(t, interoptest.Read(t, "in-toto-golang/demo.layout")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,7 @@ func sameSet(a, b []string) bool {
 
 func validLayout(t *testing.T) *Layout {
 	t.Helper()
-	l, err := DecodeLayout(payloadOf(t, readFixture(t, "in-toto-python/demo_files/demo.layout.template")))
+	l, err := DecodeLayout(interoptest.Payload(t, interoptest.Read(t, "in-toto-python/demo_files/demo.layout.template")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,8 +230,8 @@ func TestAddKey(t *testing.T) {
 }
 
 func FuzzDecodeLayout(f *testing.F) {
-	for _, fx := range layoutFixtures {
-		f.Add(payloadOf(f, readFixture(f, fx)))
+	for _, fx := range interoptest.Layouts {
+		f.Add(interoptest.Payload(f, interoptest.Read(f, fx)))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := DecodeLayout(data)

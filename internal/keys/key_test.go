@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
+
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
@@ -23,7 +25,7 @@ func TestKeyIDWithScheme(t *testing.T) {
 		{"in-toto-golang/grace.pub", SchemeECDSAP384, "a5522ebccd492f64e6ec0bbcb5eb782708f6e26709a3712e64fff108b98e5142"},
 		{"in-toto-golang/heidi.pub", SchemeECDSAP224, "fae849ef9247cc7d19ebd33ab63b5d18a31357508fd82d8ad2aad6fdcc584bd7"},
 	} {
-		k, err := Load(filepath.Join(interop, tt.file))
+		k, err := Load(filepath.Join(interoptest.Dir(), tt.file))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +47,7 @@ func TestKeyIDWithScheme(t *testing.T) {
 // (in-toto-python's way); Verify takes both.
 func TestECDSAHashConventions(t *testing.T) {
 	t.Parallel()
-	pemKey, err := Load(filepath.Join(interop, "in-toto-golang/grace"))
+	pemKey, err := Load(filepath.Join(interoptest.Dir(), "in-toto-golang/grace"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func TestKeyIDsMatchPeers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			t.Parallel()
-			k, err := Load(filepath.Join(interop, tt.file))
+			k, err := Load(filepath.Join(interoptest.Dir(), tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,8 +148,8 @@ func TestKeyIDsMatchPeers(t *testing.T) {
 // and equal the keys loaded from the PEM files (so the trimmed-PEM convention matches both peers).
 func TestLayoutKeysMatchFiles(t *testing.T) {
 	t.Parallel()
-	for _, f := range layoutFixtures {
-		l, err := intoto.DecodeLayout(payloadOf(t, readFixture(t, f)))
+	for _, f := range interoptest.Layouts {
+		l, err := intoto.DecodeLayout(interoptest.Payload(t, interoptest.Read(t, f)))
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -157,11 +159,11 @@ func TestLayoutKeysMatchFiles(t *testing.T) {
 			}
 		}
 	}
-	dan, err := Load(filepath.Join(interop, "in-toto-golang/dan.pub"))
+	dan, err := Load(filepath.Join(interoptest.Dir(), "in-toto-golang/dan.pub"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := intoto.DecodeLayout(payloadOf(t, readFixture(t, "in-toto-golang/demo.layout")))
+	l, err := intoto.DecodeLayout(interoptest.Payload(t, interoptest.Read(t, "in-toto-golang/demo.layout")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +177,8 @@ func TestEncryptedKeys(t *testing.T) {
 	for _, typ := range []string{"rsa", "ecdsa", "ed25519"} {
 		t.Run(typ, func(t *testing.T) {
 			t.Parallel()
-			enc := filepath.Join(interop, "in-toto-python/pems", typ+"_private_encrypted.pem")
-			plain, err := Load(filepath.Join(interop, "in-toto-python/pems", typ+"_private_unencrypted.pem"))
+			enc := filepath.Join(interoptest.Dir(), "in-toto-python/pems", typ+"_private_encrypted.pem")
+			plain, err := Load(filepath.Join(interoptest.Dir(), "in-toto-python/pems", typ+"_private_unencrypted.pem"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,7 +189,7 @@ func TestEncryptedKeys(t *testing.T) {
 			if k.ID() != plain.ID() || k.KeyVal.Private != plain.KeyVal.Private {
 				t.Errorf("got keyid %s, want %s (private parts equal: %v)", k.ID(), plain.ID(), k.KeyVal.Private == plain.KeyVal.Private)
 			}
-			pub, err := Load(filepath.Join(interop, "in-toto-python/pems", typ+"_public.pem"))
+			pub, err := Load(filepath.Join(interoptest.Dir(), "in-toto-python/pems", typ+"_public.pem"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,7 +221,7 @@ func TestLoadKeyErrors(t *testing.T) {
 		want       error
 		contains   string
 	}{
-		{"secp256k1 is unsupported", filepath.Join(interop, "in-toto-golang/erin"), nil, "erin"},
+		{"secp256k1 is unsupported", filepath.Join(interoptest.Dir(), "in-toto-golang/erin"), nil, "erin"},
 		{"missing file", filepath.Join(dir, "nope"), os.ErrNotExist, "nope"},
 		{"not a key", write("junk", "hello"), nil, "no PEM block"},
 		{"unknown pem type", write("csr", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"), ErrUnsupportedKey, "csr"},
@@ -252,7 +254,7 @@ func TestSignVerify(t *testing.T) {
 	}
 	var keys []*Key
 	for _, f := range files {
-		k, err := Load(filepath.Join(interop, f))
+		k, err := Load(filepath.Join(interoptest.Dir(), f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -325,7 +327,7 @@ func FuzzParseKey(f *testing.F) {
 		"in-toto-golang/frank.pub", "in-toto-python/demo_files/danny", "in-toto-python/pems/ecdsa_private_encrypted.pem",
 		"in-toto-python/pems/ed25519_private_encrypted.pem", "in-toto-golang/root.cert.pem",
 	} {
-		f.Add(readFixture(f, fx), []byte("hunter2"))
+		f.Add(interoptest.Read(f, fx), []byte("hunter2"))
 	}
 	f.Fuzz(func(t *testing.T, data, password []byte) {
 		k, err := Parse(data, password)

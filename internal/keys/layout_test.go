@@ -5,13 +5,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
+
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 // layoutWithKey is the python demo layout (its keys valid) with k listed too.
 func layoutWithKey(t *testing.T, k *Key) *intoto.Layout {
 	t.Helper()
-	l, err := intoto.DecodeLayout(payloadOf(t, readFixture(t, "in-toto-python/demo_files/demo.layout.template")))
+	l, err := intoto.DecodeLayout(interoptest.Payload(t, interoptest.Read(t, "in-toto-python/demo_files/demo.layout.template")))
 	if err != nil {
 		t.Fatal(err)
 	}

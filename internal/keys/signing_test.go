@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
 )
 
 // TestSigningKeys: the key run, record and sign sign with (moved here from cli/linksigner.go). A
@@ -13,7 +15,7 @@ import (
 // about bytes from a secret names the source and never quotes the bytes.
 func TestSigningKeys(t *testing.T) {
 	t.Parallel()
-	priv := filepath.Join(interop, "in-toto-golang", "carol")
+	priv := filepath.Join(interoptest.Dir(), "in-toto-golang", "carol")
 	k, err := LoadSigning(priv, "")
 	if err != nil || !k.HasPrivate() {
 		t.Fatalf("load %s: %v", priv, err)
@@ -21,11 +23,11 @@ func TestSigningKeys(t *testing.T) {
 	if _, err := LoadSigning(priv+".pub", ""); err == nil || err.Error() != "key "+priv+".pub: a private key is needed to sign, this is a public key" {
 		t.Errorf("public key file: %v", err)
 	}
-	k2, err := ParseSigning(readFixture(t, "in-toto-golang/carol"), "key in $K", "")
+	k2, err := ParseSigning(interoptest.Read(t, "in-toto-golang/carol"), "key in $K", "")
 	if err != nil || k2.ID() != k.ID() {
 		t.Fatalf("parse: %v", err)
 	}
-	if _, err := ParseSigning(readFixture(t, "in-toto-golang/carol.pub"), "key in $K", ""); err == nil ||
+	if _, err := ParseSigning(interoptest.Read(t, "in-toto-golang/carol.pub"), "key in $K", ""); err == nil ||
 		err.Error() != "key in $K: a private key is needed to sign, this is a public key" {
 		t.Errorf("public key bytes: %v", err)
 	}

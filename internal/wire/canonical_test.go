@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
+
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
@@ -69,14 +71,14 @@ func TestCanonicalGolangReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := CanonicalJSON(payloadOf(t, readFixture(t, "in-toto-golang/canonical-test.link")))
+	got, err := CanonicalJSON(interoptest.Payload(t, interoptest.Read(t, "in-toto-golang/canonical-test.link")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(got) != string(want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	link, err := DecodeLink(payloadOf(t, readFixture(t, "in-toto-golang/canonical-test.link")))
+	link, err := DecodeLink(interoptest.Payload(t, interoptest.Read(t, "in-toto-golang/canonical-test.link")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +123,10 @@ func TestCanonicalTyped(t *testing.T) {
 // TestCanonicalMatchesCJSON cross-checks every fixture document against go-securesystemslib's cjson.
 func TestCanonicalMatchesCJSON(t *testing.T) {
 	t.Parallel()
-	for _, f := range append(append([]string{}, layoutFixtures...), linkFixtures...) {
+	for _, f := range append(append([]string{}, interoptest.Layouts...), interoptest.Links...) {
 		t.Run(f, func(t *testing.T) {
 			t.Parallel()
-			doc := payloadOf(t, readFixture(t, f))
+			doc := interoptest.Payload(t, interoptest.Read(t, f))
 			checkAgainstCJSON(t, doc)
 		})
 	}
@@ -155,8 +157,8 @@ func cjsonOf(doc []byte) (out []byte, err error) {
 }
 
 func FuzzCanonicalJSON(f *testing.F) {
-	for _, fx := range append(append([]string{}, layoutFixtures...), linkFixtures...) {
-		f.Add(payloadOf(f, readFixture(f, fx)))
+	for _, fx := range append(append([]string{}, interoptest.Layouts...), interoptest.Links...) {
+		f.Add(interoptest.Payload(f, interoptest.Read(f, fx)))
 	}
 	f.Add([]byte(`{"a":"\u0000\"\\","b":[1,-0,{}],"c":null}`))
 	f.Add([]byte(`"\xff\xfe"`))

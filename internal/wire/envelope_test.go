@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
 )
 
 // checkPlainDSSE fails when plainDSSE answers differently from encoding/json.
@@ -25,7 +27,7 @@ func checkPlainDSSE(t *testing.T, data []byte) {
 func TestPlainDSSEMatchesGeneric(t *testing.T) {
 	t.Parallel()
 	for _, rel := range dsseFixtures {
-		checkPlainDSSE(t, readFixture(t, rel))
+		checkPlainDSSE(t, interoptest.Read(t, rel))
 	}
 	for _, d := range []string{
 		`{"payloadType":"t","payload":"e30=","signatures":[{"keyid":"a","sig":"AA=="}],"payload":"e30"}`,
@@ -49,8 +51,8 @@ var dsseFixtures = []string{
 // FuzzParseEnvelope holds the plain DSSE reader to encoding/json on any input, and ParseEnvelope to
 // never panicking.
 func FuzzParseEnvelope(f *testing.F) {
-	for _, rel := range append(append([]string{}, dsseFixtures...), linkFixtures...) {
-		f.Add(readFixture(f, rel))
+	for _, rel := range append(append([]string{}, dsseFixtures...), interoptest.Links...) {
+		f.Add(interoptest.Read(f, rel))
 	}
 	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payload":"e30=","payloadType":"x","signatures":[]}}`))
 	f.Add([]byte(`{"payloadType":"t","payload":"e30=","signatures":[{"keyid":"a","sig":"AA=="}],"payload":"e30"}`))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
+
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 )
 
@@ -93,7 +95,7 @@ func TestWritePrettyMatchesGeneric(t *testing.T) {
 		"in-toto-golang/canonical-test.link",
 		"in-toto-golang/package-dsse.2f89b927.link",
 	} {
-		raw := readFixture(t, rel)
+		raw := interoptest.Read(t, rel)
 		e, err := ParseEnvelope(raw)
 		if err != nil {
 			t.Fatal(err)

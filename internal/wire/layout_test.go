@@ -5,15 +5,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
+
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
 func TestDecodeLayoutFixtures(t *testing.T) {
 	t.Parallel()
-	for _, f := range layoutFixtures {
+	for _, f := range interoptest.Layouts {
 		t.Run(f, func(t *testing.T) {
 			t.Parallel()
-			doc := payloadOf(t, readFixture(t, f))
+			doc := interoptest.Payload(t, interoptest.Read(t, f))
 			l, err := intoto.DecodeLayout(doc)
 			if err != nil {
 				t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
+
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 )
 
@@ -17,10 +19,10 @@ func TestDecodeLinkFixtures(t *testing.T) {
 		"in-toto-python/demo_files/write-code.776a00e2.link":   "write-code",
 		"in-toto-python/demo_dsse_files/package.2f89b927.link": "package",
 	}
-	for _, f := range linkFixtures {
+	for _, f := range interoptest.Links {
 		t.Run(f, func(t *testing.T) {
 			t.Parallel()
-			doc := payloadOf(t, readFixture(t, f))
+			doc := interoptest.Payload(t, interoptest.Read(t, f))
 			l, err := DecodeLink(doc)
 			if err != nil {
 				t.Fatal(err)
@@ -90,8 +92,8 @@ func TestLinkMarshalNoNulls(t *testing.T) {
 }
 
 func FuzzDecodeLink(f *testing.F) {
-	for _, fx := range linkFixtures {
-		f.Add(payloadOf(f, readFixture(f, fx)))
+	for _, fx := range interoptest.Links {
+		f.Add(interoptest.Payload(f, interoptest.Read(f, fx)))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := DecodeLink(data)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
 )
 
 // legacyDoc wraps a link payload in a legacy envelope with one signature.
@@ -279,7 +281,7 @@ func TestPlainLegacyLink(t *testing.T) {
 	// The peers' own legacy links take the one pass, with the canonical form.
 	for _, f := range []string{"in-toto-golang/write-code.b7d643de.link", "in-toto-golang/package.d3ffd108.link",
 		"in-toto-python/demo_files/write-code.776a00e2.link", "in-toto-python/demo_files/package.2f89b927.link"} {
-		if ok, canon := checkPlainLegacy(t, readFixture(t, f)); !ok || !canon {
+		if ok, canon := checkPlainLegacy(t, interoptest.Read(t, f)); !ok || !canon {
 			t.Errorf("%s: ok=%v canonical=%v, want both", f, ok, canon)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/interoptest"
+
 	"github.com/intoto-ci/intoto-ci/internal/intoto"
 
 	"github.com/google/go-cmp/cmp"
@@ -34,8 +36,8 @@ func TestStatementRoundTrip(t *testing.T) {
 		},
 		{Type: intoto.TypeLink, Name: "test", Command: []string{}, Materials: intoto.NewArtifactSet(map[string]intoto.Digests{"a": {"sha256": sha256hex}}), Products: intoto.ArtifactSet{}},
 	}
-	for _, f := range linkFixtures {
-		l, err := DecodeLink(payloadOf(t, readFixture(t, f)))
+	for _, f := range interoptest.Links {
+		l, err := DecodeLink(interoptest.Payload(t, interoptest.Read(t, f)))
 		if err != nil {
 			t.Fatal(err)
 		}
