@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intoto-ci/intoto-ci/internal/testutil/registrytest"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -36,59 +38,6 @@ import (
 
 // tool finds a binary .ci/setup installs: a missing one skips the test, or fails it under CI=true.
 func tool(t testing.TB, name string) string { return fixture.Tool(t, "run .ci/setup", name) }
-
-// startDistribution starts distribution v3's registry (installed by .ci/setup) on a free loopback port
-// and returns its host:port. Outside CI a missing binary skips; under CI=true it fails.
-func startDistribution(t testing.TB) string {
-	t.Helper()
-	bin := tool(t, "registry")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n",
-		filepath.Join(dir, "data"), addr)
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "registry.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cmd.Process.Kill(); err != nil {
-			t.Errorf("stop registry: %v", err)
-		}
-		_ = cmd.Wait() // killed: the exit status says so
-		logf.Close()
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
-			t.Fatalf("registry on %s did not come up: %v\n%s", addr, err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // pushImage pushes a small random image to host/repo:tag and returns its digest reference.
 func pushImage(t testing.TB, host, repo string) (name.Digest, []byte) {
@@ -323,7 +272,7 @@ func wantCode(t testing.TB, what string, r result, code int, stderr ...string) {
 // re-signed by keys the layout trusts, is refused by the image check or by the layout's own checks.
 func TestAttachAndVerifyImage(t *testing.T) {
 	t.Parallel()
-	host := startDistribution(t)
+	host := registrytest.Start(t)
 	keys, bob := newImageKeys(t)
 
 	t.Run("attached chain verifies from the registry", func(t *testing.T) {
@@ -564,7 +513,7 @@ func TestVerifyImageTagSchemaFallback(t *testing.T) {
 // go-containerregistry's in-process registry without the referrers API. Metrics: attach-ms and
 // verify-ms per chain.
 func BenchmarkImageAttachVerify(b *testing.B) {
-	b.Run("distribution", func(b *testing.B) { benchImage(b, startDistribution(b)) })
+	b.Run("distribution", func(b *testing.B) { benchImage(b, registrytest.Start(b)) })
 	b.Run("ggcr-tag-schema", func(b *testing.B) {
 		srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(false), registry.Logger(nilLogger())))
 		defer srv.Close()
@@ -597,7 +546,7 @@ func benchImage(b *testing.B, host string) {
 // verifies the attached link whose subject is the image.
 func TestKeylessAttachAndVerifyImage(t *testing.T) {
 	k := newKeylessChain(t)
-	host := startDistribution(t)
+	host := registrytest.Start(t)
 	img, manifest := pushImage(t, host, "keyless")
 	if err := os.WriteFile(filepath.Join(k.work, "image.json"), manifest, 0o644); err != nil {
 		t.Fatal(err)
