@@ -132,6 +132,8 @@ func wantDeployed(t *testing.T, res actResult, image string) {
 			t.Errorf("deploy workflow, job %s: got %q, want succeeded\n%s", job, got, quiet(res.log))
 		}
 	}
+	// In the step's own output or its job summary line ("Summary - deployed …"): act, under load,
+	// sometimes drops the last line a quick step prints, while the summary is a file it reads after.
 	if !strings.Contains(res.jobLog("deploy"), "deployed "+image) {
 		t.Errorf("the deploy step did not deploy %s:\n%s", image, res.jobLog("deploy"))
 	}
@@ -143,7 +145,10 @@ func wantRefused(t *testing.T, res actResult, why string) {
 	if got := res.job("verify"); got != "failed" {
 		t.Errorf("deploy workflow, job verify: got %q, want failed\n%s", got, quiet(res.log))
 	}
-	if log := res.jobLog("verify"); !strings.Contains(log, why) || !strings.Contains(log, "::error") && !strings.Contains(log, "❗") {
+	// The refusal must be said (the report's reason) and handed on as the step's result output; the
+	// ::error annotation is the last line the step prints, which act under load sometimes drops (the
+	// annotation itself is held by TestActionPlumbing and TestReleaseWorkflow).
+	if log := res.jobLog("verify"); !strings.Contains(log, why) || !strings.Contains(log, "result=refused") {
 		t.Errorf("verify job log does not refuse with %q:\n%s", why, quiet(log))
 	}
 	if res.job("deploy") == "succeeded" || strings.Contains(res.jobLog("deploy"), "deployed ") {

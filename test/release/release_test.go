@@ -72,6 +72,19 @@ func TestReleaseReproducible(t *testing.T) {
 		}
 	}
 
+	// The committed checksums.txt is the release of this tree (RELEASING.md): the action installs by it,
+	// and the release workflow refuses a tag whose build differs. Any change to what goes into the
+	// binaries must regenerate it.
+	committed, err := os.ReadFile(filepath.Join(root, "checksums.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built, err := os.ReadFile(first.Asset("checksums.txt")); err != nil {
+		t.Fatal(err)
+	} else if !bytes.Equal(committed, built) {
+		t.Errorf("checksums.txt at the root is not the %s release of this tree: run `make release VERSION=%s && cp dist/checksums.txt .`", first.Version, first.Version)
+	}
+
 	for _, name := range first.Assets() {
 		checkArchive(t, first.Asset(name))
 	}
