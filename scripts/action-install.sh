@@ -12,6 +12,7 @@ set -euo pipefail
 
 fail() { # code message
   echo "::error title=intoto-ci::$2"
+  echo "intoto-ci install: stopped (exit $1)" # never end on the annotation (see action.yml)
   exit "$1"
 }
 
